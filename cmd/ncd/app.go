@@ -119,6 +119,8 @@ clusters them, and scores the result.`,
 		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(app.Stdin)
 	root.SetOut(app.Stderr) // help and usage are human text: stderr (stdout stays clean for --json)

@@ -1,0 +1,41 @@
+# ncd developer targets. `make test` is the command CI runs (.ci/run).
+GO        ?= go
+BIN       ?= bin/ncd
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: all build test bench demo lint fmt fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ncd
+
+## test: vet + the whole test suite under the race detector
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 45m ./...
+
+## bench: quality and speed table on the bundled datasets (see README "Results")
+bench: build
+	$(GO) run ./internal/benchtable -bin $(BIN)
+
+## demo: the main job on bundled data: fit with novel classes hidden, then eval
+demo: build
+	@scripts/demo.sh $(BIN)
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fmt:
+	gofmt -w .
+
+## fuzz: a short run of every fuzz target (crashers land in testdata/fuzz)
+fuzz:
+	$(GO) test ./internal/io -run '^$$' -fuzz FuzzReadCSV -fuzztime 60s
+
+clean:
+	rm -rf bin

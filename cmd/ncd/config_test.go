@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestConfigPrecedence proves SPEC.md's rule: flag > NCD_* env > config file > default.
+func TestConfigPrecedence(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("lr: 0.3\nlatent-dim: 30\nepochs: 300\nbogus-key: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NCD_LR", "0.2")
+	t.Setenv("NCD_LATENT_DIM", "20")
+
+	var got struct {
+		lr       float64
+		latent   int
+		epochs   int
+		batch    int
+		warnings string
+	}
+	run := func(args ...string) {
+		t.Helper()
+		var stderr bytes.Buffer
+		app := &App{Stdout: &bytes.Buffer{}, Stderr: &stderr}
+		root := newRootCmd(app)
+		cmd := &cobra.Command{Use: "probe", RunE: func(cmd *cobra.Command, _ []string) error {
+			v, _, err := loadConfig(cmd, app)
+			if err != nil {
+				return err
+			}
+			got.lr = v.GetFloat64("lr")
+			got.latent = v.GetInt("latent-dim")
+			got.epochs = v.GetInt("epochs")
+			got.batch = v.GetInt("batch-size")
+			return nil
+		}}
+		cmd.Flags().Float64("lr", 0.1, "")
+		cmd.Flags().Int("latent-dim", 10, "")
+		cmd.Flags().Int("epochs", 200, "")
+		cmd.Flags().Int("batch-size", 512, "")
+		root.AddCommand(cmd)
+		root.SetArgs(append([]string{"probe"}, args...))
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		got.warnings = stderr.String()
+	}
+
+	run("--config", cfg, "--lr", "0.4")
+	if got.lr != 0.4 {
+		t.Errorf("flag should beat env and config: lr = %v, want 0.4", got.lr)
+	}
+	if got.latent != 20 {
+		t.Errorf("env should beat config: latent-dim = %v, want 20", got.latent)
+	}
+	if got.epochs != 300 {
+		t.Errorf("config should beat default: epochs = %v, want 300", got.epochs)
+	}
+	if got.batch != 512 {
+		t.Errorf("default should apply: batch-size = %v, want 512", got.batch)
+	}
+	if !strings.Contains(got.warnings, `"bogus-key"`) {
+		t.Errorf("an unknown config key should be warned about; stderr: %q", got.warnings)
+	}
+
+	run()
+	if got.lr != 0.2 || got.epochs != 200 {
+		t.Errorf("without config: lr %v (want env 0.2), epochs %v (want default 200)", got.lr, got.epochs)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	var stderr bytes.Buffer
+	app := &App{Stdout: &bytes.Buffer{}, Stderr: &stderr}
+	if code := Execute(app, []string{"no-such-command"}); code != exitUsage {
+		t.Errorf("unknown command: exit %d, want %d", code, exitUsage)
+	}
+	if code := Execute(app, []string{"--no-such-flag"}); code != exitUsage {
+		t.Errorf("unknown flag: exit %d, want %d", code, exitUsage)
+	}
+	if code := Execute(app, []string{"--version"}); code != exitOK {
+		t.Errorf("--version: exit %d, want 0", code)
+	}
+}
