@@ -1,0 +1,51 @@
+package nn
+
+import "math"
+
+// AdamW is torch.optim.AdamW (non-amsgrad, non-fused): decoupled weight
+// decay p -= lr*wd*p, then the bias-corrected Adam step
+// p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+type AdamW struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+
+	params []*Param
+	m, v   [][]float64
+	step   int
+}
+
+// NewAdamW returns an optimizer over params with PyTorch's defaults
+// (betas 0.9/0.999, eps 1e-8, weight decay 0.01) and the given learning rate.
+func NewAdamW(params []*Param, lr float64) *AdamW {
+	o := &AdamW{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, params: params}
+	for _, p := range params {
+		o.m = append(o.m, make([]float64, len(p.Data)))
+		o.v = append(o.v, make([]float64, len(p.Data)))
+	}
+	return o
+}
+
+// Step applies one update from the parameters' current gradients.
+func (o *AdamW) Step() {
+	o.step++
+	t := float64(o.step)
+	bc1 := 1 - math.Pow(o.Beta1, t)
+	bc2sqrt := math.Sqrt(1 - math.Pow(o.Beta2, t))
+	stepSize := o.LR / bc1
+	decay := 1 - o.LR*o.WeightDecay
+	b1, b2 := o.Beta1, o.Beta2
+	for k, p := range o.params {
+		m := o.m[k][:len(p.Data)]
+		v := o.v[k][:len(p.Data)]
+		g := p.Grad[:len(p.Data)]
+		for i, w := range p.Data {
+			gi := g[i]
+			// Same operation order as PyTorch: exp_avg.lerp_(grad, 1-b1),
+			// exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1-b2),
+			// param.mul_(1-lr*wd).addcdiv_(exp_avg, denom, -step_size).
+			mi := m[i] + (1-b1)*(gi-m[i])
+			vi := v[i]*b2 + (1-b2)*gi*gi
+			m[i], v[i] = mi, vi
+			p.Data[i] = w*decay - stepSize*(mi/(math.Sqrt(vi)/bc2sqrt+o.Eps))
+		}
+	}
+}

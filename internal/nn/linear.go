@@ -1,0 +1,99 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/ncd-project/ncd/internal/linalg"
+)
+
+// Linear is a fully connected layer y = W x + b. Its exported fields are the
+// whole trained state (encode them to save the layer); the rest is scratch.
+type Linear struct {
+	In, Out int
+	// W holds the weights, Out x In row-major (PyTorch's layout).
+	W []float64
+	// B holds the Out biases.
+	B []float64
+
+	// SkipInputGrad makes Backward skip the input gradient (and return an
+	// empty matrix): the first layer of a network does not need it.
+	SkipInputGrad bool
+
+	x          linalg.Matrix // last Forward's input (owned by the caller)
+	y, dx      []float64
+	gW, gB     []float64
+	pW, pB     Param
+	paramsMade bool
+}
+
+// NewLinear returns an in -> out layer with PyTorch's default initialization:
+// kaiming_uniform(a = sqrt(5)) for the weights, which is U(-1/sqrt(in),
+// 1/sqrt(in)), and the same bound for the biases. Weights are drawn first, in
+// row-major order, then biases.
+func NewLinear(in, out int, rng *rand.Rand) *Linear {
+	l := &Linear{In: in, Out: out, W: make([]float64, in*out), B: make([]float64, out)}
+	bound := 1 / math.Sqrt(float64(in))
+	for i := range l.W {
+		l.W[i] = bound * (2*rng.Float64() - 1)
+	}
+	for i := range l.B {
+		l.B[i] = bound * (2*rng.Float64() - 1)
+	}
+	return l
+}
+
+func (l *Linear) weights() linalg.Matrix {
+	return linalg.Matrix{Data: l.W, Rows: l.Out, Cols: l.In}
+}
+
+// Forward computes W x + b for the In x n batch x.
+func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
+	if x.Rows != l.In {
+		panic("nn: Linear input has the wrong number of features")
+	}
+	l.x = x
+	n := x.Cols
+	y := buffer(&l.y, l.Out, n)
+	mulWX(y, l.weights(), x)
+	for o, b := range l.B {
+		row := y.Data[o*n : (o+1)*n]
+		for j := range row {
+			row[j] += b
+		}
+	}
+	return y
+}
+
+// Backward stores dL/dW = dy x^T and dL/db = row sums of dy, and returns
+// dL/dx = W^T dy (unless SkipInputGrad).
+func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
+	l.Params()
+	n := dy.Cols
+	mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x)
+	for o := range l.gB {
+		s := 0.0
+		for _, v := range dy.Data[o*n : (o+1)*n] {
+			s += v
+		}
+		l.gB[o] = s
+	}
+	if l.SkipInputGrad {
+		return linalg.Matrix{}
+	}
+	dx := buffer(&l.dx, l.In, n)
+	mulWtD(dx, l.weights(), dy)
+	return dx
+}
+
+// Params returns the weights then the biases.
+func (l *Linear) Params() []*Param {
+	if !l.paramsMade {
+		l.gW = make([]float64, len(l.W))
+		l.gB = make([]float64, len(l.B))
+		l.pW = Param{Data: l.W, Grad: l.gW}
+		l.pB = Param{Data: l.B, Grad: l.gB}
+		l.paramsMade = true
+	}
+	return []*Param{&l.pW, &l.pB}
+}
