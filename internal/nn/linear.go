@@ -19,6 +19,9 @@ type Linear struct {
 	// SkipInputGrad makes Backward skip the input gradient (and return an
 	// empty matrix): the first layer of a network does not need it.
 	SkipInputGrad bool
+	// Threads bounds the goroutines used by the layer's matrix products
+	// (<= 0: all CPUs). Results do not depend on it.
+	Threads int
 
 	x          linalg.Matrix // last Forward's input (owned by the caller)
 	y, dx      []float64
@@ -55,7 +58,7 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 	l.x = x
 	n := x.Cols
 	y := buffer(&l.y, l.Out, n)
-	mulWX(y, l.weights(), x)
+	gemm{l.Threads}.mulWX(y, l.weights(), x)
 	for o, b := range l.B {
 		row := y.Data[o*n : (o+1)*n]
 		for j := range row {
@@ -70,7 +73,7 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 	l.Params()
 	n := dy.Cols
-	mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x)
+	gemm{l.Threads}.mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x)
 	for o := range l.gB {
 		s := 0.0
 		for _, v := range dy.Data[o*n : (o+1)*n] {
@@ -82,7 +85,7 @@ func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 		return linalg.Matrix{}
 	}
 	dx := buffer(&l.dx, l.In, n)
-	mulWtD(dx, l.weights(), dy)
+	gemm{l.Threads}.mulWtD(dx, l.weights(), dy)
 	return dx
 }
 
