@@ -1,0 +1,411 @@
+package io
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// The CSV reader scans the in-memory file byte by byte. Unquoted fields are
+// sub-slices of the buffer and numbers are parsed from them directly, so a
+// numeric cell costs no allocation. Quoted fields follow RFC 4180 (embedded
+// delimiters, newlines and doubled quotes); a quote inside an unquoted field
+// is taken literally (like encoding/csv's LazyQuotes) since files such as
+// `5'11"` heights are common and unambiguous. Empty lines are skipped, a
+// UTF-8 byte order mark is dropped, CRLF line ends are accepted.
+
+// parseError is a syntax error at a physical line; the caller adds the row.
+type parseError struct {
+	line int
+	msg  string
+}
+
+type csvParser struct {
+	data    []byte
+	delim   byte
+	line    int    // physical line (1-based) where the next record starts
+	scratch []byte // unescaped quoted fields of the current record
+}
+
+// span locates a field: data[lo:hi], or scratch[lo:hi] when esc. Offsets
+// rather than slices: storing them needs no GC write barriers.
+type span struct {
+	lo, hi int
+	esc    bool
+}
+
+func (p *csvParser) field(s span) []byte {
+	if s.esc {
+		return p.scratch[s.lo:s.hi]
+	}
+	return p.data[s.lo:s.hi]
+}
+
+// record splits the record starting at pos into fields (appended to
+// fields[:0]) and returns the position after it and the number of newlines
+// it spans. Quoted fields containing doubled quotes are unescaped into
+// p.scratch, which is reset here.
+func (p *csvParser) record(pos int, fields []span) ([]span, int, int, *parseError) {
+	fields = fields[:0]
+	p.scratch = p.scratch[:0]
+	data, delim := p.data, p.delim
+	newlines := 0
+	for {
+		if pos < len(data) && data[pos] == '"' {
+			start := pos + 1
+			i := start
+			esc := false
+			elo := len(p.scratch)
+			for {
+				j := bytes.IndexByte(data[i:], '"')
+				if j < 0 {
+					return nil, 0, 0, &parseError{p.line, "quoted field is never closed (missing closing \")"}
+				}
+				j += i
+				if j+1 < len(data) && data[j+1] == '"' { // doubled quote = one quote
+					p.scratch = append(p.scratch, data[i:j+1]...)
+					esc = true
+					i = j + 2
+					continue
+				}
+				f := span{lo: start, hi: j}
+				if esc {
+					p.scratch = append(p.scratch, data[i:j]...)
+					f = span{lo: elo, hi: len(p.scratch), esc: true}
+				}
+				if f.hi-f.lo > maxLine {
+					return nil, 0, 0, &parseError{p.line, fmt.Sprintf("quoted field longer than %d MiB (a missing closing quote?)", maxLine>>20)}
+				}
+				newlines += bytes.Count(data[start:j], []byte{'\n'})
+				fields = append(fields, f)
+				pos = j + 1
+				break
+			}
+			switch {
+			case pos >= len(data):
+				return fields, pos, newlines, nil
+			case data[pos] == delim:
+				pos++
+				continue
+			case data[pos] == '\n':
+				return fields, pos + 1, newlines + 1, nil
+			case data[pos] == '\r' && (pos+1 == len(data) || data[pos+1] == '\n'):
+				if pos+1 == len(data) {
+					return fields, pos + 1, newlines, nil
+				}
+				return fields, pos + 2, newlines + 1, nil
+			default:
+				return nil, 0, 0, &parseError{p.line + newlines, fmt.Sprintf("unexpected %q after a closing quote (a quote inside a quoted field must be doubled: \"\")", data[pos])}
+			}
+		}
+		i := pos
+		for i < len(data) {
+			c := data[i]
+			if c == delim || c == '\n' {
+				break
+			}
+			i++
+		}
+		if i-pos > maxLine {
+			return nil, 0, 0, &parseError{p.line, fmt.Sprintf("field longer than %d MiB", maxLine>>20)}
+		}
+		if i >= len(data) || data[i] == '\n' {
+			hi := i
+			if hi > pos && data[hi-1] == '\r' {
+				hi--
+			}
+			fields = append(fields, span{lo: pos, hi: hi})
+			if i >= len(data) {
+				return fields, i, newlines, nil
+			}
+			return fields, i + 1, newlines + 1, nil
+		}
+		fields = append(fields, span{lo: pos, hi: i})
+		pos = i + 1
+	}
+}
+
+// skipBlank skips empty lines ("\n" or "\r\n") at pos.
+func (p *csvParser) skipBlank(pos int) int {
+	for pos < len(p.data) {
+		switch {
+		case p.data[pos] == '\n':
+			pos++
+		case p.data[pos] == '\r' && pos+1 < len(p.data) && p.data[pos+1] == '\n':
+			pos += 2
+		default:
+			return pos
+		}
+		p.line++
+	}
+	return pos
+}
+
+// sniffDelim picks ',' or '\t' from the header line, counting outside quotes:
+// tab when it has more tabs than commas.
+func sniffDelim(data []byte) byte {
+	commas, tabs := 0, 0
+	inQuote := false
+	for _, c := range data {
+		if c == '\n' && !inQuote {
+			break
+		}
+		switch c {
+		case '"':
+			inQuote = !inQuote
+		case ',':
+			if !inQuote {
+				commas++
+			}
+		case '\t':
+			if !inQuote {
+				tabs++
+			}
+		}
+	}
+	if tabs > commas {
+		return '\t'
+	}
+	return ','
+}
+
+// colState is a column being built; numeric until a cell is not a number.
+type colState struct {
+	name   string
+	kind   Kind // Int (initially), Float or Text
+	sawNum bool // a non-missing numeric cell was seen
+	// num holds Int values, or Float values as their bits: one allocation
+	// serves both, and the switch from Int to Float converts in place.
+	num    []int64
+	texts  []string
+	null   []bool // nil until the first missing cell
+	n      int    // cells so far
+	intern map[string]string
+}
+
+// maxIntern bounds the per-column string interning: low-cardinality text
+// columns (classes, categories) then store each distinct value once, and a
+// high-cardinality column (ids) cannot grow the map without bound.
+const maxIntern = 4096
+
+var nanBits = int64(math.Float64bits(math.NaN()))
+
+func (c *colState) setNull() {
+	if c.null == nil {
+		c.null = make([]bool, c.n, max(c.n+1, cap(c.texts), cap(c.num)))
+	}
+	c.null = append(c.null, true)
+}
+
+func (c *colState) text(f []byte) string {
+	if s, ok := c.intern[string(f)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(f)
+	if c.intern == nil {
+		c.intern = make(map[string]string)
+	}
+	if len(c.intern) < maxIntern {
+		c.intern[s] = s
+	}
+	return s
+}
+
+// add appends one cell. It returns false when a numeric column meets a
+// non-number, so that the caller can recover the earlier cells' text.
+func (c *colState) add(f []byte) bool {
+	if c.kind == Text {
+		c.texts = append(c.texts, c.text(f))
+		if isMissing(trimSpace(f)) {
+			c.setNull()
+		} else if c.null != nil {
+			c.null = append(c.null, false)
+		}
+		c.n++
+		return true
+	}
+	t := trimSpace(f)
+	if isMissing(t) {
+		c.addNull()
+		return true
+	}
+	if c.kind == Int {
+		if v, ok := parseInt(t); ok {
+			c.addNum(v)
+			return true
+		}
+	}
+	v, ok := parseFloat(t)
+	if !ok {
+		return false
+	}
+	if c.kind == Int {
+		c.toFloat()
+	}
+	if math.IsNaN(v) { // "+nan" and the like: missing, as "NaN" is
+		c.addNull()
+		return true
+	}
+	c.addNum(int64(math.Float64bits(v)))
+	return true
+}
+
+func (c *colState) addNum(v int64) {
+	c.num = append(c.num, v)
+	c.sawNum = true
+	if c.null != nil {
+		c.null = append(c.null, false)
+	}
+	c.n++
+}
+
+func (c *colState) addNull() {
+	if c.kind == Int {
+		c.num = append(c.num, 0)
+	} else {
+		c.num = append(c.num, nanBits)
+	}
+	c.setNull()
+	c.n++
+}
+
+func (c *colState) toFloat() {
+	for i, v := range c.num {
+		if c.null != nil && c.null[i] {
+			c.num[i] = nanBits
+		} else {
+			c.num[i] = int64(math.Float64bits(float64(v)))
+		}
+	}
+	c.kind = Float
+}
+
+func (c *colState) column() *Column {
+	if c.kind == Int && !c.sawNum && c.n > 0 {
+		c.toFloat() // only missing cells: a float column of NaNs
+	}
+	col := &Column{Name: c.name, Kind: c.kind, Null: c.null}
+	switch c.kind {
+	case Int:
+		col.Int = c.num
+	case Float:
+		// Same size and alignment, no pointers: reinterpret the bits.
+		col.Float = unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(c.num))), len(c.num))
+	case Text:
+		col.Text = c.texts
+	}
+	return col
+}
+
+// parseCSV parses a whole CSV/TSV file. delim 0 = sniff from the header.
+func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	p := &csvParser{data: data, line: 1}
+	pos := p.skipBlank(0)
+	if pos >= len(data) {
+		return nil, usererr.InFile(name, 0, "", "empty file: a header row with the column names is required")
+	}
+	if delim == 0 {
+		delim = sniffDelim(data[pos:])
+	}
+	p.delim = delim
+
+	hdr, next, nl, perr := p.record(pos, nil)
+	if perr != nil {
+		return nil, usererr.InFile(name, 0, "", "header (line %d): %s", perr.line, perr.msg)
+	}
+	p.line += nl
+	pos = next
+	ncol := len(hdr)
+	forced := make(map[string]bool, len(opt.Text))
+	for _, s := range opt.Text {
+		forced[s] = true
+	}
+	est := bytes.Count(data[pos:], []byte{'\n'}) + 1
+	cols := make([]*colState, ncol)
+	seen := make(map[string]int, ncol)
+	for j, h := range hdr {
+		nm := string(trimSpace(p.field(h)))
+		if nm == "" {
+			// pandas writes its index with an empty name; give it one the
+			// user can pass to --exclude or --id.
+			nm = "column" + strconv.Itoa(j+1)
+		}
+		if k, dup := seen[nm]; dup {
+			return nil, usererr.InFile(name, 0, nm, "duplicate column name (header columns %d and %d); column names must be unique", k+1, j+1)
+		}
+		seen[nm] = j
+		c := &colState{name: nm, kind: Int}
+		if forced[nm] {
+			c.kind = Text
+			c.texts = make([]string, 0, est)
+		} else {
+			c.num = make([]int64, 0, est)
+		}
+		cols[j] = c
+	}
+
+	var fields []span
+	rowStart := make([]int, 0, est)
+	rows := 0
+	for {
+		pos = p.skipBlank(pos)
+		if pos >= len(data) {
+			break
+		}
+		var perr *parseError
+		start, line := pos, p.line
+		fields, next, nl, perr = p.record(pos, fields)
+		rows++
+		if perr != nil {
+			return nil, usererr.InFile(name, rows, "", "line %d: %s", perr.line, perr.msg)
+		}
+		if len(fields) != ncol {
+			return nil, usererr.InFile(name, rows, "", "line %d has %d fields but the header has %d (ragged row)", line, len(fields), ncol)
+		}
+		rowStart = append(rowStart, start)
+		for j, sp := range fields {
+			f := p.field(sp)
+			if !cols[j].add(f) {
+				if err := p.toText(cols[j], j, rowStart[:len(rowStart)-1]); err != nil {
+					return nil, usererr.InFile(name, 0, cols[j].name, "%v", err)
+				}
+				cols[j].add(f)
+			}
+		}
+		p.line += nl
+		pos = next
+	}
+	if rows == 0 {
+		return nil, usererr.InFile(name, 0, "", "no data rows: the file has a header but no rows")
+	}
+	t := &Table{Source: name, Rows: rows, Columns: make([]*Column, ncol)}
+	for j, c := range cols {
+		t.Columns[j] = c.column()
+	}
+	return t, nil
+}
+
+// toText turns numeric column j into a text column, recovering the verbatim
+// text of its earlier cells by re-reading their records (it happens once per
+// text column, usually at the first row).
+func (p *csvParser) toText(c *colState, j int, starts []int) error {
+	q := csvParser{data: p.data, delim: p.delim} // own scratch: p's is in use
+	c.texts = make([]string, 0, cap(c.num))
+	var fields []span
+	for _, s := range starts {
+		var perr *parseError
+		fields, _, _, perr = q.record(s, fields)
+		if perr != nil || j >= len(fields) { // cannot happen: these records parsed before
+			return fmt.Errorf("internal error re-reading row")
+		}
+		c.texts = append(c.texts, c.text(q.field(fields[j])))
+	}
+	c.num = nil
+	c.kind = Text
+	return nil
+}

@@ -1,0 +1,225 @@
+package io
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	stdio "io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// Format is an output file format.
+type Format string
+
+// Output formats.
+const (
+	CSV     Format = "csv"
+	TSV     Format = "tsv"
+	CSVGzip Format = "csv.gz"
+	TSVGzip Format = "tsv.gz"
+	Parquet Format = "parquet"
+)
+
+// FormatOf picks the format from a file name's extension (case-insensitive):
+// .csv, .tsv, .csv.gz, .tsv.gz, .parquet (or .pq). "-" is CSV.
+func FormatOf(path string) (Format, error) {
+	if path == "-" {
+		return CSV, nil
+	}
+	p := strings.ToLower(path)
+	switch {
+	case strings.HasSuffix(p, ".csv"):
+		return CSV, nil
+	case strings.HasSuffix(p, ".tsv"):
+		return TSV, nil
+	case strings.HasSuffix(p, ".csv.gz"):
+		return CSVGzip, nil
+	case strings.HasSuffix(p, ".tsv.gz"):
+		return TSVGzip, nil
+	case strings.HasSuffix(p, ".parquet"), strings.HasSuffix(p, ".pq"):
+		return Parquet, nil
+	}
+	return "", usererr.InFile(path, 0, "", "unknown output format: the name must end in .csv, .tsv, .csv.gz, .tsv.gz or .parquet")
+}
+
+// Write writes t to path in the format its extension names (see FormatOf).
+// The file appears complete or not at all: it is written to a temporary file
+// in the same folder and renamed over path only after everything succeeded;
+// on any error the temporary file is removed. Path "-" writes CSV to
+// os.Stdout; callers with their own stdout use WriteTo(w, t, CSV).
+func Write(path string, t *Table) error {
+	f, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	if err := t.check(); err != nil {
+		return err
+	}
+	if path == "-" {
+		return WriteTo(os.Stdout, t, CSV)
+	}
+	return writeAtomic(path, func(w stdio.Writer) error { return WriteTo(w, t, f) })
+}
+
+// WriteTo writes t to w in format f. A failed write may leave partial output
+// in w; Write is the atomic variant for files.
+func WriteTo(w stdio.Writer, t *Table, f Format) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	switch f {
+	case CSV:
+		return writeDelimited(w, t, ',')
+	case TSV:
+		return writeDelimited(w, t, '\t')
+	case CSVGzip, TSVGzip:
+		zw := gzip.NewWriter(w)
+		delim := byte(',')
+		if f == TSVGzip {
+			delim = '\t'
+		}
+		if err := writeDelimited(zw, t, delim); err != nil {
+			return err
+		}
+		return zw.Close()
+	case Parquet:
+		return writeParquet(w, t)
+	}
+	return fmt.Errorf("io: unknown format %q", f)
+}
+
+// writeAtomic runs fill on a new temporary file next to path and renames it
+// to path on success.
+func writeAtomic(path string, fill func(stdio.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var f *os.File
+	var tmp string
+	for range 100 {
+		tmp = filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
+		// O_EXCL: never clobber a file; 0666 so the umask applies as for
+		// any other file the user creates.
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return &usererr.Error{File: path, Msg: "cannot create the output file", Err: unwrapPathError(err)}
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err = fill(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return &usererr.Error{File: path, Msg: "cannot write", Err: unwrapPathError(err)}
+	}
+	if err = f.Close(); err != nil {
+		return &usererr.Error{File: path, Msg: "cannot write", Err: unwrapPathError(err)}
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return &usererr.Error{File: path, Msg: "cannot replace the output file", Err: err}
+	}
+	return nil
+}
+
+// writeDelimited writes a header and the rows. Floats use the shortest text
+// that parses back to the same bits, nulls are empty cells (text cells are
+// written verbatim, so a text "NA" stays "NA"), and cells are quoted per RFC
+// 4180 when they contain the delimiter, a quote, a line break or start/end
+// with a space.
+func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var buf []byte
+	for j, c := range t.Columns {
+		if j > 0 {
+			buf = append(buf, delim)
+		}
+		buf = appendField(buf, c.Name, delim)
+	}
+	buf = append(buf, '\n')
+	for i := 0; i < t.Rows; i++ {
+		rowStart := len(buf)
+		for j, c := range t.Columns {
+			if j > 0 {
+				buf = append(buf, delim)
+			}
+			if c.Kind == Text {
+				buf = appendField(buf, c.Text[i], delim)
+				continue
+			}
+			if c.IsNull(i) {
+				continue
+			}
+			switch c.Kind {
+			case Float:
+				buf = strconv.AppendFloat(buf, c.Float[i], 'g', -1, 64)
+			case Int:
+				buf = strconv.AppendInt(buf, c.Int[i], 10)
+			case Bool:
+				buf = strconv.AppendBool(buf, c.Bool[i])
+			}
+		}
+		if len(t.Columns) == 1 && len(buf) == rowStart {
+			// A lone empty cell would be an empty line, which readers skip:
+			// quote it so that the row survives.
+			buf = append(buf, '"', '"')
+		}
+		buf = append(buf, '\n')
+		if len(buf) >= 1<<15 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if _, err := bw.Write(buf); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func appendField(buf []byte, s string, delim byte) []byte {
+	if !needsQuotes(s, delim) {
+		return append(buf, s...)
+	}
+	buf = append(buf, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			buf = append(buf, '"')
+		}
+		buf = append(buf, s[i])
+	}
+	return append(buf, '"')
+}
+
+func needsQuotes(s string, delim byte) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case delim, '"', '\n', '\r':
+			return true
+		}
+	}
+	return false
+}
