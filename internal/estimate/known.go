@@ -1,0 +1,194 @@
+package estimate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/metrics"
+	"github.com/ncd-project/ncd/internal/par"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// KnownOptions configures KnownACCSearch. Zero values select the defaults.
+type KnownOptions struct {
+	// KMin and KMax bound the number of novel classes searched (defaults 1
+	// and 30); the total number of clusters tried is known classes + novel,
+	// clamped to the number of rows.
+	KMin, KMax int
+	// NInit is the number of k-means++ restarts per clustering (default 10).
+	NInit int
+	// Threads bounds the goroutines (<= 0: GOMAXPROCS). Results do not depend on it.
+	Threads int
+	// Seed drives the clusterings: the clustering for a given total k
+	// depends only on Seed and k, not on the search path.
+	Seed uint64
+	// Progress, if set, is called after each clustering with the number done
+	// and the number of candidate k (an upper bound: the search stops early).
+	Progress func(done, total int)
+	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
+	Cluster Clusterer
+}
+
+// KnownEval is one evaluated total number of clusters.
+type KnownEval struct {
+	Total, Novel int
+	// ACC is the clustering accuracy on the labelled rows.
+	ACC float64
+}
+
+// KnownResult is the outcome of KnownACCSearch.
+type KnownResult struct {
+	// Novel is the estimated number of novel classes; Total = Known + Novel
+	// is the number of clusters that recovered the known labels best.
+	Novel, Total, Known int
+	// ACC is the labelled-row accuracy at Total.
+	ACC float64
+	// Evaluated lists every clustering run, by increasing Total.
+	Evaluated []KnownEval
+}
+
+// KnownACCSearch estimates the number of novel classes from the known ones,
+// as in the generalized category discovery literature (Vaze et al. 2022):
+// for a total k, cluster all rows (labelled and unlabelled) with k-means and
+// score the clustering by its accuracy (Hungarian matching) on the labelled
+// rows only; the k whose clusters recover the known classes best is taken
+// as known + novel. The accuracy is searched over integer k with a golden
+// section search (it is assumed unimodal: too few clusters merge classes,
+// too many split them; ties go to the larger k), finishing with an
+// exhaustive look at the last few candidates; every k is clustered at most
+// once.
+//
+// known[i] is row i's known-class index, or -1 (dataset.Unlabeled).
+func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt KnownOptions) (*KnownResult, error) {
+	if err := checkMatrix(X); err != nil {
+		return nil, err
+	}
+	if len(known) != X.Rows {
+		return nil, fmt.Errorf("estimate: %d known labels for %d rows", len(known), X.Rows)
+	}
+	var labelled []int
+	classes := map[int]bool{}
+	for i, c := range known {
+		if c < -1 {
+			return nil, fmt.Errorf("estimate: row %d has known class %d", i, c)
+		}
+		if c >= 0 {
+			labelled = append(labelled, i)
+			classes[c] = true
+		}
+	}
+	if len(labelled) == 0 {
+		return nil, usererr.New("the known-class estimator needs labelled rows, found none")
+	}
+	nKnown := len(classes)
+	if opt.KMin == 0 {
+		opt.KMin = 1
+	}
+	if opt.KMax == 0 {
+		opt.KMax = 30
+	}
+	if opt.KMin < 1 || opt.KMin > opt.KMax {
+		return nil, usererr.New("novel k range [%d, %d] is empty or below 1", opt.KMin, opt.KMax)
+	}
+	lo, hi := nKnown+opt.KMin, min(nKnown+opt.KMax, X.Rows)
+	if lo > hi {
+		return nil, usererr.New("%d known classes + %d novel exceed the %d rows", nKnown, opt.KMin, X.Rows)
+	}
+	if opt.NInit < 0 {
+		return nil, usererr.New("n_init must be positive, got %d", opt.NInit)
+	}
+	if opt.NInit == 0 {
+		opt.NInit = 10
+	}
+	if opt.Cluster == nil {
+		opt.Cluster = KMeansClusterer(opt.NInit)
+	}
+	threads := par.Threads(opt.Threads)
+
+	truth := make([]string, len(labelled))
+	for j, i := range labelled {
+		truth[j] = strconv.Itoa(known[i])
+	}
+	memo := map[int]float64{}
+	prog := &progressCounter{fn: opt.Progress, total: hi - lo + 1}
+	f := func(k int) (float64, error) {
+		if v, ok := memo[k]; ok {
+			return v, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		// The seed depends on k only, so the search path cannot change a result.
+		seed := opt.Seed ^ (uint64(k) * 0x9e3779b97f4a7c15)
+		lab, _, err := opt.Cluster(ctx, X, k, seed, threads)
+		if err != nil {
+			return 0, fmt.Errorf("clustering with k = %d: %w", k, err)
+		}
+		pred := make([]string, len(labelled))
+		for j, i := range labelled {
+			pred[j] = strconv.Itoa(lab[i])
+		}
+		v := metrics.Accuracy(truth, pred)
+		memo[k] = v
+		prog.add(1)
+		return v, nil
+	}
+	best, err := goldenMaxInt(lo, hi, f)
+	if err != nil {
+		return nil, err
+	}
+	res := &KnownResult{Total: best, Novel: best - nKnown, Known: nKnown, ACC: memo[best]}
+	for k, v := range memo {
+		res.Evaluated = append(res.Evaluated, KnownEval{Total: k, Novel: k - nKnown, ACC: v})
+	}
+	slices.SortFunc(res.Evaluated, func(a, b KnownEval) int { return a.Total - b.Total })
+	return res, nil
+}
+
+// goldenMaxInt maximizes f over the integers in [lo, hi] by golden-section
+// search, assuming f unimodal; once the bracket holds at most 4 integers
+// they are all evaluated. Ties go to the larger k: labelled-row accuracy is
+// blind to clusters that merge only novel rows (or novel into known), so its
+// plateaus extend to the left of the true k, while too many clusters soon
+// split a known class. f is called at most once per k if it memoizes
+// (KnownACCSearch's does).
+func goldenMaxInt(lo, hi int, f func(int) (float64, error)) (int, error) {
+	const invPhi = 0.6180339887498949 // (sqrt(5) - 1) / 2
+	a, b := lo, hi
+	for b-a > 3 {
+		w := float64(b - a)
+		c := b - int(math.Round(invPhi*w))
+		d := a + int(math.Round(invPhi*w))
+		if c >= d {
+			c = d - 1
+		}
+		fc, err := f(c)
+		if err != nil {
+			return 0, err
+		}
+		fd, err := f(d)
+		if err != nil {
+			return 0, err
+		}
+		if fc > fd {
+			b = d // the maximum lies in [a, d]
+		} else {
+			a = c // in [c, b]; ties keep the larger side
+		}
+	}
+	best, bestV := 0, math.Inf(-1)
+	for k := a; k <= b; k++ {
+		v, err := f(k)
+		if err != nil {
+			return 0, err
+		}
+		if v >= bestV {
+			best, bestV = k, v
+		}
+	}
+	return best, nil
+}

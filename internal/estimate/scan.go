@@ -1,0 +1,309 @@
+package estimate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/par"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// Index names accepted by ScanOptions.Index and used as Curve.Scores keys.
+const (
+	IndexSilhouette = "silhouette" // mean silhouette, higher is better
+	IndexCH         = "ch"         // Calinski-Harabasz, higher is better
+	IndexDB         = "db"         // Davies-Bouldin, lower is better
+	IndexElbow      = "elbow"      // Kneedle elbow of the k-means inertia curve
+	IndexAll        = "all"        // majority vote of the four; ties go to silhouette
+)
+
+// Clusterer partitions the rows of X into k clusters and returns the labels
+// and the k-means inertia (sum of squared distances to the cluster means;
+// only the elbow index uses it). It must be deterministic for a given seed
+// and may use up to threads goroutines.
+type Clusterer func(ctx context.Context, X linalg.Matrix, k int, seed uint64, threads int) (labels []int, inertia float64, err error)
+
+// KMeansClusterer returns a Clusterer running cluster.KMeans with nInit
+// k-means++ restarts (0 = its default of 10), seeded from seed.
+func KMeansClusterer(nInit int) Clusterer {
+	return func(ctx context.Context, X linalg.Matrix, k int, seed uint64, threads int) ([]int, float64, error) {
+		res, err := cluster.KMeans(ctx, X, cluster.KMeansOptions{
+			K: k, NInit: nInit, Threads: threads,
+			Rng: rand.New(rand.NewPCG(seed, 0x6e6364)),
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		return res.Labels, res.Inertia, nil
+	}
+}
+
+// ScanOptions configures Scan. Zero values select the defaults.
+type ScanOptions struct {
+	// KMin and KMax bound the scanned k (defaults 2 and 30). KMax is clamped
+	// to rows-1, the largest k the silhouette is defined for.
+	KMin, KMax int
+	// Runs is the number of independent clusterings per k (default 3); each
+	// index is the mean over runs.
+	Runs int
+	// NInit is the number of k-means++ restarts inside one run (default 10),
+	// used by the default Clusterer.
+	NInit int
+	// Index selects how K is chosen: "silhouette" (default), "ch", "db",
+	// "elbow" or "all".
+	Index string
+	// Threads bounds the goroutines (<= 0: GOMAXPROCS). Results do not depend on it.
+	Threads int
+	// Seed drives every clustering; the same seed gives the same Curve.
+	Seed uint64
+	// Progress, if set, is called after each clustering and each silhouette
+	// row block with the work done so far and the total; calls never overlap.
+	Progress func(done, total int)
+	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
+	Cluster Clusterer
+}
+
+// Curve is the result of a scan.
+type Curve struct {
+	// Ks are the scanned k values, increasing.
+	Ks []int
+	// Scores[index][i] is the index's mean over runs at Ks[i] ("elbow" holds
+	// the inertia). Silhouette is computed only for "silhouette" and "all".
+	Scores map[string][]float64
+	// Best is the k each computed index prefers.
+	Best map[string]int
+	// K is the chosen number of clusters, by Index.
+	K int
+	// Index is the rule that chose K.
+	Index string
+	// Inertia[i] is the mean k-means inertia over runs at Ks[i].
+	Inertia []float64
+}
+
+func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
+	if o.KMin == 0 {
+		o.KMin = 2
+	}
+	if o.KMax == 0 {
+		o.KMax = 30
+	}
+	if o.Runs == 0 {
+		o.Runs = 3
+	}
+	if o.NInit == 0 {
+		o.NInit = 10
+	}
+	if o.Index == "" {
+		o.Index = IndexSilhouette
+	}
+	switch o.Index {
+	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
+	default:
+		return o, usererr.New("unknown index %q (want silhouette, ch, db, elbow or all)", o.Index)
+	}
+	if o.KMin < 2 {
+		return o, usererr.New("k_min must be at least 2, got %d", o.KMin)
+	}
+	if o.KMin > o.KMax {
+		return o, usererr.New("k_min %d exceeds k_max %d", o.KMin, o.KMax)
+	}
+	if o.Runs < 0 || o.NInit < 0 {
+		return o, usererr.New("runs and n_init must be positive (got %d, %d)", o.Runs, o.NInit)
+	}
+	if rows < 3 {
+		return o, usererr.New("estimating k needs at least 3 rows, got %d", rows)
+	}
+	o.KMax = min(o.KMax, rows-1)
+	if o.KMin > o.KMax {
+		return o, usererr.New("k_min %d exceeds the largest usable k %d (rows - 1)", o.KMin, o.KMax)
+	}
+	if o.Cluster == nil {
+		o.Cluster = KMeansClusterer(o.NInit)
+	}
+	o.Threads = par.Threads(o.Threads)
+	return o, nil
+}
+
+func checkMatrix(X linalg.Matrix) error {
+	if len(X.Data) != X.Rows*X.Cols || X.Cols == 0 {
+		return usererr.New("no features to cluster (%d rows, %d features)", X.Rows, X.Cols)
+	}
+	for idx, v := range X.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return usererr.New("row %d, feature %d is %v (impute or drop missing values first)", idx/X.Cols+1, idx%X.Cols+1, v)
+		}
+	}
+	return nil
+}
+
+// progressCounter serializes progress callbacks from worker goroutines.
+type progressCounter struct {
+	mu          sync.Mutex
+	done, total int
+	fn          func(done, total int)
+}
+
+func (p *progressCounter) add(n int) {
+	if p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	p.done += n
+	p.fn(p.done, p.total)
+	p.mu.Unlock()
+}
+
+// Scan clusters X for every k in [KMin, KMax] (Runs runs each), scores every
+// partition with the validity indices and picks k: silhouette and
+// Calinski-Harabasz maximal, Davies-Bouldin minimal, elbow by Kneedle on the
+// mean inertia, "all" by majority vote (ties to silhouette's choice). Ties
+// within an index go to the smallest k. Runs are spread over Threads; the
+// silhouettes of all partitions are computed in one pass over the distances.
+func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error) {
+	if err := checkMatrix(X); err != nil {
+		return nil, err
+	}
+	o, err := opt.resolve(X.Rows)
+	if err != nil {
+		return nil, err
+	}
+	nk := o.KMax - o.KMin + 1
+	nTasks := nk * o.Runs
+	// Seeds are drawn in (k, run) order up front so that every run's result
+	// is fixed whatever order the runs execute in.
+	rng := rand.New(rand.NewPCG(o.Seed, 0x7363616e))
+	seeds := make([]uint64, nTasks)
+	for t := range seeds {
+		seeds[t] = rng.Uint64()
+	}
+	wantSil := o.Index == IndexSilhouette || o.Index == IndexAll
+	prog := &progressCounter{fn: o.Progress, total: nTasks}
+	if wantSil {
+		prog.total += par.Chunks(X.Rows, silBlock)
+	}
+	labels := make([][]int, nTasks)
+	inertia := make([]float64, nTasks)
+	errs := make([]error, nTasks)
+	// One run per goroutine, single-threaded inside; the largest k (the
+	// slowest runs) are started first so the last goroutines finish together.
+	inner := max(1, o.Threads/nTasks)
+	par.Each(o.Threads, nTasks, func(i int) {
+		t := nTasks - 1 - i
+		if ctx.Err() != nil {
+			errs[t] = ctx.Err()
+			return
+		}
+		k := o.KMin + t/o.Runs
+		labels[t], inertia[t], errs[t] = o.Cluster(ctx, X, k, seeds[t], inner)
+		prog.add(1)
+	})
+	for t, e := range errs {
+		if e != nil {
+			return nil, fmt.Errorf("clustering with k = %d: %w", o.KMin+t/o.Runs, e)
+		}
+	}
+	perTask := map[string][]float64{}
+	if wantSil {
+		sil, err := silhouetteMany(ctx, X, labels, o.Threads, func(int, int) { prog.add(1) })
+		if err != nil {
+			return nil, err
+		}
+		perTask[IndexSilhouette] = sil
+	}
+	ch := make([]float64, nTasks)
+	db := make([]float64, nTasks)
+	par.Each(o.Threads, nTasks, func(t int) {
+		ch[t] = CalinskiHarabasz(X, labels[t])
+		db[t] = DaviesBouldin(X, labels[t])
+	})
+	perTask[IndexCH], perTask[IndexDB] = ch, db
+
+	c := &Curve{Ks: make([]int, nk), Scores: map[string][]float64{}, Best: map[string]int{}, Index: o.Index}
+	for i := range c.Ks {
+		c.Ks[i] = o.KMin + i
+	}
+	for name, v := range perTask {
+		c.Scores[name] = meanRuns(v, o.Runs)
+	}
+	c.Inertia = meanRuns(inertia, o.Runs)
+	c.Scores[IndexElbow] = c.Inertia
+	if s, ok := c.Scores[IndexSilhouette]; ok {
+		c.Best[IndexSilhouette] = argBest(c.Ks, s, true)
+	}
+	c.Best[IndexCH] = argBest(c.Ks, c.Scores[IndexCH], true)
+	c.Best[IndexDB] = argBest(c.Ks, c.Scores[IndexDB], false)
+	c.Best[IndexElbow] = Kneedle(c.Ks, c.Inertia)
+	if o.Index == IndexAll {
+		c.K = vote(c.Best)
+	} else {
+		c.K = c.Best[o.Index]
+	}
+	if c.K == 0 {
+		return nil, usererr.New("index %s is undefined for every k in [%d, %d] (too many identical rows?)", o.Index, o.KMin, o.KMax)
+	}
+	return c, nil
+}
+
+// meanRuns averages consecutive groups of runs values, skipping NaN (an
+// undefined index, e.g. a run that produced a single cluster); NaN if all are.
+func meanRuns(v []float64, runs int) []float64 {
+	out := make([]float64, len(v)/runs)
+	for i := range out {
+		s, m := 0.0, 0
+		for _, x := range v[i*runs : (i+1)*runs] {
+			if !math.IsNaN(x) {
+				s += x
+				m++
+			}
+		}
+		out[i] = math.NaN()
+		if m > 0 {
+			out[i] = s / float64(m)
+		}
+	}
+	return out
+}
+
+// argBest returns the k with the highest (or lowest) non-NaN score, the
+// smallest k on ties, or 0 when every score is NaN.
+func argBest(ks []int, s []float64, maximize bool) int {
+	best, bk := math.NaN(), 0
+	for i, v := range s {
+		if math.IsNaN(v) {
+			continue
+		}
+		if bk == 0 || (maximize && v > best) || (!maximize && v < best) {
+			best, bk = v, ks[i]
+		}
+	}
+	return bk
+}
+
+// vote returns the k chosen by most indices; among tied k, silhouette's
+// choice wins (it is always one of the tied when silhouette is computed),
+// otherwise the smallest.
+func vote(best map[string]int) int {
+	count := map[int]int{}
+	top := 0
+	for _, k := range best {
+		if k > 0 {
+			count[k]++
+			top = max(top, count[k])
+		}
+	}
+	if s := best[IndexSilhouette]; s > 0 && count[s] == top {
+		return s
+	}
+	out := 0
+	for k, c := range count {
+		if c == top && (out == 0 || k < out) {
+			out = k
+		}
+	}
+	return out
+}
