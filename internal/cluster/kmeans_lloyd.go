@@ -1,0 +1,351 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/par"
+)
+
+// subRows is the row count of one BLAS distance block. gonum's Dgemm goes
+// parallel (spawning goroutines) once the output spans 4 or more 64x64 blocks;
+// 64-row blocks keep it serial for k <= 192, so the only parallelism is ours.
+const subRows = 64
+
+// problem is the data shared by all restarts on one matrix.
+type problem struct {
+	X       linalg.Matrix
+	n, d    int
+	chunk   int // rows per par.For chunk: depends on n only, never on threads
+	nChunks int
+}
+
+func newProblem(X linalg.Matrix) *problem {
+	// About 32 chunks: enough to balance a few goroutines, few enough that the
+	// per-chunk centroid partial sums stay small; always a multiple of subRows.
+	c := (X.Rows + 31) / 32
+	c = (c + subRows - 1) / subRows * subRows
+	c = min(max(c, 4*subRows), 8192)
+	return &problem{X: X, n: X.Rows, d: X.Cols, chunk: c, nChunks: par.Chunks(X.Rows, c)}
+}
+
+// run is the state of one restart. Centroids 0..nFree-1 move; the rest
+// (NCD k-means' known-class means in the generalized setting) stay fixed.
+type run struct {
+	p        *problem
+	threads  int
+	k, nFree int
+	centers  linalg.Matrix // k x d
+	next     linalg.Matrix // k x d, M-step output
+	labels   []int
+	sums     []float64 // nChunks x k x d partial sums
+	counts   []int     // nChunks x k
+	changed  []bool    // per chunk: did a label change in the last E-step
+	tot      []float64 // k x d reduced sums
+	totN     []int
+	bufs     chan []float64 // per-goroutine BLAS scratch (subRows x k)
+	relocate bool           // an empty cluster was re-seeded in the last M-step
+	ham      *hamerly       // bounds, when running Hamerly
+}
+
+func (p *problem) newRun(centers linalg.Matrix, nFree, threads int) *run {
+	k := centers.Rows
+	r := &run{
+		p: p, threads: threads, k: k, nFree: nFree, centers: centers,
+		next:    linalg.New(k, p.d),
+		changed: make([]bool, p.nChunks),
+		tot:     make([]float64, k*p.d),
+		totN:    make([]int, k),
+	}
+	nb := min(threads, p.nChunks)
+	r.bufs = make(chan []float64, nb)
+	for range nb {
+		r.bufs <- make([]float64, subRows*k)
+	}
+	return r
+}
+
+func (r *run) ensureSums() {
+	if r.sums == nil {
+		r.sums = make([]float64, r.p.nChunks*r.k*r.p.d)
+		r.counts = make([]int, r.p.nChunks*r.k)
+	}
+}
+
+// runOut is what one restart returns.
+type runOut struct {
+	labels  []int
+	centers linalg.Matrix
+	inertia float64
+	iter    int
+}
+
+// fit iterates from the given initial centroids (the first nFree move) until
+// convergence, scikit-learn style: stop when no label changed (strict) or the
+// summed squared shift of the centroids is <= tolAbs; after a tolerance stop,
+// one more assignment pass makes the labels match the returned centroids.
+func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter int, tolAbs float64, algo string, threads int) (*runOut, error) {
+	r := p.newRun(centers, nFree, threads)
+	r.labels = make([]int, p.n)
+	for i := range r.labels {
+		r.labels[i] = -1
+	}
+	r.ensureSums()
+	if algo == AlgoHamerly {
+		r.ham = newHamerly(p.n, r.k)
+	}
+	strict := false
+	it := 0
+	for it < maxIter {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var changed bool
+		if r.ham != nil {
+			changed = r.hamerlyEStep()
+		} else {
+			changed = r.lloydEStep(true)
+		}
+		shift := r.mStep()
+		it++
+		if !changed && !r.relocate {
+			strict = true
+			break
+		}
+		if shift <= tolAbs {
+			break
+		}
+	}
+	if !strict {
+		r.lloydEStep(false)
+	}
+	return &runOut{labels: r.labels, centers: r.centers, inertia: r.inertia(), iter: it}, nil
+}
+
+// lloydEStep assigns every row to its nearest centroid, with distances
+// |x|^2 - 2 x.c + |c|^2 computed per block of rows by one BLAS product (|x|^2
+// is dropped: it does not change the argmin). With accumulate it keeps the
+// per-chunk centroid sums of the M-step up to date: they persist across
+// iterations and are corrected only for rows that change cluster, which late
+// in a run is a handful. It reports whether a label changed.
+func (r *run) lloydEStep(accumulate bool) bool {
+	p, k, d := r.p, r.k, r.p.d
+	csq := linalg.RowSqNorms(r.centers, nil)
+	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
+		buf := <-r.bufs
+		defer func() { r.bufs <- buf }()
+		var sums []float64
+		var counts []int
+		if accumulate {
+			sums = r.sums[c*k*d : (c+1)*k*d]
+			counts = r.counts[c*k : (c+1)*k]
+		}
+		changed := false
+		for b := lo; b < hi; b += subRows {
+			e := min(b+subRows, hi)
+			D := linalg.Matrix{Data: buf[:(e-b)*k], Rows: e - b, Cols: k}
+			linalg.MulABt(D, -2, p.X.Slice(b, e), r.centers, 0)
+			for i := b; i < e; i++ {
+				row := D.Data[(i-b)*k : (i-b+1)*k]
+				best, bv := 0, row[0]+csq[0]
+				for j := 1; j < k; j++ {
+					if v := row[j] + csq[j]; v < bv {
+						best, bv = j, v
+					}
+				}
+				old := r.labels[i]
+				if old == best {
+					continue
+				}
+				changed = true
+				r.labels[i] = best
+				if accumulate {
+					x := p.X.Data[i*d : (i+1)*d]
+					if old >= 0 {
+						counts[old]--
+						subFrom(sums[old*d:(old+1)*d], x)
+					}
+					counts[best]++
+					addTo(sums[best*d:(best+1)*d], x)
+				}
+			}
+		}
+		r.changed[c] = changed
+	})
+	return anyTrue(r.changed)
+}
+
+func anyTrue(b []bool) bool {
+	for _, v := range b {
+		if v {
+			return true
+		}
+	}
+	return false
+}
+
+func addTo(dst, x []float64) {
+	dst = dst[:len(x)]
+	for j, v := range x {
+		dst[j] += v
+	}
+}
+
+// mStep reduces the per-chunk sums in chunk order, moves the free centroids
+// to their means (re-seeding empty ones), swaps them in and returns the summed
+// squared shift of the centroids.
+func (r *run) mStep() float64 {
+	k, d := r.k, r.p.d
+	clear(r.tot)
+	clear(r.totN)
+	for c := 0; c < r.p.nChunks; c++ {
+		s := r.sums[c*k*d : (c+1)*k*d]
+		for j := range r.tot {
+			r.tot[j] += s[j]
+		}
+		for j, n := range r.counts[c*k : (c+1)*k] {
+			r.totN[j] += n
+		}
+	}
+	r.relocate = false
+	for j := 0; j < r.nFree; j++ {
+		if r.totN[j] == 0 {
+			r.relocateEmpty()
+			break
+		}
+	}
+	copy(r.next.Data, r.centers.Data)
+	shift := 0.0
+	for j := 0; j < r.nFree; j++ {
+		if r.totN[j] == 0 {
+			continue // only when every row sits on a centroid: nothing to re-seed from
+		}
+		inv := 1 / float64(r.totN[j])
+		dst := r.next.Row(j)
+		for f, v := range r.tot[j*d : (j+1)*d] {
+			dst[f] = v * inv
+		}
+		shift += linalg.SqDistRows(dst, r.centers.Row(j))
+	}
+	if r.ham != nil {
+		r.ham.moved(r.centers, r.next)
+	}
+	r.centers, r.next = r.next, r.centers
+	return shift
+}
+
+// relocateEmpty re-seeds every empty free cluster with one of the rows
+// farthest from their current centroid, as scikit-learn does: the farthest
+// row goes to the first empty cluster, the next to the second, and so on (ties
+// to the lowest row index). The row's label is left alone (it is fixed by the
+// next E-step); only the sums move. A row is never taken from a free cluster
+// it is the last member of, which would just move the hole.
+func (r *run) relocateEmpty() {
+	r.relocate = true
+	p, d := r.p, r.p.d
+	dist := make([]float64, p.n)
+	par.For(r.threads, p.n, p.chunk, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dist[i] = linalg.SqDistRows(p.X.Row(i), r.centers.Row(r.labels[i]))
+		}
+	})
+	order := make([]int, p.n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(dist[b], dist[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	next := 0
+	for j := 0; j < r.nFree; j++ {
+		if r.totN[j] != 0 {
+			continue
+		}
+		for next < len(order) {
+			i := order[next]
+			next++
+			old := r.labels[i]
+			if old < r.nFree && r.totN[old] <= 1 {
+				continue
+			}
+			x := p.X.Row(i)
+			if old < r.nFree {
+				s := r.tot[old*d : (old+1)*d]
+				for f, v := range x {
+					s[f] -= v
+				}
+			}
+			r.totN[old]--
+			copy(r.tot[j*d:(j+1)*d], x)
+			r.totN[j] = 1
+			break
+		}
+	}
+}
+
+// inertia is the sum over rows of the exact squared distance to the labelled
+// centroid, reduced per chunk in chunk order.
+func (r *run) inertia() float64 {
+	p := r.p
+	part := make([]float64, p.nChunks)
+	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			s += sqDist(p.X.Row(i), r.centers.Row(r.labels[i]))
+		}
+		part[c] = s
+	})
+	tot := 0.0
+	for _, v := range part {
+		tot += v
+	}
+	return tot
+}
+
+// sqDist is the exact squared Euclidean distance, summed in feature order
+// (the same rounding as each lane of sqDists).
+func sqDist(a, b []float64) float64 {
+	b = b[:len(a)]
+	s := 0.0
+	for i, v := range a {
+		t := v - b[i]
+		s += t * t
+	}
+	return s
+}
+
+// sqDists writes the exact squared distances from x to every row of C into
+// out, four centroids at a time (one pass over x per four centroids keeps
+// four independent accumulation chains in flight).
+func sqDists(x []float64, C linalg.Matrix, out []float64) {
+	d := len(x)
+	out = out[:C.Rows]
+	j := 0
+	for ; j+4 <= C.Rows; j += 4 {
+		c0 := C.Data[j*d : (j+1)*d]
+		c1 := C.Data[(j+1)*d : (j+2)*d]
+		c2 := C.Data[(j+2)*d : (j+3)*d]
+		c3 := C.Data[(j+3)*d : (j+4)*d]
+		c0, c1, c2, c3 = c0[:d], c1[:d], c2[:d], c3[:d]
+		var s0, s1, s2, s3 float64
+		for f, v := range x {
+			t0 := v - c0[f]
+			t1 := v - c1[f]
+			t2 := v - c2[f]
+			t3 := v - c3[f]
+			s0 += t0 * t0
+			s1 += t1 * t1
+			s2 += t2 * t2
+			s3 += t3 * t3
+		}
+		out[j], out[j+1], out[j+2], out[j+3] = s0, s1, s2, s3
+	}
+	for ; j < C.Rows; j++ {
+		out[j] = sqDist(x, C.Data[j*d:(j+1)*d])
+	}
+}
