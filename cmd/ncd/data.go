@@ -1,0 +1,128 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/ncd-project/ncd/internal/dataset"
+	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// addDataFlags registers the input flags shared by fit, cluster, estimate-k and tune.
+func addDataFlags(cmd *cobra.Command, withTest bool) {
+	f := cmd.Flags()
+	f.String("data", "", "input table (.csv, .tsv, .csv.gz, .parquet; - for CSV on stdin)")
+	if withTest {
+		f.String("test", "", "second table with the same columns: fit on --data, predict these rows")
+	}
+	f.String("target", "class", "label column; empty, NA, NaN, null = unlabeled row")
+	f.String("novel", "", "comma-separated classes to treat as unlabeled (experiment mode; true labels kept)")
+	f.String("id", "", "row identifier column (kept in outputs, not a feature)")
+	f.String("features", "", "comma-separated feature columns (default: all but target and id)")
+	f.String("exclude", "", "comma-separated columns to leave out of the features")
+	f.String("impute", "", "fill missing numeric values: mean|median (default: missing values are an error)")
+}
+
+// splitList parses "a,b , c" into [a b c]; empty input gives nil.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// inputs is the prepared data of one command run.
+type inputs struct {
+	DataPath, TestPath string
+	Data, Test         *ncdio.Table // Test nil without --test
+	Prep               *ncdio.Preprocessor
+	Train, Eval        *dataset.Dataset // Eval is the test rows' dataset (Train itself without --test)
+}
+
+func rolesFrom(v *viper.Viper) ncdio.Roles {
+	return ncdio.Roles{
+		Target:   v.GetString("target"),
+		ID:       v.GetString("id"),
+		Novel:    splitList(v.GetString("novel")),
+		Features: splitList(v.GetString("features")),
+		Exclude:  splitList(v.GetString("exclude")),
+		Impute:   v.GetString("impute"),
+	}
+}
+
+// loadInputs reads --data (and --test), fits the preprocessing on --data and
+// transforms both.
+func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
+	in := &inputs{DataPath: v.GetString("data"), TestPath: v.GetString("test")}
+	if in.DataPath == "" {
+		return nil, usererr.New("--data is required")
+	}
+	if in.DataPath == "-" && in.TestPath == "-" {
+		return nil, usererr.New("--data and --test cannot both read stdin")
+	}
+	var err error
+	if in.Data, err = ncdio.Read(in.DataPath, app.Stdin); err != nil {
+		return nil, err
+	}
+	if in.Prep, err = ncdio.Fit(in.Data, rolesFrom(v)); err != nil {
+		return nil, err
+	}
+	if in.Train, err = in.Prep.Transform(in.Data); err != nil {
+		return nil, err
+	}
+	in.Eval = in.Train
+	if in.TestPath != "" {
+		if in.Test, err = ncdio.Read(in.TestPath, app.Stdin); err != nil {
+			return nil, err
+		}
+		if in.Eval, err = in.Prep.Transform(in.Test); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// outputTable is the table predictions are written for (--test or --data).
+func (in *inputs) outputTable() *ncdio.Table {
+	if in.Test != nil {
+		return in.Test
+	}
+	return in.Data
+}
+
+// writePredictions writes every row of the output table with its input
+// columns plus `cluster` and `unlabeled`, atomically.
+func writePredictions(path string, t *ncdio.Table, cluster []string, unlabeled []bool) error {
+	if path == "" {
+		return nil
+	}
+	out := t.ShallowCopy()
+	out.AppendText("cluster", cluster)
+	out.AppendBool("unlabeled", unlabeled)
+	return ncdio.Write(path, out)
+}
+
+// clusterNames turns labels into SPEC.md's names: the known class for
+// labeled rows, novel_<j> for rows in discovered cluster j.
+func clusterNames(ds *dataset.Dataset, novel []int) ([]string, []bool) {
+	names := make([]string, ds.Rows())
+	unl := make([]bool, ds.Rows())
+	for i, k := range ds.Known {
+		if k != dataset.Unlabeled {
+			names[i] = ds.Classes[k]
+			continue
+		}
+		unl[i] = true
+		names[i] = novelName(novel[i])
+	}
+	return names, unl
+}
+
+func novelName(j int) string { return "novel_" + strconv.Itoa(j) }
