@@ -109,20 +109,4 @@ func writePredictions(path string, t *ncdio.Table, cluster []string, unlabeled [
 	return ncdio.Write(path, out)
 }
 
-// clusterNames turns labels into SPEC.md's names: the known class for
-// labeled rows, novel_<j> for rows in discovered cluster j.
-func clusterNames(ds *dataset.Dataset, novel []int) ([]string, []bool) {
-	names := make([]string, ds.Rows())
-	unl := make([]bool, ds.Rows())
-	for i, k := range ds.Known {
-		if k != dataset.Unlabeled {
-			names[i] = ds.Classes[k]
-			continue
-		}
-		unl[i] = true
-		names[i] = novelName(novel[i])
-	}
-	return names, unl
-}
-
 func novelName(j int) string { return "novel_" + strconv.Itoa(j) }

@@ -49,3 +49,10 @@ func (p *progress) Finish() {
 		_ = p.bar.Finish()
 	}
 }
+
+// setTotal changes the bar's maximum (for work whose size is known late).
+func (p *progress) setTotal(n int) {
+	if p.bar != nil && n > 0 && int64(n) != p.bar.GetMax64() {
+		p.bar.ChangeMax(n)
+	}
+}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/spectral"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+func init() { commands = append(commands, newClusterCmd) }
+
+// clusterResult is cluster's --json object.
+type clusterResult struct {
+	Method       string             `json:"method"`
+	K            int                `json:"k"`
+	KEstimated   bool               `json:"k_estimated"`
+	Rows         int                `json:"rows"`
+	Clustered    int                `json:"rows_clustered"`
+	FitRows      int                `json:"fit_rows,omitempty"`
+	Sizes        map[string]int     `json:"sizes"`
+	Inertia      float64            `json:"inertia"`
+	Spectral     *spectralSummary   `json:"spectral,omitempty"`
+	Estimate     *estimateResult    `json:"estimate,omitempty"`
+	Out          string             `json:"out,omitempty"`
+	Seconds      map[string]float64 `json:"seconds"`
+	ModelApplied string             `json:"model,omitempty"`
+}
+
+type spectralSummary struct {
+	Sigma       float64   `json:"sigma"`
+	Affinity    string    `json:"affinity"`
+	Components  int       `json:"graph_components"`
+	Converged   int       `json:"converged"`
+	Iterations  int       `json:"iterations"`
+	Eigenvalues []float64 `json:"eigenvalues"`
+}
+
+func newClusterCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster --data F --method kmeans|ncd-kmeans|sc|ncd-sc [--k auto|N] [--test T] [--out P]",
+		Short: "Cluster unlabeled rows with k-means, NCD k-means, spectral or NCD spectral clustering",
+		Long: `Cluster the unlabeled rows (rows without a label, or of --novel classes).
+
+Methods:
+  kmeans      k-means (k-means++ seeding, n-init restarts) fitted on the
+              unlabeled rows of --data; --test rows are assigned to the
+              nearest centroid.
+  ncd-kmeans  NCD k-means: the known classes' means are fixed centroids and
+              the novel centroids are seeded away from them, then only the
+              novel centroids move. --assign-known lets unlabeled rows join a
+              known class (generalized setting). Default method.
+  sc          spectral clustering of the unlabeled rows (of --test when
+              given): MST bandwidth, RBF affinity, normalized Laplacian,
+              k-means on its first --n-components nontrivial eigenvectors.
+  ncd-sc      spectral embedding of known and unlabeled rows together, then
+              k-means on the unlabeled rows' embedding (--known-centroids
+              fixes the known classes' embedding means as pre-centroids).
+
+Features are z-scored with statistics of --data. --k auto (default) estimates
+the number of novel classes with a silhouette scan (see 'ncd estimate-k').
+The output holds every row of --test (or --data) with its columns plus
+'cluster' (the known class for labeled rows, novel_0.. for discovered ones)
+and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
+		Example: `  # NCD k-means with 5 novel classes, fitted on train, predicting test
+  ncd cluster --data testdata/pendigits_train.csv --test testdata/pendigits_test.csv \
+      --novel 0,3,5,6,7 --method ncd-kmeans --k 5 --out pred.csv
+  ncd eval --data pred.csv
+
+  # NCD spectral clustering with the number of clusters estimated
+  ncd cluster --data train.csv --test test.csv --method ncd-sc --min-dist 0.38 --n-components 15
+
+  # assign new rows with a model fitted by 'ncd fit'
+  ncd cluster --model model.ncd --data new.csv --out pred.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, c, err := loadConfig(cmd, app)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			if v.GetString("model") != "" {
+				return runClusterWithModel(ctx, app, v, c)
+			}
+			return runCluster(ctx, app, v, c)
+		},
+	}
+	addDataFlags(cmd, true)
+	addKFlags(cmd)
+	f := cmd.Flags()
+	f.String("method", "ncd-kmeans", "kmeans|ncd-kmeans|sc|ncd-sc")
+	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json")
+	f.String("model", "", "assign the rows of --data with a model fitted by 'ncd fit' (no training)")
+	f.Int("n-init", 10, "k-means restarts (the lowest inertia wins)")
+	f.Int("max-iter", 300, "k-means iterations per restart")
+	f.Float64("tol", 1e-4, "k-means tolerance, relative to the mean feature variance")
+	f.Bool("assign-known", false, "ncd-kmeans: unlabeled rows may also join a known class (generalized setting)")
+	f.Float64("min-dist", 0.6, "sc/ncd-sc: similarity level at which the MST stays connected (sets the RBF bandwidth), in (0,1)")
+	f.Int("n-components", 0, "sc/ncd-sc: embedding dimension (default: k)")
+	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
+	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
+	f.Bool("known-centroids", false, "ncd-sc: known classes' embedding means as fixed pre-centroids")
+	return cmd
+}
+
+// addKFlags registers --k and the scan range used by --k auto.
+func addKFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("k", "auto", "number of novel clusters: auto (silhouette scan) or a number")
+	f.Int("k-min", 2, "--k auto: smallest k scanned")
+	f.Int("k-max", 30, "--k auto: largest k scanned")
+}
+
+// parseK reads --k: (0, nil) means auto.
+func parseK(s string) (int, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "" || s == "auto" {
+		return 0, nil
+	}
+	k, err := strconv.Atoi(s)
+	if err != nil || k < 1 {
+		return 0, usererr.New("--k must be auto or a positive integer, got %q", s)
+	}
+	return k, nil
+}
+
+func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
+	method := v.GetString("method")
+	switch method {
+	case "kmeans", "ncd-kmeans", "sc", "ncd-sc":
+	default:
+		return usererr.New("--method must be kmeans, ncd-kmeans, sc or ncd-sc, got %q", method)
+	}
+	k, err := parseK(v.GetString("k"))
+	if err != nil {
+		return err
+	}
+	out := v.GetString("out")
+	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	seconds := map[string]float64{}
+	t0 := time.Now()
+	in, err := loadInputs(app, v)
+	if err != nil {
+		return err
+	}
+	seconds["load"] = time.Since(t0).Seconds()
+
+	kmOpt := cluster.KMeansOptions{
+		NInit:   v.GetInt("n-init"),
+		MaxIter: v.GetInt("max-iter"),
+		Tol:     v.GetFloat64("tol"),
+		Threads: c.Threads,
+		Rng:     newRand(c.Seed),
+	}
+	// The rows the model is fitted on, and the rows predictions are made for.
+	fitDS, outDS := in.Train, in.Eval
+	fitUnl := fitDS.UnlabeledRows()
+	outUnl := outDS.UnlabeledRows()
+	if method == "sc" || method == "ncd-sc" {
+		fitDS, fitUnl = outDS, outUnl // transductive: cluster the output rows themselves
+	}
+	if len(outUnl) == 0 {
+		return usererr.New("%s has no unlabeled rows to cluster (give rows an empty label, or name classes with --novel)", in.outputPath())
+	}
+	if len(fitUnl) == 0 {
+		return usererr.New("%s has no unlabeled rows to fit on (give rows an empty label, or name classes with --novel)", in.DataPath)
+	}
+	res := clusterResult{Method: method, Rows: outDS.Rows(), Clustered: len(outUnl), Seconds: seconds}
+
+	if k == 0 {
+		t1 := time.Now()
+		est, err := scanK(ctx, app, v, c, fitDS.X.Select(fitUnl))
+		if err != nil {
+			return err
+		}
+		k, res.KEstimated, res.Estimate = est.K, true, est
+		seconds["estimate_k"] = time.Since(t1).Seconds()
+	}
+	kmOpt.K = k
+	res.K = k
+
+	t2 := time.Now()
+	labels := make([]int, outDS.Rows()) // novel cluster per output row (-1 known)
+	knownOut := make([]int, outDS.Rows())
+	copy(knownOut, outDS.Known)
+	switch method {
+	case "kmeans":
+		r, err := cluster.KMeans(ctx, fitDS.X.Select(fitUnl), kmOpt)
+		if err != nil {
+			return err
+		}
+		res.FitRows, res.Inertia = len(fitUnl), r.Inertia
+		pred, _ := cluster.Assign(outDS.X.Select(outUnl), r.Centroids, c.Threads)
+		scatter(labels, outUnl, pred)
+	case "ncd-kmeans":
+		lab := fitDS.LabeledRows()
+		if len(lab) == 0 {
+			return usererr.New("ncd-kmeans needs labeled rows of known classes in %s", in.DataPath)
+		}
+		kc := cluster.KnownMeans(fitDS.X, fitDS.Known, len(fitDS.Classes))
+		r, err := cluster.NCDKMeans(ctx, fitDS.X.Select(fitUnl), kc, cluster.NCDKMeansOptions{KMeansOptions: kmOpt, AssignKnown: v.GetBool("assign-known")})
+		if err != nil {
+			return err
+		}
+		res.FitRows, res.Inertia = len(fitUnl), r.Inertia
+		pred, known, _ := r.Assign(outDS.X.Select(outUnl), c.Threads)
+		scatter(labels, outUnl, pred)
+		if known != nil {
+			scatter(knownOut, outUnl, known)
+		}
+	case "sc", "ncd-sc":
+		sopt := cluster.SpectralOptions{
+			Embed: spectral.Options{
+				MinDist:     v.GetFloat64("min-dist"),
+				NComponents: v.GetInt("n-components"),
+				Affinity:    v.GetString("affinity"),
+				KNN:         v.GetInt("knn"),
+				Threads:     c.Threads,
+				Seed:        c.Seed,
+			},
+			KMeans:         kmOpt,
+			KnownCentroids: v.GetBool("known-centroids"),
+		}
+		bar := app.newProgress(c, 100, "spectral embedding")
+		sopt.Embed.Progress = func(_, conv, want int) {
+			if want > 0 {
+				bar.Set(100 * conv / want)
+			}
+		}
+		var r *cluster.SpectralResult
+		if method == "sc" {
+			r, err = cluster.Spectral(ctx, outDS.X.Select(outUnl), sopt)
+		} else {
+			r, err = cluster.NCDSpectral(ctx, outDS.X, outDS.Known, len(outDS.Classes), sopt)
+		}
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		res.Inertia = r.Inertia
+		scatter(labels, outUnl, r.Labels)
+		res.Spectral = &spectralSummary{Sigma: r.Info.Sigma, Affinity: r.Info.Affinity, Components: r.Info.Components,
+			Converged: r.Info.Converged, Iterations: r.Info.Iterations, Eigenvalues: r.Info.Eigenvalues}
+		for name, s := range r.Info.Timings {
+			seconds["spectral_"+name] = s
+		}
+	}
+	seconds["cluster"] = time.Since(t2).Seconds()
+
+	names, unl := predictionNames(outDS, knownOut, labels)
+	res.Sizes = clusterSizes(names, unl)
+	t3 := time.Now()
+	if err := emitPredictions(app, c, out, in.outputTable(), names, unl); err != nil {
+		return err
+	}
+	seconds["write"] = time.Since(t3).Seconds()
+	res.Out = out
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	if !c.Quiet {
+		fmt.Fprintf(app.Stderr, "%s: %d rows clustered into k=%d%s novel clusters (inertia %.4g) in %.2fs\n",
+			method, res.Clustered, k, map[bool]string{true: " (estimated)", false: ""}[res.KEstimated], res.Inertia, seconds["cluster"])
+		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
+	}
+	return nil
+}
+
+// scatter writes vals[j] into dst[idx[j]].
+func scatter(dst, idx, vals []int) {
+	for j, i := range idx {
+		dst[i] = vals[j]
+	}
+}
+
+// predictionNames names each output row: its known class (labeled rows, or
+// unlabeled rows assigned to a known class in the generalized setting), or
+// novel_<j>. unlabeled reports the rows that had no usable label.
+func predictionNames(ds *dataset.Dataset, known, novel []int) ([]string, []bool) {
+	names := make([]string, ds.Rows())
+	unl := make([]bool, ds.Rows())
+	for i := range names {
+		unl[i] = ds.Known[i] == dataset.Unlabeled
+		if known[i] != dataset.Unlabeled {
+			names[i] = ds.Classes[known[i]]
+		} else {
+			names[i] = novelName(novel[i])
+		}
+	}
+	return names, unl
+}
+
+// clusterSizes counts the unlabeled rows per predicted name.
+func clusterSizes(names []string, unl []bool) map[string]int {
+	sizes := map[string]int{}
+	for i, n := range names {
+		if unl[i] {
+			sizes[n]++
+		}
+	}
+	return sizes
+}
+
+// runClusterWithModel assigns the rows of --data with a fitted model: rows
+// with a known label keep it, unlabeled rows go to the nearest novel centroid
+// (or to the nearest known or novel one with --assign-known).
+func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common) error {
+	out := v.GetString("out")
+	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	m, t, ds, err := loadModelAndData(app, v, v.GetString("model"))
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unl := ds.UnlabeledRows()
+	Z := m.Embed(ds.X.Select(unl))
+	r := &cluster.NCDResult{
+		Result:         cluster.Result{Centroids: m.NovelCentroids},
+		KnownCentroids: m.KnownCentroids,
+		AssignKnown:    v.GetBool("assign-known"),
+	}
+	pred, known, inertia := r.Assign(Z, c.Threads)
+	novel := make([]int, ds.Rows())
+	knownOut := append([]int(nil), ds.Known...)
+	scatter(novel, unl, pred)
+	if known != nil {
+		scatter(knownOut, unl, known)
+	}
+	names, unlMask := predictionNames(ds, knownOut, novel)
+	res := clusterResult{Method: "model", K: m.K, KEstimated: m.KEstimated, Rows: ds.Rows(), Clustered: len(unl),
+		Sizes: clusterSizes(names, unlMask), Inertia: inertia, Out: out, ModelApplied: v.GetString("model"),
+		Seconds: map[string]float64{}}
+	if err := emitPredictions(app, c, out, t, names, unlMask); err != nil {
+		return err
+	}
+	res.Seconds["total"] = time.Since(t0).Seconds()
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	if !c.Quiet {
+		fmt.Fprintf(app.Stderr, "model %s: %d unlabeled rows assigned (k=%d)\nsizes: %s\n", res.ModelApplied, len(unl), m.K, formatSizes(res.Sizes))
+	}
+	return nil
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/ncd-project/ncd/internal/chart"
+	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+func init() { commands = append(commands, newEstimateCmd) }
+
+const indexKnownACC = "known-acc"
+
+// estimateResult is estimate-k's --json object (and part of cluster/fit's).
+type estimateResult struct {
+	K       int                  `json:"k"`
+	Index   string               `json:"index"`
+	Space   string               `json:"space"`
+	Rows    int                  `json:"rows"`
+	Ks      []int                `json:"ks"`
+	Scores  map[string][]float64 `json:"scores"`
+	Best    map[string]int       `json:"best"`
+	Known   *knownACCSummary     `json:"known_acc,omitempty"`
+	Seconds float64              `json:"seconds"`
+}
+
+type knownACCSummary struct {
+	KnownClasses int                  `json:"known_classes"`
+	TotalK       int                  `json:"total_k"`
+	ACC          float64              `json:"acc"`
+	Evaluated    []estimate.KnownEval `json:"evaluated"`
+}
+
+func newEstimateCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "estimate-k --data F [--novel L] [--k-min 2] [--k-max 30] [--index silhouette|ch|db|elbow|all|known-acc]",
+		Short: "Estimate the number of novel classes among the unlabeled rows",
+		Long: `Estimate how many novel classes the unlabeled rows hold.
+
+For every k in --k-min..--k-max the unlabeled rows are clustered with k-means
+(--runs runs of --n-init restarts each) and every partition is scored with a
+cluster validity index; each index's score is the mean over the runs. The k
+with the best score is printed alone on stdout, so that
+    K=$(ncd estimate-k --data train.csv --novel A,B,C)
+works in a script; the table of k against the indices goes to stderr.
+
+Indices: silhouette (default; the paper found it the most reliable), ch
+(Calinski-Harabasz), db (Davies-Bouldin), elbow (Kneedle on the inertia), all
+(a majority vote of the four), and known-acc: cluster known and unlabeled rows
+together for each total k, and pick the k whose clusters recover the known
+labels best (golden-section search); its estimate is that k minus the number
+of known classes.
+
+Features are z-scored with the statistics of --data. With --model, the scan
+runs in a fitted model's latent space instead (see 'ncd fit').`,
+		Example: `  K=$(ncd estimate-k --data testdata/pendigits_train.csv --novel 0,3,5,6,7)
+  ncd estimate-k --data train.csv --index all --plot k.svg --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, c, err := loadConfig(cmd, app)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			return runEstimate(ctx, app, v, c)
+		},
+	}
+	addDataFlags(cmd, false)
+	f := cmd.Flags()
+	f.Int("k-min", 2, "smallest k scanned")
+	f.Int("k-max", 30, "largest k scanned")
+	f.String("index", "silhouette", "silhouette|ch|db|elbow|all|known-acc")
+	f.Int("runs", 3, "k-means runs per k (the index is their mean)")
+	f.Int("n-init", 10, "k-means restarts per run")
+	f.String("plot", "", "draw the index against k into FILE.svg or FILE.png")
+	f.String("model", "", "scan in the latent space of a model fitted by 'ncd fit'")
+	return cmd
+}
+
+func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error {
+	index := v.GetString("index")
+	plotPath := v.GetString("plot")
+	if plotPath != "" {
+		if err := checkFolder(plotPath); err != nil {
+			return err
+		}
+	}
+	space := "raw"
+	var X linalg.Matrix
+	var known []int
+	var nKnown int
+	if mpath := v.GetString("model"); mpath != "" {
+		m, _, ds, err := loadModelAndData(app, v, mpath)
+		if err != nil {
+			return err
+		}
+		X, known, nKnown, space = m.Embed(ds.X), ds.Known, len(ds.Classes), "latent"
+	} else {
+		in, err := loadInputs(app, v)
+		if err != nil {
+			return err
+		}
+		X, known, nKnown = in.Train.X, in.Train.Known, len(in.Train.Classes)
+	}
+	var unl []int
+	for i, k := range known {
+		if k < 0 {
+			unl = append(unl, i)
+		}
+	}
+	if len(unl) == 0 {
+		return usererr.New("%s has no unlabeled rows (give rows an empty label, or name classes with --novel)", v.GetString("data"))
+	}
+	var res *estimateResult
+	var err error
+	if index == indexKnownACC {
+		res, err = knownACC(ctx, app, v, c, X, known, nKnown)
+	} else {
+		res, err = scanK(ctx, app, v, c, X.Select(unl))
+	}
+	if err != nil {
+		return err
+	}
+	res.Space = space
+	if !c.Quiet {
+		printCurve(app.Stderr, res)
+	}
+	if plotPath != "" {
+		if err := chart.Save(plotPath, curvePanels(res)); err != nil {
+			return err
+		}
+	}
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	_, err = fmt.Fprintln(app.Stdout, res.K)
+	return err
+}
+
+// scanK runs the validity-index scan of --index over --k-min..--k-max on X.
+func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix) (*estimateResult, error) {
+	// cluster and fit have no --index/--runs flags: zero values select the
+	// scan's defaults (silhouette, 3 runs).
+	index := v.GetString("index")
+	runs, nInit := v.GetInt("runs"), v.GetInt("n-init")
+	bar := app.newProgress(c, 1, "estimating k")
+	t0 := time.Now()
+	curve, err := estimate.Scan(ctx, X, estimate.ScanOptions{
+		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"),
+		Runs: runs, NInit: nInit, Index: index,
+		Threads: c.Threads, Seed: c.Seed,
+		Progress: func(done, total int) { bar.setTotal(total); bar.Set(done) },
+	})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	return &estimateResult{K: curve.K, Index: curve.Index, Rows: X.Rows, Ks: curve.Ks, Scores: curve.Scores,
+		Best: curve.Best, Seconds: time.Since(t0).Seconds()}, nil
+}
+
+func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, known []int, nKnown int) (*estimateResult, error) {
+	if nKnown == 0 {
+		return nil, usererr.New("--index known-acc needs labeled rows of known classes")
+	}
+	bar := app.newProgress(c, 1, "estimating k (known-acc)")
+	t0 := time.Now()
+	r, err := estimate.KnownACCSearch(ctx, X, known, estimate.KnownOptions{
+		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"), NInit: v.GetInt("n-init"),
+		Threads: c.Threads, Seed: c.Seed,
+		Progress: func(done, total int) { bar.setTotal(total); bar.Set(done) },
+	})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	res := &estimateResult{K: r.Novel, Index: indexKnownACC, Rows: X.Rows, Scores: map[string][]float64{}, Best: map[string]int{indexKnownACC: r.Novel},
+		Known: &knownACCSummary{KnownClasses: r.Known, TotalK: r.Total, ACC: r.ACC, Evaluated: r.Evaluated}, Seconds: time.Since(t0).Seconds()}
+	for _, e := range r.Evaluated {
+		res.Ks = append(res.Ks, e.Novel)
+		res.Scores[indexKnownACC] = append(res.Scores[indexKnownACC], e.ACC)
+	}
+	return res, nil
+}
+
+// indexOrder is the order indices are shown in tables and plots.
+var indexOrder = []string{estimate.IndexSilhouette, estimate.IndexCH, estimate.IndexDB, estimate.IndexElbow, indexKnownACC}
+
+var indexTitle = map[string]string{
+	estimate.IndexSilhouette: "silhouette (max)",
+	estimate.IndexCH:         "Calinski-Harabasz (max)",
+	estimate.IndexDB:         "Davies-Bouldin (min)",
+	estimate.IndexElbow:      "inertia (elbow)",
+	indexKnownACC:            "known-class ACC (max)",
+}
+
+func printCurve(w io.Writer, r *estimateResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var cols []string
+	for _, name := range indexOrder {
+		if _, ok := r.Scores[name]; ok {
+			cols = append(cols, name)
+		}
+	}
+	fmt.Fprintf(tw, "k\t%s\t\n", strings.Join(cols, "\t"))
+	for i, k := range r.Ks {
+		fmt.Fprintf(tw, "%d\t", k)
+		for _, name := range cols {
+			mark := " "
+			if r.Best[name] == k {
+				mark = "*"
+			}
+			fmt.Fprintf(tw, "%s%s\t", fmtScore(r.Scores[name][i]), mark)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %d rows, %.2fs)\n", r.K, r.Index, r.Space, r.Rows, r.Seconds)
+}
+
+func fmtScore(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	if math.Abs(x) >= 1e4 {
+		return fmt.Sprintf("%.4g", x)
+	}
+	return fmt.Sprintf("%.4f", x)
+}
+
+func curvePanels(r *estimateResult) []chart.Panel {
+	var panels []chart.Panel
+	for _, name := range indexOrder {
+		vals, ok := r.Scores[name]
+		if !ok {
+			continue
+		}
+		ks := r.Ks
+		panels = append(panels, chart.Panel{
+			Title: fmt.Sprintf("%s, %s space", indexTitle[name], r.Space), Ks: ks, Values: vals,
+			Best: r.Best[name], Chosen: r.Best[name] == r.K && (name == r.Index || r.Index == estimate.IndexAll),
+		})
+	}
+	return panels
+}

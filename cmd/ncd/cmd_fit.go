@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/dataset"
+	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/model"
+	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+func init() { commands = append(commands, newFitCmd) }
+
+// fitResult is fit's --json object.
+type fitResult struct {
+	Method     string             `json:"method"`
+	K          int                `json:"k"`
+	KEstimated bool               `json:"k_estimated"`
+	Estimate   *estimateResult    `json:"estimate,omitempty"`
+	TrainRows  int                `json:"train_rows"`
+	Known      int                `json:"known_classes"`
+	Features   int                `json:"features"`
+	Rows       int                `json:"rows"`
+	Clustered  int                `json:"rows_clustered"`
+	Sizes      map[string]int     `json:"sizes"`
+	Inertia    float64            `json:"inertia"`
+	FinalLoss  map[string]float64 `json:"final_loss"`
+	Latent     string             `json:"latent"`
+	Model      string             `json:"model,omitempty"`
+	Out        string             `json:"out,omitempty"`
+	Config     map[string]string  `json:"config"`
+	Seconds    map[string]float64 `json:"seconds"`
+}
+
+func newFitCmd(app *App) *cobra.Command {
+	def := pbn.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "fit --data F [--test T] [--novel L] [--k auto|N] [--model M.ncd] [--out P]",
+		Short: "Train the PBN model, estimate the number of novel classes and cluster them",
+		Long: `Fit the paper's PBN model (Projection-Based NCD) and discover the novel classes.
+
+The network's encoder maps the z-scored features into a small latent space
+where a classifier must recognise the known classes and a decoder must
+rebuild every row, labeled or not; the loss is w * cross-entropy (known rows)
++ (1 - w) * reconstruction error (all rows). After training, the unlabeled
+rows of --test (or of --data) are embedded, the number of novel classes is
+estimated there with a silhouette scan (--k auto) unless --k is given, and
+k-means groups them into novel_0..novel_{k-1}.
+
+--model saves everything needed to assign new rows later with
+'ncd cluster --model'. --method baseline trains the encoder and classifier on
+the known rows only (the paper's competitor).`,
+		Example: `  # the paper's protocol on pendigits: hide 5 classes, fit on train, predict test
+  ncd fit --data testdata/pendigits_train.csv --test testdata/pendigits_test.csv \
+      --novel 0,3,5,6,7 --lr 2.84e-3 --w 0.4606 --dropout 0.02538 --latent-dim 11 \
+      --model pendigits.ncd --out pred.csv
+  ncd eval --data pred.csv
+
+  # use hyperparameters found by 'ncd tune'
+  ncd fit --config best.yaml --data train.csv --out pred.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, c, err := loadConfig(cmd, app)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			return runFit(ctx, app, cmd, v, c)
+		},
+	}
+	addDataFlags(cmd, true)
+	addKFlags(cmd)
+	addPBNFlags(cmd, def)
+	f := cmd.Flags()
+	f.String("model", "", "save the fitted model to this file (.ncd)")
+	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
+	f.Int("n-init", 10, "k-means restarts on the latent space")
+	return cmd
+}
+
+// addPBNFlags registers the network hyperparameters (fit and tune).
+func addPBNFlags(cmd *cobra.Command, def pbn.Config) {
+	f := cmd.Flags()
+	f.String("method", def.Method, "pbn|baseline")
+	f.Float64("lr", def.LR, "AdamW learning rate")
+	f.Float64("w", def.W, "weight of the classification loss against reconstruction, in [0,1]")
+	f.Float64("dropout", def.Dropout, "dropout probability")
+	f.Int("latent-dim", def.LatentDim, "latent space dimension")
+	f.Int("epochs", def.Epochs, "training epochs")
+	f.Int("batch-size", def.BatchSize, "mini-batch size")
+	f.Bool("shuffle", true, "reshuffle the rows every epoch (the reference code does not)")
+	f.String("latent", "normalized", "space clustered after training: normalized (L2-normalized latent) or raw")
+}
+
+// pbnConfig reads the network hyperparameters.
+func pbnConfig(v *viper.Viper, c common) (pbn.Config, bool, error) {
+	cfg := pbn.Config{
+		Method: v.GetString("method"), LR: v.GetFloat64("lr"), W: v.GetFloat64("w"),
+		Dropout: v.GetFloat64("dropout"), LatentDim: v.GetInt("latent-dim"),
+		Epochs: v.GetInt("epochs"), BatchSize: v.GetInt("batch-size"),
+		Shuffle: v.GetBool("shuffle"), Seed: c.Seed, Threads: c.Threads,
+	}
+	var normalized bool
+	switch v.GetString("latent") {
+	case "normalized":
+		normalized = true
+	case "raw":
+	default:
+		return cfg, false, usererr.New("--latent must be normalized or raw, got %q", v.GetString("latent"))
+	}
+	return cfg, normalized, nil
+}
+
+func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
+	k, err := parseK(v.GetString("k"))
+	if err != nil {
+		return err
+	}
+	cfg, normalized, err := pbnConfig(v, c)
+	if err != nil {
+		return err
+	}
+	out, modelPath := v.GetString("out"), v.GetString("model")
+	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	if modelPath != "" {
+		if err := checkFolder(modelPath); err != nil {
+			return err
+		}
+	}
+	seconds := map[string]float64{}
+	t0 := time.Now()
+	in, err := loadInputs(app, v)
+	if err != nil {
+		return err
+	}
+	seconds["load"] = time.Since(t0).Seconds()
+	if !c.Quiet {
+		for _, note := range in.Prep.Notes {
+			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", note)
+		}
+	}
+	target := in.Eval
+	unl := target.UnlabeledRows()
+	if len(unl) == 0 {
+		return usererr.New("%s has no unlabeled rows to discover classes in (give rows an empty label, or name classes with --novel)", in.outputPath())
+	}
+	if len(in.Train.Classes) == 0 {
+		return usererr.New("%s has no labeled rows of known classes to learn from", in.DataPath)
+	}
+
+	// Train.
+	t1 := time.Now()
+	bar := app.newProgress(c, cfg.Epochs, "training")
+	var lastCE, lastRec float64
+	net, err := pbn.Train(ctx, in.Train, cfg, func(epoch int, ce, rec float64) {
+		lastCE, lastRec = ce, rec
+		bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
+		bar.Set(epoch + 1)
+	})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	seconds["train"] = time.Since(t1).Seconds()
+
+	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: net,
+		Normalized: normalized, Config: settings(cmd, v)}
+	latentTrain := f.Embed(in.Train.X)
+	f.KnownCentroids = cluster.KnownMeans(latentTrain, in.Train.Known, len(in.Train.Classes))
+	latent := latentTrain
+	if target != in.Train {
+		latent = f.Embed(target.X)
+	}
+	Z := latent.Select(unl)
+
+	res := fitResult{Method: cfg.Method, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
+		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
+		Config: f.Config, Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec}}
+	if k == 0 {
+		t2 := time.Now()
+		est, err := scanK(ctx, app, v, c, Z)
+		if err != nil {
+			return err
+		}
+		est.Space = "latent"
+		k, res.KEstimated, res.Estimate = est.K, true, est
+		seconds["estimate_k"] = time.Since(t2).Seconds()
+	}
+	if k > len(unl) {
+		return usererr.New("--k %d exceeds the %d unlabeled rows", k, len(unl))
+	}
+	t3 := time.Now()
+	km, err := cluster.KMeans(ctx, Z, cluster.KMeansOptions{K: k, NInit: v.GetInt("n-init"), Threads: c.Threads, Rng: newRand(c.Seed)})
+	if err != nil {
+		return err
+	}
+	seconds["cluster"] = time.Since(t3).Seconds()
+	f.K, f.KEstimated, f.NovelCentroids = k, res.KEstimated, km.Centroids
+	res.K, res.Inertia = k, km.Inertia
+
+	novel := make([]int, target.Rows())
+	scatter(novel, unl, km.Labels)
+	names, unlMask := predictionNames(target, target.Known, novel)
+	res.Sizes = clusterSizes(names, unlMask)
+	t4 := time.Now()
+	if modelPath != "" {
+		if err := f.Save(modelPath); err != nil {
+			return err
+		}
+	}
+	if out != "" || modelPath == "" {
+		if err := emitPredictions(app, c, out, in.outputTable(), names, unlMask); err != nil {
+			return err
+		}
+	}
+	seconds["write"] = time.Since(t4).Seconds()
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	if !c.Quiet {
+		how := ""
+		if res.KEstimated {
+			how = " (estimated)"
+		}
+		fmt.Fprintf(app.Stderr, "%s: trained %d epochs on %d rows in %.2fs; %d rows clustered into k=%d%s novel clusters\n",
+			cfg.Method, cfg.Epochs, res.TrainRows, seconds["train"], res.Clustered, k, how)
+		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
+		if modelPath != "" {
+			fmt.Fprintf(app.Stderr, "model saved to %s\n", modelPath)
+		}
+	}
+	return nil
+}
+
+// settings records every flag's effective value after config and environment
+// (for the model's provenance, and for tune's best config).
+func settings(cmd *cobra.Command, v *viper.Viper) map[string]string {
+	out := map[string]string{}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		switch f.Name {
+		case "help", "config", "json", "quiet", "threads":
+			return
+		}
+		out[f.Name] = v.GetString(f.Name)
+	})
+	return out
+}
+
+// loadModelAndData reads a model and transforms --data with its preprocessing.
+func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdio.Table, *dataset.Dataset, error) {
+	m, err := model.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data := v.GetString("data")
+	if data == "" {
+		return nil, nil, nil, usererr.New("--data is required (the rows to assign)")
+	}
+	t, err := ncdio.Read(data, app.Stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, err := m.Prep.Transform(t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, t, ds, nil
+}
+

@@ -1,0 +1,135 @@
+// Package chart draws ncd's figures (index-vs-k curves) with gonum/plot.
+package chart
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// Panel is one curve: values against k, with the preferred k marked.
+type Panel struct {
+	Title  string
+	Ks     []int
+	Values []float64
+	Best   int  // k to mark (0: none)
+	Chosen bool // Best is the k the command reported
+}
+
+// Save draws the panels side by side (at most 3 per row) into path (.svg or
+// .png), written atomically.
+func Save(path string, panels []Panel) error {
+	if len(panels) == 0 {
+		return fmt.Errorf("chart: nothing to draw")
+	}
+	cols := min(3, len(panels))
+	rows := (len(panels) + cols - 1) / cols
+	w, h := vg.Length(cols)*4*vg.Inch, vg.Length(rows)*3*vg.Inch
+	var c vg.CanvasWriterTo
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".svg":
+		c = vgsvg.New(w, h)
+	case ".png":
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
+	default:
+		return &usererr.Error{File: path, Msg: "plot format must be .svg or .png"}
+	}
+	plots := make([][]*plot.Plot, rows)
+	for r := range plots {
+		plots[r] = make([]*plot.Plot, cols)
+	}
+	for i, p := range panels {
+		pl, err := curve(p)
+		if err != nil {
+			return err
+		}
+		plots[i/cols][i%cols] = pl
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align(plots, tiles, draw.New(c))
+	for r := range plots {
+		for col, pl := range plots[r] {
+			if pl != nil {
+				pl.Draw(canvases[r][col])
+			}
+		}
+	}
+	return writeAtomic(path, c)
+}
+
+// writeAtomic writes through a temp file in the target folder and renames it.
+func writeAtomic(path string, c vg.CanvasWriterTo) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return &usererr.Error{File: path, Msg: "cannot create plot file", Err: err}
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = c.WriteTo(f); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func curve(p Panel) (*plot.Plot, error) {
+	pl := plot.New()
+	pl.Title.Text = p.Title
+	pl.X.Label.Text = "k"
+	pts := make(plotter.XYs, 0, len(p.Ks))
+	for i, k := range p.Ks {
+		if !math.IsNaN(p.Values[i]) && !math.IsInf(p.Values[i], 0) {
+			pts = append(pts, plotter.XY{X: float64(k), Y: p.Values[i]})
+		}
+	}
+	if len(pts) == 0 {
+		return pl, nil
+	}
+	line, points, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return nil, fmt.Errorf("plot %s: %w", p.Title, err)
+	}
+	points.Shape = draw.CircleGlyph{}
+	points.Radius = vg.Points(2)
+	pl.Add(plotter.NewGrid(), line, points)
+	if p.Best > 0 {
+		for _, q := range pts {
+			if int(q.X) != p.Best {
+				continue
+			}
+			mark, err := plotter.NewScatter(plotter.XYs{q})
+			if err != nil {
+				return nil, err
+			}
+			mark.Shape = draw.RingGlyph{}
+			mark.Radius = vg.Points(6)
+			mark.Color = plotColor(p.Chosen)
+			pl.Add(mark)
+			label := fmt.Sprintf("best k = %d", p.Best)
+			if p.Chosen {
+				label = fmt.Sprintf("chosen k = %d", p.Best)
+			}
+			pl.Legend.Add(label, mark)
+			pl.Legend.Top = true
+		}
+	}
+	return pl, nil
+}

@@ -1,0 +1,52 @@
+package model
+
+import (
+	"time"
+
+	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// File is everything needed to reuse a fit: preprocessing, network, the
+// latent space the centroids live in, the centroids, k and the config.
+type File struct {
+	// NCDVersion is the version of ncd that wrote the file.
+	NCDVersion string
+	Created    time.Time
+	// Prep turns a table with the fitting table's columns into features.
+	Prep *ncdio.Preprocessor
+	// Net is the trained network.
+	Net *pbn.Model
+	// Normalized is true when the centroids live in the L2-normalized latent.
+	Normalized bool
+	// KnownCentroids (one row per Prep.Classes) and NovelCentroids (K rows)
+	// are latent-space centroids.
+	KnownCentroids linalg.Matrix
+	NovelCentroids linalg.Matrix
+	K              int
+	// KEstimated tells whether K came from the silhouette scan.
+	KEstimated bool
+	// Config records the command's settings (flag name -> value) for provenance.
+	Config map[string]string
+}
+
+// Embed maps preprocessed features into the space the centroids live in.
+func (f *File) Embed(X linalg.Matrix) linalg.Matrix { return f.Net.Embed(X, f.Normalized) }
+
+// Save writes the model atomically to path.
+func (f *File) Save(path string) error { return SaveFile(path, f) }
+
+// Load reads a model written by Save; a corrupt, truncated or foreign file
+// is a user error.
+func Load(path string) (*File, error) {
+	var f File
+	if err := LoadFile(path, &f); err != nil {
+		return nil, err
+	}
+	if f.Prep == nil || f.Net == nil || f.NovelCentroids.Rows != f.K {
+		return nil, &usererr.Error{File: path, Msg: "model file is incomplete (no preprocessing, network or centroids)"}
+	}
+	return &f, nil
+}
