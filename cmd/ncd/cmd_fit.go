@@ -277,4 +277,3 @@ func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdi
 	}
 	return m, t, ds, nil
 }
-

@@ -22,11 +22,12 @@ import (
 const (
 	AlgoAuto    = "auto"
 	AlgoLloyd   = "lloyd"
+	// AlgoHamerly and AlgoElkan are exact, triangle-inequality-accelerated
+	// iterations: same partition as Lloyd, most distances skipped. Hamerly keeps
+	// one lower bound per row, Elkan one per row and centroid (n x k memory,
+	// better pruning at larger k).
 	AlgoHamerly = "hamerly"
-	// AlgoElkan is accepted as an alias of AlgoHamerly: both are the exact,
-	// triangle-inequality-accelerated variant (ncd implements Hamerly's, which
-	// keeps one lower bound per row instead of k and wins at the small k used here).
-	AlgoElkan = "elkan"
+	AlgoElkan   = "elkan"
 )
 
 // KMeansOptions configures KMeans. Zero values select the defaults.
@@ -45,12 +46,16 @@ type KMeansOptions struct {
 	Threads int
 	// Rng drives the seeding; nil means a fixed generator (PCG seeded with 0, 0).
 	Rng *rand.Rand
-	// Algorithm is "auto" (default), "lloyd", or "hamerly" ("elkan" is an alias).
+	// Algorithm is "auto" (default), "lloyd", "hamerly" or "elkan".
 	Algorithm string
 	// LocalTrials is the number of candidates tried per new k-means++ centre, keeping
 	// the one that lowers the potential most. 0 means scikit-learn's 2 + int(ln K);
 	// 1 is classic k-means++ (one draw per centre).
 	LocalTrials int
+	// Breathe is the initial breathing depth m of the refinement applied to the
+	// best restart (breathing k-means, Fritzke 2020; see breathe): 0 means
+	// min(5, K), a negative value disables it (plain scikit-learn k-means).
+	Breathe int
 }
 
 // Result is a fitted k-means partition.
@@ -67,13 +72,17 @@ type Result struct {
 	NInitRun int
 	// BestInit is the index of the kept restart (lowest inertia, ties to the lowest index).
 	BestInit int
-	// Algorithm is the iteration actually used ("lloyd" or "hamerly").
+	// Algorithm is the iteration actually used ("lloyd", "hamerly" or "elkan").
 	Algorithm string
+	// Breaths is the number of breathing rounds run on the best restart, and
+	// RestartInertia that restart's inertia before them.
+	Breaths        int
+	RestartInertia float64
 }
 
 // resolved holds validated options with defaults applied.
 type resolved struct {
-	k, nInit, maxIter, threads, trials int
+	k, nInit, maxIter, threads, trials, breathe int
 	tolRel                             float64
 	rng                                *rand.Rand
 	algo                               string
@@ -90,6 +99,11 @@ func (o KMeansOptions) resolve(rows, cols int) (resolved, error) {
 	if o.K > rows {
 		return r, usererr.New("k-means: number of clusters %d exceeds the number of rows %d", o.K, rows)
 	}
+	r.breathe = o.Breathe
+	if r.breathe == 0 {
+		r.breathe = 5
+	}
+	r.breathe = min(max(r.breathe, 0), o.K)
 	if o.NInit < 0 || o.MaxIter < 0 || o.LocalTrials < 0 {
 		return r, usererr.New("k-means: n_init, max_iter and local trials must be >= 0 (got %d, %d, %d)", o.NInit, o.MaxIter, o.LocalTrials)
 	}
@@ -119,8 +133,10 @@ func (o KMeansOptions) resolve(rows, cols int) (resolved, error) {
 		r.algo = autoAlgorithm(rows, cols, o.K)
 	case AlgoLloyd:
 		r.algo = AlgoLloyd
-	case AlgoHamerly, AlgoElkan:
+	case AlgoHamerly:
 		r.algo = AlgoHamerly
+	case AlgoElkan:
+		r.algo = AlgoElkan
 	default:
 		return r, usererr.New("k-means: unknown algorithm %q (want auto, lloyd, hamerly or elkan)", o.Algorithm)
 	}
@@ -172,11 +188,24 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	return &Result{
-		Labels: best.labels, Centroids: best.centers, Inertia: best.inertia, Iter: best.iter,
-		NInitRun: ro.nInit, BestInit: bestIdx, Algorithm: ro.algo,
-	}, nil
+	res := &Result{
+		NInitRun: ro.nInit, BestInit: bestIdx, Algorithm: ro.algo, Iter: best.iter, RestartInertia: best.inertia,
+	}
+	if ro.breathe > 0 && ro.k > 1 {
+		brng := rand.New(rand.NewPCG(ro.rng.Uint64(), ro.rng.Uint64()))
+		best, res.Breaths, err = p.breathe(ctx, best, ro.k, ro.breathe, ro.maxIter, tolAbs, breatheTol, ro.algo, brng, ro.threads)
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Labels, res.Centroids, res.Inertia = best.labels, best.centers, best.inertia
+	return res, nil
 }
+
+// breatheTol is the relative inertia decrease a breathing round must reach to
+// count as an improvement (scikit-learn's default tol, as the reference
+// implementation of breathing k-means uses).
+const breatheTol = 1e-4
 
 // checkShape rejects a Matrix whose Data does not match Rows x Cols (a bug, but
 // cheap to catch before indexing out of range deep inside a kernel).

@@ -24,7 +24,7 @@ var refSets = []struct {
 func BenchmarkKMeansRef(b *testing.B) {
 	for _, ds := range refSets {
 		sp := refSplit(b, ds.name)
-		for _, algo := range []string{AlgoAuto, AlgoLloyd, AlgoHamerly} {
+		for _, algo := range []string{AlgoAuto, AlgoLloyd, AlgoHamerly, AlgoElkan} {
 			for _, th := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%s/threads=%d", ds.name, algo, th), func(b *testing.B) {
 					var res *Result
@@ -81,13 +81,13 @@ func BenchmarkAlgo(b *testing.B) {
 		{4000, 16, 3}, {4000, 16, 7}, {20000, 16, 26}, {4000, 64, 5}, {4000, 64, 30}, {2000, 128, 10}, {3000, 500, 7},
 	} {
 		X := blobs(sh.n, sh.d, sh.k+3, 6, 1)
-		for _, algo := range []string{AlgoLloyd, AlgoHamerly} {
+		for _, algo := range []string{AlgoLloyd, AlgoHamerly, AlgoElkan} {
 			b.Run(fmt.Sprintf("n=%d/d=%d/k=%d/%s", sh.n, sh.d, sh.k, algo), func(b *testing.B) {
 				var res *Result
 				cm := startCPU()
 				for b.Loop() {
 					var err error
-					res, err = KMeans(context.Background(), X, KMeansOptions{K: sh.k, NInit: 2, Rng: rng(1), Threads: 1, Algorithm: algo})
+					res, err = KMeans(context.Background(), X, KMeansOptions{K: sh.k, NInit: 2, Rng: rng(1), Threads: 1, Algorithm: algo, Breathe: -1})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -100,27 +100,31 @@ func BenchmarkAlgo(b *testing.B) {
 }
 
 // BenchmarkLetter26 is the quality check at full size: letter.csv
-// z-scored, k = 26, n_init 10.
+// z-scored, k = 26, n_init 10, with and without breathing.
 func BenchmarkLetter26(b *testing.B) {
 	X, _ := loadCSV(b, "letter.csv")
 	m, s := colStats(X)
 	applyZ(X, m, s)
-	for _, th := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
-			var res *Result
-			seed := uint64(0)
-			cm := startCPU()
-			for b.Loop() {
-				var err error
-				res, err = KMeans(context.Background(), X, KMeansOptions{K: 26, Rng: rng(seed), Threads: th})
-				if err != nil {
-					b.Fatal(err)
-				}
-				seed++
+	for _, algo := range []string{AlgoLloyd, AlgoHamerly, AlgoElkan} {
+		for _, br := range []int{-1, 0} {
+			for _, th := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/breathe=%d/threads=%d", algo, br, th), func(b *testing.B) {
+					var res *Result
+					seed := uint64(0)
+					cm := startCPU()
+					for b.Loop() {
+						var err error
+						res, err = KMeans(context.Background(), X, KMeansOptions{K: 26, Rng: rng(seed), Threads: th, Algorithm: algo, Breathe: br})
+						if err != nil {
+							b.Fatal(err)
+						}
+						seed++
+					}
+					cm.report(b)
+					b.ReportMetric(res.Inertia, "inertia")
+				})
 			}
-			cm.report(b)
-			b.ReportMetric(res.Inertia, "inertia")
-		})
+		}
 	}
 }
 

@@ -25,12 +25,11 @@ func newHamerly(n, k int) *hamerly {
 	return &hamerly{u: make([]float64, n), l: make([]float64, n), p: make([]float64, k), s: make([]float64, k)}
 }
 
-// moved records how far each centroid moved from old to next.
-func (h *hamerly) moved(old, next linalg.Matrix) {
-	for j := range h.p {
-		h.p[j] = math.Sqrt(sqDist(old.Row(j), next.Row(j)))
+// centroidMoves writes into p how far each centroid moved from old to next.
+func centroidMoves(p []float64, old, next linalg.Matrix) {
+	for j := range p {
+		p[j] = math.Sqrt(sqDist(old.Row(j), next.Row(j)))
 	}
-	h.pending = true
 }
 
 // hamerlyEStep is the Hamerly counterpart of lloydEStep(true).

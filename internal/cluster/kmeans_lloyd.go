@@ -48,6 +48,7 @@ type run struct {
 	bufs     chan []float64 // per-goroutine BLAS scratch (subRows x k)
 	relocate bool           // an empty cluster was re-seeded in the last M-step
 	ham      *hamerly       // bounds, when running Hamerly
+	elk      *elkan         // bounds, when running Elkan
 }
 
 func (p *problem) newRun(centers linalg.Matrix, nFree, threads int) *run {
@@ -93,8 +94,11 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 		r.labels[i] = -1
 	}
 	r.ensureSums()
-	if algo == AlgoHamerly {
+	switch algo {
+	case AlgoHamerly:
 		r.ham = newHamerly(p.n, r.k)
+	case AlgoElkan:
+		r.elk = newElkan(p.n, r.k)
 	}
 	strict := false
 	it := 0
@@ -103,9 +107,12 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 			return nil, err
 		}
 		var changed bool
-		if r.ham != nil {
+		switch {
+		case r.ham != nil:
 			changed = r.hamerlyEStep()
-		} else {
+		case r.elk != nil:
+			changed = r.elkanEStep()
+		default:
 			changed = r.lloydEStep(true)
 		}
 		shift := r.mStep()
@@ -230,7 +237,12 @@ func (r *run) mStep() float64 {
 		shift += linalg.SqDistRows(dst, r.centers.Row(j))
 	}
 	if r.ham != nil {
-		r.ham.moved(r.centers, r.next)
+		centroidMoves(r.ham.p, r.centers, r.next)
+		r.ham.pending = true
+	}
+	if r.elk != nil {
+		centroidMoves(r.elk.p, r.centers, r.next)
+		r.elk.pending = true
 	}
 	r.centers, r.next = r.next, r.centers
 	return shift

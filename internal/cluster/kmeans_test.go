@@ -11,7 +11,7 @@ import (
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
-var algos = []string{AlgoLloyd, AlgoHamerly}
+var algos = []string{AlgoLloyd, AlgoHamerly, AlgoElkan}
 
 func col(vals ...float64) linalg.Matrix {
 	return linalg.Matrix{Data: vals, Rows: len(vals), Cols: 1}
@@ -266,7 +266,7 @@ func TestKMeansIrisVsSklearn(t *testing.T) {
 	// the binomial standard error at 2000 runs is 0.008.
 	hits := 0
 	for seed := uint64(0); seed < 2000; seed++ {
-		res, err := KMeans(context.Background(), X, KMeansOptions{K: 3, NInit: 1, Rng: rng(seed)})
+		res, err := KMeans(context.Background(), X, KMeansOptions{K: 3, NInit: 1, Rng: rng(seed), Breathe: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,20 +337,22 @@ func TestKMeansThreadsIdentical(t *testing.T) {
 	}
 }
 
-func TestLloydHamerlyAgree(t *testing.T) {
-	// Same seeds, exact iterations: both must reach the same partition.
+func TestAcceleratedAgreeWithLloyd(t *testing.T) {
+	// Same seeds, exact iterations: Hamerly and Elkan must reach Lloyd's partition.
 	X := blobs(3000, 5, 10, 4, 3)
 	for seed := uint64(0); seed < 5; seed++ {
-		a, err := KMeans(context.Background(), X, KMeansOptions{K: 10, NInit: 3, Rng: rng(seed), Algorithm: AlgoLloyd, Tol: -1})
+		a, err := KMeans(context.Background(), X, KMeansOptions{K: 10, NInit: 3, Rng: rng(seed), Algorithm: AlgoLloyd, Tol: -1, Breathe: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := KMeans(context.Background(), X, KMeansOptions{K: 10, NInit: 3, Rng: rng(seed), Algorithm: AlgoHamerly, Tol: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(a.Labels, b.Labels) || !near(a.Inertia, b.Inertia, 1e-12) {
-			t.Fatalf("seed %d: lloyd inertia %v iter %d, hamerly %v iter %d", seed, a.Inertia, a.Iter, b.Inertia, b.Iter)
+		for _, algo := range []string{AlgoHamerly, AlgoElkan} {
+			b, err := KMeans(context.Background(), X, KMeansOptions{K: 10, NInit: 3, Rng: rng(seed), Algorithm: algo, Tol: -1, Breathe: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(a.Labels, b.Labels) || !near(a.Inertia, b.Inertia, 1e-12) || a.Iter != b.Iter {
+				t.Fatalf("seed %d: lloyd inertia %v iter %d, %s %v iter %d", seed, a.Inertia, a.Iter, algo, b.Inertia, b.Iter)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 	"testing"
 
@@ -15,7 +16,7 @@ func sortStrings(s []string) { sort.Strings(s) }
 // labellings built by refData / refLabels, produced by
 // testdata/sklearn_ref.py (Debian python3-sklearn 1.2.1, numpy 1.24.2).
 var sklearnRef = []struct {
-	set, labels  string
+	set, labels string
 	sil, ch, db float64
 }{
 	{"iris", "true", 0.5034774406932961, 487.33087637489984, 0.7513707094756737},
@@ -186,4 +187,53 @@ func bruteSilhouette(X linalg.Matrix, lab []int) float64 {
 		}
 	}
 	return total / float64(n)
+}
+
+// TestSilhouetteManyDerived: labellings that differ from an earlier one in
+// a few rows (and in label names) are scored from it; the result must equal
+// scoring them alone (to rounding) and the brute force.
+func TestSilhouetteManyDerived(t *testing.T) {
+	X, _ := blobs(6, 150, 3, 4, 1, 9)    // 900 rows: one column tile
+	big, _ := blobs(5, 1000, 2, 4, 1, 2) // 5000 rows: three column tiles
+	for _, X := range []linalg.Matrix{X, big} {
+		n := X.Rows
+		rng := rand.New(rand.NewPCG(3, 3))
+		cur := make([]int, n) // cluster ids 0..5
+		for i := range cur {
+			cur[i] = i % 6
+		}
+		var labs [][]int
+		for step := 0; step < 4; step++ { // a chain: each differs from the previous one
+			l := make([]int, n)
+			for i := range cur {
+				if step > 0 && rng.IntN(20) == 0 {
+					cur[i] = rng.IntN(6) // move a few rows
+				}
+				l[i] = 1000*step + ((cur[i]+step)%6)*10 // and rename the clusters
+			}
+			labs = append(labs, l)
+		}
+		uniq := make([]*prepared, len(labs))
+		for i, l := range labs {
+			uniq[i] = prepare(l, n)
+		}
+		plan(uniq, n)
+		for i := 1; i < len(uniq); i++ {
+			if uniq[i].base != i-1 {
+				t.Fatalf("labelling %d: base %d, want %d", i, uniq[i].base, i-1)
+			}
+		}
+		got := SilhouetteMany(X, labs, 2)
+		for i, l := range labs {
+			alone := Silhouette(X, l, 1)
+			if relErr(got[i], alone) > 1e-13 {
+				t.Errorf("n=%d labelling %d: %v derived, %v alone", n, i, got[i], alone)
+			}
+			if n < 1000 {
+				if b := bruteSilhouette(X, l); relErr(got[i], b) > 1e-12 {
+					t.Errorf("labelling %d: %v, brute force %v", i, got[i], b)
+				}
+			}
+		}
+	}
 }

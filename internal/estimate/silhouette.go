@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 
 	"github.com/ncd-project/ncd/internal/linalg"
@@ -23,10 +24,16 @@ func Silhouette(X linalg.Matrix, labels []int, threads int) float64 {
 }
 
 // SilhouetteMany returns Silhouette for every labelling, computing each
-// pairwise distance once for all of them. Memory stays O(rows * 64) per
-// thread: distances are formed in blocks of 64 rows against all rows and
-// reduced immediately. Identical partitions (equal up to renaming labels) are
-// scored once. Results do not depend on threads.
+// pairwise distance once for all of them.
+//
+// Cost and memory: the distances are formed in blocks of 64 rows against all
+// rows (64 * rows floats per thread, never rows x rows) and immediately
+// reduced to per-row, per-cluster distance sums for every labelling, which is
+// rows^2 additions per labelling. Two shortcuts cut that: partitions equal up
+// to renaming labels are scored once, and a labelling close to an earlier one
+// with the same number of clusters (k-means restarts usually are) is scored
+// as that one's sums plus corrections for the rows that changed cluster,
+// 2 * changed * rows additions. Results do not depend on threads.
 func SilhouetteMany(X linalg.Matrix, labelings [][]int, threads int) []float64 {
 	out, _ := silhouetteMany(context.Background(), X, labelings, threads, nil)
 	return out
@@ -37,6 +44,8 @@ const (
 	silMicro = 8    // rows reduced together: one cache line of the block per column
 	silTile  = 2048 // columns per tile, so a micro-block's tile stays in L2
 	silGemm  = 192  // rows per gonum Dgemm call: < 4 blocks of 64 keeps it serial
+	// A labelling is scored from a base when 2*changed < silDiffMax*rows.
+	silDiffMax = 0.8
 )
 
 // prepared is one labelling compressed for the silhouette kernel.
@@ -44,9 +53,56 @@ type prepared struct {
 	k     int
 	lab   []int32   // label 0..k-1 per row (sorted order of the original values)
 	size  []float64 // rows per label
-	perm  []int32   // rows sorted by (column tile, label)
-	off   []int32   // off[t*(k+1)+c] .. off[t*(k+1)+c+1] is label c within tile t
 	valid bool
+	// plus lists columns by (tile, label): all columns for a full labelling,
+	// only the changed ones for a labelling scored from a base.
+	plus group
+	// base >= 0: the prepared labelling (earlier in the list) this one is
+	// derived from; fromBase[c] is the base label matched to label c, and
+	// minus lists the changed columns by (tile, matched label of their base
+	// label), whose distances are taken out of cluster c.
+	base     int
+	fromBase []int32
+	minus    group
+}
+
+// group lists columns grouped by (tile, label):
+// perm[off[t*(k+1)+c] : off[t*(k+1)+c+1]] are the columns of tile t with label c.
+type group struct {
+	perm []int32
+	off  []int32
+}
+
+// groupCols groups the columns cols (ascending) by tile and by label(j).
+func groupCols(cols []int32, label func(j int32) int32, k, n int) group {
+	tiles := (n + silTile - 1) / silTile
+	g := group{perm: make([]int32, len(cols)), off: make([]int32, tiles*(k+1))}
+	cnt := make([]int32, k)
+	pos := make([]int32, k)
+	at := 0
+	for t := 0; t < tiles; t++ {
+		end := at
+		for end < len(cols) && int(cols[end]) < (t+1)*silTile {
+			end++
+		}
+		clear(cnt)
+		for _, j := range cols[at:end] {
+			cnt[label(j)]++
+		}
+		o := g.off[t*(k+1) : (t+1)*(k+1)]
+		o[0] = int32(at)
+		for c := 0; c < k; c++ {
+			o[c+1] = o[c] + cnt[c]
+		}
+		copy(pos, o[:k])
+		for _, j := range cols[at:end] {
+			l := label(j)
+			g.perm[pos[l]] = j
+			pos[l]++
+		}
+		at = end
+	}
+	return g
 }
 
 // encode maps arbitrary integer labels to 0..k-1 in sorted order (as
@@ -71,7 +127,7 @@ func prepare(labels []int, n int) *prepared {
 		panic(fmt.Sprintf("estimate: labelling has %d labels for %d rows", len(labels), n))
 	}
 	lab, k := encode(labels)
-	p := &prepared{k: k, lab: lab, valid: k >= 2 && k <= n-1}
+	p := &prepared{k: k, lab: lab, valid: k >= 2 && k <= n-1, base: -1}
 	if !p.valid {
 		return p
 	}
@@ -79,33 +135,88 @@ func prepare(labels []int, n int) *prepared {
 	for _, l := range lab {
 		p.size[l]++
 	}
-	tiles := (n + silTile - 1) / silTile
-	p.off = make([]int32, tiles*(k+1))
-	p.perm = make([]int32, n)
-	cnt := make([]int32, k)
-	for t := 0; t < tiles; t++ {
-		lo, hi := t*silTile, min((t+1)*silTile, n)
-		clear(cnt)
-		for j := lo; j < hi; j++ {
-			cnt[lab[j]]++
-		}
-		o := p.off[t*(k+1) : (t+1)*(k+1)]
-		o[0] = int32(lo)
-		for c := 0; c < k; c++ {
-			o[c+1] = o[c] + cnt[c]
-		}
-		pos := slices.Clone(o[:k])
-		for j := lo; j < hi; j++ {
-			l := lab[j]
-			p.perm[pos[l]] = int32(j)
-			pos[l]++
-		}
-	}
 	return p
 }
 
-// canonicalKey hashes a labelling renamed by order of first appearance, so
-// that partitions equal up to label names share a key.
+// matchLabels pairs the labels of b with those of p (same k) greedily by
+// overlap and returns fromBase (p label -> b label) and the number of rows
+// whose labels disagree under that pairing. Any pairing gives exact sums;
+// a good one just leaves fewer rows to correct.
+func matchLabels(p, b *prepared) ([]int32, int) {
+	k := p.k
+	cnt := make([]int, k*k) // [p label][b label]
+	for j, l := range p.lab {
+		cnt[int(l)*k+int(b.lab[j])]++
+	}
+	cells := make([]int, k*k)
+	for i := range cells {
+		cells[i] = i
+	}
+	sort.SliceStable(cells, func(x, y int) bool { return cnt[cells[x]] > cnt[cells[y]] })
+	from := make([]int32, k)
+	usedP := make([]bool, k)
+	usedB := make([]bool, k)
+	agree, left := 0, k
+	for _, cell := range cells {
+		pc, bc := cell/k, cell%k
+		if usedP[pc] || usedB[bc] {
+			continue
+		}
+		usedP[pc], usedB[bc] = true, true
+		from[pc] = int32(bc)
+		agree += cnt[cell]
+		if left--; left == 0 {
+			break
+		}
+	}
+	return from, len(p.lab) - agree
+}
+
+// plan picks, for every prepared labelling, whether to score it in full or
+// from one of the (up to 4) previous labellings with the same k, and builds
+// its column groups.
+func plan(uniq []*prepared, n int) {
+	for u, p := range uniq {
+		best, bestDiff := -1, n
+		var bestFrom []int32
+		seen := 0
+		for b := u - 1; b >= 0 && seen < 4; b-- {
+			if uniq[b].k != p.k {
+				continue
+			}
+			seen++
+			from, diff := matchLabels(p, uniq[b])
+			if diff < bestDiff {
+				best, bestDiff, bestFrom = b, diff, from
+			}
+		}
+		if best >= 0 && 2*float64(bestDiff) < silDiffMax*float64(n) {
+			b := uniq[best]
+			to := make([]int32, p.k) // base label -> p label
+			for c, bc := range bestFrom {
+				to[bc] = int32(c)
+			}
+			var changed []int32
+			for j := range p.lab {
+				if to[b.lab[j]] != p.lab[j] {
+					changed = append(changed, int32(j))
+				}
+			}
+			p.base, p.fromBase = best, bestFrom
+			p.plus = groupCols(changed, func(j int32) int32 { return p.lab[j] }, p.k, n)
+			p.minus = groupCols(changed, func(j int32) int32 { return to[b.lab[j]] }, p.k, n)
+			continue
+		}
+		all := make([]int32, n)
+		for j := range all {
+			all[j] = int32(j)
+		}
+		p.plus = groupCols(all, func(j int32) int32 { return p.lab[j] }, p.k, n)
+	}
+}
+
+// canonical renames labels by order of first appearance, so that partitions
+// equal up to label names compare equal.
 func canonical(labels []int) []int32 {
 	m := make(map[int]int32)
 	out := make([]int32, len(labels))
@@ -150,7 +261,8 @@ func dedupe(labelings [][]int) []int {
 }
 
 // silhouetteMany is SilhouetteMany with cancellation and a progress callback
-// called once per finished row block (from worker goroutines, serialized).
+// called once per finished row block (from worker goroutines, serialized by
+// the caller's callback if needed).
 func silhouetteMany(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, progress func(done, total int)) ([]float64, error) {
 	n := X.Rows
 	out := make([]float64, len(labelings))
@@ -169,20 +281,18 @@ func silhouetteMany(ctx context.Context, X linalg.Matrix, labelings [][]int, thr
 			uniq = append(uniq, p)
 		}
 	}
+	var sums []float64
 	if len(uniq) > 0 {
-		sums, err := silhouetteSums(ctx, X, uniq, threads, progress)
-		if err != nil {
+		plan(uniq, n)
+		var err error
+		if sums, err = silhouetteSums(ctx, X, uniq, threads, progress); err != nil {
 			return nil, err
 		}
-		for i := range out {
-			out[i] = math.NaN()
-			if u := uidx[i]; u >= 0 {
-				out[i] = sums[u] / float64(n)
-			}
-		}
-	} else {
-		for i := range out {
-			out[i] = math.NaN()
+	}
+	for i := range out {
+		out[i] = math.NaN()
+		if u := uidx[i]; u >= 0 {
+			out[i] = sums[u] / float64(n)
 		}
 	}
 	return out, nil
@@ -195,28 +305,36 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 	norms := linalg.RowSqNorms(X, nil)
 	nBlocks := par.Chunks(n, silBlock)
 	partial := make([]float64, nBlocks*len(uniq))
+	// acc holds, per labelling and label, the 8 rows' distance sums (plus
+	// list); minus sums of derived labellings follow at minusOff.
 	accLen := 0
 	accOff := make([]int, len(uniq))
+	minusOff := make([]int, len(uniq))
 	for u, p := range uniq {
 		accOff[u] = accLen
 		accLen += p.k * silMicro
 	}
+	for u, p := range uniq {
+		if p.base >= 0 {
+			minusOff[u] = accLen
+			accLen += p.k * silMicro
+		}
+	}
 	type scratch struct {
 		dist, acc []float64
-		blk       linalg.Matrix
+		blkT      linalg.Matrix
 		blkNorms  []float64
 	}
 	pool := sync.Pool{New: func() any {
 		return &scratch{
 			dist:     make([]float64, n*silBlock),
 			acc:      make([]float64, accLen),
-			blk:      linalg.New(silBlock, d),
+			blkT:     linalg.New(d, silBlock),
 			blkNorms: make([]float64, silBlock),
 		}
 	}}
 	var mu sync.Mutex
 	done := 0
-	var ctxErr error
 	par.For(threads, n, silBlock, func(c, lo, hi int) {
 		if ctx.Err() != nil {
 			return
@@ -225,41 +343,66 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 		defer pool.Put(s)
 		b := hi - lo
 		// The block is padded with zero rows to silBlock so that the
-		// distance layout (n x silBlock, one row per column j of the full
-		// matrix) never changes; padded columns are computed and ignored.
-		copy(s.blk.Data, X.Data[lo*d:hi*d])
-		clear(s.blk.Data[b*d:])
+		// distance layout (n x silBlock: row j holds the distances of
+		// column j to the block's rows) never changes; padded entries are
+		// computed and ignored.
+		// blkT is the block transposed (d x silBlock), so that the product
+		// X * blkT runs as gonum's row-axpy kernel (vectorized over the 64
+		// block rows) rather than as one short dot product per entry.
+		for r := 0; r < b; r++ {
+			for j, v := range X.Row(lo + r) {
+				s.blkT.Data[j*silBlock+r] = v
+			}
+		}
+		for j := 0; j < d; j++ {
+			clear(s.blkT.Data[j*silBlock+b : (j+1)*silBlock])
+		}
 		copy(s.blkNorms, norms[lo:hi])
 		clear(s.blkNorms[b:])
 		dist := linalg.Matrix{Data: s.dist, Rows: n, Cols: silBlock}
 		for j0 := 0; j0 < n; j0 += silGemm {
 			j1 := min(j0+silGemm, n)
-			linalg.SqDist(dist.Slice(j0, j1), X.Slice(j0, j1), norms[j0:j1], s.blk, s.blkNorms)
+			linalg.Mul(dist.Slice(j0, j1), -2, X.Slice(j0, j1), s.blkT, 0)
 		}
-		for i, v := range s.dist {
-			s.dist[i] = math.Sqrt(v)
+		// |x_j|^2 - 2 x_j.b_r + |b_r|^2, clamped at 0 against cancellation
+		// (as scikit-learn's euclidean_distances), then the square root.
+		for j := 0; j < n; j++ {
+			row := (*[silBlock]float64)(s.dist[j*silBlock:])
+			nj := norms[j]
+			for r := range row {
+				row[r] = math.Sqrt(max(row[r]+nj+s.blkNorms[r], 0))
+			}
 		}
 		for r := 0; r < b; r++ {
 			s.dist[(lo+r)*silBlock+r] = 0 // as scikit-learn: exact zero self-distance
 		}
 		part := partial[c*len(uniq) : (c+1)*len(uniq)]
 		for m0 := 0; m0 < b; m0 += silMicro {
-			rows := min(silMicro, b-m0)
 			clear(s.acc)
 			for t0 := 0; t0 < n; t0 += silTile {
 				t := t0 / silTile
 				for u, p := range uniq {
-					k := p.k
-					o := p.off[t*(k+1) : (t+1)*(k+1)]
-					acc := s.acc[accOff[u] : accOff[u]+k*silMicro]
-					for cl := 0; cl < k; cl++ {
-						gather8((*[silMicro]float64)(acc[cl*silMicro:]), s.dist, m0, p.perm[o[cl]:o[cl+1]])
+					gatherGroup(s.acc[accOff[u]:], p.plus, p.k, t, s.dist, m0)
+					if p.base >= 0 {
+						gatherGroup(s.acc[minusOff[u]:], p.minus, p.k, t, s.dist, m0)
 					}
 				}
 			}
 			for u, p := range uniq {
 				acc := s.acc[accOff[u] : accOff[u]+p.k*silMicro]
-				for r := 0; r < rows; r++ {
+				if p.base >= 0 {
+					// Bases come earlier in uniq, so their sums are final.
+					bacc := s.acc[accOff[p.base]:]
+					macc := s.acc[minusOff[u]:]
+					for cl := 0; cl < p.k; cl++ {
+						bo := int(p.fromBase[cl]) * silMicro
+						for r := 0; r < silMicro; r++ {
+							i := cl*silMicro + r
+							acc[i] += bacc[bo+r] - macc[i]
+						}
+					}
+				}
+				for r := 0; r < min(silMicro, b-m0); r++ {
 					part[u] += silRow(p, acc, r, int(p.lab[lo+m0+r]))
 				}
 			}
@@ -271,8 +414,8 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 		}
 		mu.Unlock()
 	})
-	if ctxErr = ctx.Err(); ctxErr != nil {
-		return nil, ctxErr
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	sums := make([]float64, len(uniq))
 	for c := 0; c < nBlocks; c++ {
@@ -281,6 +424,16 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 		}
 	}
 	return sums, nil
+}
+
+// gatherGroup adds the distances of group g's tile-t columns to acc, per label.
+func gatherGroup(acc []float64, g group, k, t int, dist []float64, m0 int) {
+	o := g.off[t*(k+1) : (t+1)*(k+1)]
+	for cl := 0; cl < k; cl++ {
+		if o[cl] < o[cl+1] {
+			gather8((*[silMicro]float64)(acc[cl*silMicro:]), dist, m0, g.perm[o[cl]:o[cl+1]])
+		}
+	}
 }
 
 // gather8 adds, for each listed column j, the distances of the 8 rows of

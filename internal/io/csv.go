@@ -78,7 +78,7 @@ func (p *csvParser) record(pos int, fields []span) ([]span, int, int, *parseErro
 					f = span{lo: elo, hi: len(p.scratch), esc: true}
 				}
 				if f.hi-f.lo > maxLine {
-					return nil, 0, 0, &parseError{p.line, fmt.Sprintf("quoted field longer than %d MiB (a missing closing quote?)", maxLine>>20)}
+					return nil, 0, 0, &parseError{p.line, "quoted field longer than "+sizeText(maxLine)+" (a missing closing quote?)"}
 				}
 				newlines += bytes.Count(data[start:j], []byte{'\n'})
 				fields = append(fields, f)
@@ -111,7 +111,7 @@ func (p *csvParser) record(pos int, fields []span) ([]span, int, int, *parseErro
 			i++
 		}
 		if i-pos > maxLine {
-			return nil, 0, 0, &parseError{p.line, fmt.Sprintf("field longer than %d MiB", maxLine>>20)}
+			return nil, 0, 0, &parseError{p.line, "field longer than "+sizeText(maxLine)}
 		}
 		if i >= len(data) || data[i] == '\n' {
 			hi := i
@@ -408,4 +408,12 @@ func (p *csvParser) toText(c *colState, j int, starts []int) error {
 	c.num = nil
 	c.kind = Text
 	return nil
+}
+
+// sizeText prints a byte count in KiB or MiB for messages.
+func sizeText(n int) string {
+	if n >= 1<<20 {
+		return strconv.Itoa(n>>20) + " MiB"
+	}
+	return strconv.Itoa(n>>10) + " KiB"
 }

@@ -44,6 +44,11 @@ func readParquet(r parquet.ReaderAtSeeker, name string) (t *Table, err error) {
 		return nil, &usererr.Error{File: name, Msg: "cannot read Parquet data", Err: err}
 	}
 	defer tbl.Release()
+	return fromArrow(tbl, name)
+}
+
+// fromArrow copies an Arrow table into a Table.
+func fromArrow(tbl arrow.Table, name string) (*Table, error) {
 	if tbl.NumCols() == 0 {
 		return nil, usererr.InFile(name, 0, "", "the Parquet file has no columns")
 	}
@@ -51,7 +56,7 @@ func readParquet(r parquet.ReaderAtSeeker, name string) (t *Table, err error) {
 	if rows == 0 {
 		return nil, usererr.InFile(name, 0, "", "no data rows: the Parquet file has columns but no rows")
 	}
-	t = &Table{Source: name, Rows: rows}
+	t := &Table{Source: name, Rows: rows}
 	seen := map[string]bool{}
 	for i := 0; i < int(tbl.NumCols()); i++ {
 		ac := tbl.Column(i)
@@ -404,5 +409,7 @@ func writeParquet(w stdio.Writer, t *Table) (err error) {
 	tbl := array.NewTableFromRecords(schema, []arrow.RecordBatch{rec})
 	defer tbl.Release()
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	return pqarrow.WriteTable(tbl, w, 1<<17, props, pqarrow.DefaultWriterProps())
+	// The anonymous struct hides any Close method: pqarrow closes a sink
+	// that has one, and the caller owns w.
+	return pqarrow.WriteTable(tbl, struct{ stdio.Writer }{w}, 1<<17, props, pqarrow.DefaultWriterProps())
 }

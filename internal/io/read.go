@@ -69,13 +69,10 @@ func ReadWith(path string, stdin stdio.Reader, opt ReadOptions) (*Table, error) 
 		if st.Mode().IsRegular() {
 			size = int(min(st.Size(), 1<<40))
 		}
-		if isParquetName(path) || (st.Mode().IsRegular() && hasParquetMagic(f)) {
-			if !st.Mode().IsRegular() {
-				return nil, usererr.InFile(path, 0, "", "Parquet input must be a regular file")
-			}
+		if st.Mode().IsRegular() && (isParquetName(path) || hasParquetMagic(f)) {
 			return readParquet(f, name)
 		}
-		src = f
+		src = f // CSV, or gzip/Parquet from a pipe: the content decides below
 	}
 
 	br := bufio.NewReaderSize(src, 1<<16)
@@ -87,10 +84,9 @@ func ReadWith(path string, stdin stdio.Reader, opt ReadOptions) (*Table, error) 
 			return nil, &usererr.Error{File: name, Msg: "corrupt gzip data", Err: err}
 		}
 		defer zr.Close()
-		size = 0
-		return readCSVFrom(zr, name, path, size, opt)
+		return readCSVFrom(zr, name, path, 0, opt)
 	case string(head) == "PAR1":
-		// Parquet on stdin: it needs random access, so buffer it whole.
+		// Parquet from a pipe: it needs random access, so buffer it whole.
 		data, err := stdio.ReadAll(br)
 		if err != nil {
 			return nil, &usererr.Error{File: name, Msg: "cannot read", Err: err}
@@ -142,16 +138,20 @@ func readCSVFrom(r stdio.Reader, name, path string, sizeHint int, opt ReadOption
 // maxLine and, early, input whose first line is not text.
 func readAllCapped(r stdio.Reader, name string, sizeHint int) ([]byte, error) {
 	const chunk = 1 << 20
-	capHint := chunk
-	if sizeHint > 0 {
-		capHint = sizeHint + 1 // +1 so the final Read sees io.EOF without growing
-	}
-	buf := make([]byte, 0, capHint)
+	// Start small: a multi-gigabyte binary named .csv must be refused by
+	// the header check before the whole size is allocated. Once the first
+	// line looks like text, grow straight to the file size (+1 so that the
+	// final Read sees io.EOF without another growth).
+	buf := make([]byte, 0, min(max(sizeHint+1, 4096), chunk))
 	lastNL := -1 // index of the last '\n' in buf
 	headerOK := false
 	for {
 		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), max(2*cap(buf), len(buf)+chunk))
+			n := max(2*cap(buf), len(buf)+chunk)
+			if headerOK && sizeHint >= len(buf) {
+				n = sizeHint + 1
+			}
+			nb := make([]byte, len(buf), n)
 			copy(nb, buf)
 			buf = nb
 		}
@@ -172,7 +172,7 @@ func readAllCapped(r stdio.Reader, name string, sizeHint int) ([]byte, error) {
 			if len(buf)-(lastNL+1) > maxLine {
 				line := bytes.Count(buf, []byte{'\n'}) + 1
 				return nil, usererr.InFile(name, max(line-1, 0), "",
-					"line %d is longer than %d MiB; is this really a CSV file?", line, maxLine>>20)
+					"line %d is longer than %s; is this really a CSV file?", line, sizeText(maxLine))
 			}
 		}
 		if err == stdio.EOF {

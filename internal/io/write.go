@@ -141,8 +141,7 @@ func writeAtomic(path string, fill func(stdio.Writer) error) (err error) {
 // writeDelimited writes a header and the rows. Floats use the shortest text
 // that parses back to the same bits, nulls are empty cells (text cells are
 // written verbatim, so a text "NA" stays "NA"), and cells are quoted per RFC
-// 4180 when they contain the delimiter, a quote, a line break or start/end
-// with a space.
+// 4180 when needsQuotes says so.
 func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var buf []byte
@@ -150,7 +149,7 @@ func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 		if j > 0 {
 			buf = append(buf, delim)
 		}
-		buf = appendField(buf, c.Name, delim)
+		buf = appendField(buf, c.Name)
 	}
 	buf = append(buf, '\n')
 	for i := 0; i < t.Rows; i++ {
@@ -160,7 +159,7 @@ func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 				buf = append(buf, delim)
 			}
 			if c.Kind == Text {
-				buf = appendField(buf, c.Text[i], delim)
+				buf = appendField(buf, c.Text[i])
 				continue
 			}
 			if c.IsNull(i) {
@@ -194,8 +193,8 @@ func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 	return bw.Flush()
 }
 
-func appendField(buf []byte, s string, delim byte) []byte {
-	if !needsQuotes(s, delim) {
+func appendField(buf []byte, s string) []byte {
+	if !needsQuotes(s) {
 		return append(buf, s...)
 	}
 	buf = append(buf, '"')
@@ -208,16 +207,20 @@ func appendField(buf []byte, s string, delim byte) []byte {
 	return append(buf, '"')
 }
 
-func needsQuotes(s string, delim byte) bool {
+// needsQuotes quotes a cell with a delimiter of either kind (so that
+// delimiter sniffing of the header cannot be fooled by tabs inside names), a
+// quote, a line break, surrounding spaces, or a leading byte order mark
+// (which a reader would strip from the start of a file).
+func needsQuotes(s string) bool {
 	if s == "" {
 		return false
 	}
-	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
+	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || strings.HasPrefix(s, "\ufeff") {
 		return true
 	}
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
-		case delim, '"', '\n', '\r':
+		case ',', '\t', '"', '\n', '\r':
 			return true
 		}
 	}

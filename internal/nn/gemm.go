@@ -42,7 +42,12 @@ const (
 
 // colBlock is the batch-column tile width: wide tiles make long kernel calls
 // for narrow layers, narrower ones keep the panels in L1/L2 for wide layers.
+var colBlockOverride int
+
 func colBlock(sum int) int {
+	if colBlockOverride > 0 {
+		return colBlockOverride
+	}
 	if sum <= 32 {
 		return 512
 	}
@@ -59,8 +64,8 @@ func (g gemm) run(tiles, work int, fn func(t int)) {
 
 func blocks(n, b int) int { return (n + b - 1) / b }
 
-// mulWX computes y = w x.
-func (g gemm) mulWX(y, w, x linalg.Matrix) {
+// mulWX computes y = w x + bias (bias broadcast along rows; nil for none).
+func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 	out, in, n := w.Rows, w.Cols, x.Cols
 	cb := colBlock(in)
 	nc := blocks(n, cb)
@@ -68,7 +73,15 @@ func (g gemm) mulWX(y, w, x linalg.Matrix) {
 		o0, j0 := (t/nc)*rowBlock, (t%nc)*cb
 		o1, j1 := min(o0+rowBlock, out), min(j0+cb, n)
 		for o := o0; o < o1; o++ {
-			clear(y.Data[o*n+j0 : o*n+j1])
+			yo := y.Data[o*n+j0 : o*n+j1]
+			if bias == nil {
+				clear(yo)
+				continue
+			}
+			b := bias[o]
+			for j := range yo {
+				yo[j] = b
+			}
 		}
 		for l0 := 0; l0 < in; l0 += sumBlock {
 			l1 := min(l0+sumBlock, in)

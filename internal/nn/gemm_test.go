@@ -44,7 +44,7 @@ func TestGemmAgainstNaive(t *testing.T) {
 			ref  func(c linalg.Matrix)
 		}
 		prods := []prod{
-			{"WX", func(g gemm, c linalg.Matrix) { g.mulWX(c, w, x) }, linalg.New(out, n), func(c linalg.Matrix) { naive(c, w, x, false, false) }},
+			{"WX", func(g gemm, c linalg.Matrix) { g.mulWX(c, w, x, nil) }, linalg.New(out, n), func(c linalg.Matrix) { naive(c, w, x, false, false) }},
 			{"WtD", func(g gemm, c linalg.Matrix) { g.mulWtD(c, w, d) }, linalg.New(in, n), func(c linalg.Matrix) { naive(c, w, d, true, false) }},
 			{"DXt", func(g gemm, c linalg.Matrix) { g.mulDXt(c, d, x) }, linalg.New(out, in), func(c linalg.Matrix) { naive(c, d, x, false, true) }},
 		}
@@ -84,7 +84,7 @@ func BenchmarkGemm(b *testing.B) {
 		g := gemm{threads: 0}
 		b.Run(name+"/tiled", func(b *testing.B) {
 			for b.Loop() {
-				g.mulWX(y, w, x)
+				g.mulWX(y, w, x, nil)
 				g.mulWtD(dx, w, d)
 				g.mulDXt(gw, d, x)
 			}

@@ -29,12 +29,14 @@ func (r *ReLU) Backward(dy linalg.Matrix) linalg.Matrix {
 	dx := buffer(&r.dx, dy.Rows, dy.Cols)
 	y := r.out.Data[:len(dy.Data)]
 	dxd := dx.Data[:len(dy.Data)]
+	// Branch-free: the sign pattern is random, so a branch mispredicts
+	// often (Go does not turn float conditionals into conditional moves).
+	// y >= 0, so y > 0 exactly when its bit pattern b is nonzero, i.e. when
+	// the top bit of b | -b is set.
 	for i, g := range dy.Data {
-		if y[i] > 0 {
-			dxd[i] = g
-		} else {
-			dxd[i] = 0
-		}
+		b := math.Float64bits(y[i])
+		keep := uint64(int64(b|-b) >> 63)
+		dxd[i] = math.Float64frombits(math.Float64bits(g) & keep)
 	}
 	return dx
 }
@@ -219,6 +221,7 @@ func (d *Dropout) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 	scale := 1 / (1 - d.P)
 	yd := y.Data[:len(x.Data)]
 	mask = mask[:len(x.Data)]
+	scaleBits := math.Float64bits(scale)
 	var r uint64
 	for i, v := range x.Data {
 		if i&1 == 0 {
@@ -226,13 +229,12 @@ func (d *Dropout) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 		} else {
 			r >>= 32
 		}
-		if r&0xffffffff < thr {
-			mask[i] = 0
-			yd[i] = 0
-		} else {
-			mask[i] = scale
-			yd[i] = v * scale
-		}
+		// Branch-free keep test: (u - thr) is negative, so its top bit is
+		// set, exactly when u < thr (drop).
+		keep := ^uint64(int64((r&0xffffffff)-thr) >> 63)
+		f := math.Float64frombits(scaleBits & keep)
+		mask[i] = f
+		yd[i] = v * f
 	}
 	return y
 }

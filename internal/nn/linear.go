@@ -58,13 +58,7 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 	l.x = x
 	n := x.Cols
 	y := buffer(&l.y, l.Out, n)
-	gemm{l.Threads}.mulWX(y, l.weights(), x)
-	for o, b := range l.B {
-		row := y.Data[o*n : (o+1)*n]
-		for j := range row {
-			row[j] += b
-		}
-	}
+	gemm{l.Threads}.mulWX(y, l.weights(), x, l.B)
 	return y
 }
 

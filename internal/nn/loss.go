@@ -6,13 +6,19 @@ import (
 	"github.com/ncd-project/ncd/internal/linalg"
 )
 
-// SoftmaxCrossEntropy returns the mean cross-entropy of the feature-major
-// logits (classes x n) against labels (one per sample; a negative label
-// leaves the sample out) and the number of samples counted. It writes into
-// grad (same shape as logits) scale times the gradient of that mean:
+// SoftmaxCrossEntropy computes softmax cross-entropy losses; it keeps
+// per-sample scratch space between calls. The zero value is ready to use.
+type SoftmaxCrossEntropy struct {
+	colMax, colSum []float64
+}
+
+// Loss returns the mean cross-entropy of the feature-major logits
+// (classes x n) against labels (one per sample; a negative label leaves the
+// sample out) and the number of samples counted. It writes into grad (same
+// shape as logits) scale times the gradient of that mean:
 // scale * (softmax - onehot) / count on counted samples, 0 elsewhere. With no
 // counted sample the loss and the gradient are 0 (PyTorch would give NaN).
-func SoftmaxCrossEntropy(logits linalg.Matrix, labels []int, scale float64, grad linalg.Matrix) (loss float64, count int) {
+func (s *SoftmaxCrossEntropy) Loss(logits linalg.Matrix, labels []int, scale float64, grad linalg.Matrix) (loss float64, count int) {
 	c, n := logits.Rows, logits.Cols
 	if len(labels) != n || grad.Rows != c || grad.Cols != n {
 		panic("nn: SoftmaxCrossEntropy shape mismatch")
@@ -25,38 +31,53 @@ func SoftmaxCrossEntropy(logits linalg.Matrix, labels []int, scale float64, grad
 			count++
 		}
 	}
-	if count == 0 {
+	if count == 0 || c == 0 {
 		clear(grad.Data)
 		return 0, 0
 	}
-	// Per sample: lse = m + log(sum exp(l - m)), loss = lse - l_y,
-	// gradient softmax - onehot. Columns are strided by n; C is small.
-	g := grad.Data
-	l := logits.Data
+	// Per sample: lse = m + log(sum exp(l - m)), loss = lse - l_y, gradient
+	// softmax - onehot. The passes run along rows (contiguous samples).
+	mx := buffer(&s.colMax, 1, n).Data
+	sum := buffer(&s.colSum, 1, n).Data
+	copy(mx, logits.Data[:n])
+	for r := 1; r < c; r++ {
+		row := logits.Data[r*n : (r+1)*n]
+		row = row[:len(mx)]
+		for j, v := range row {
+			mx[j] = max(mx[j], v)
+		}
+	}
+	clear(sum)
+	for r := 0; r < c; r++ {
+		row := logits.Data[r*n : (r+1)*n]
+		g := grad.Data[r*n : (r+1)*n]
+		row, g = row[:len(mx)], g[:len(mx)]
+		for j, v := range row {
+			e := math.Exp(v - mx[j])
+			g[j] = e
+			sum[j] += e
+		}
+	}
 	k := scale / float64(count)
 	for j, y := range labels {
 		if y < 0 {
-			for r := 0; r < c; r++ {
-				g[r*n+j] = 0
-			}
+			sum[j] = 0 // multiplier: zero gradient
 			continue
 		}
-		m := math.Inf(-1)
-		for r := 0; r < c; r++ {
-			m = max(m, l[r*n+j])
+		loss += mx[j] + math.Log(sum[j]) - logits.Data[y*n+j]
+		sum[j] = k / sum[j]
+	}
+	for r := 0; r < c; r++ {
+		g := grad.Data[r*n : (r+1)*n]
+		g = g[:len(sum)]
+		for j, f := range sum {
+			g[j] *= f
 		}
-		s := 0.0
-		for r := 0; r < c; r++ {
-			e := math.Exp(l[r*n+j] - m)
-			g[r*n+j] = e
-			s += e
+	}
+	for j, y := range labels {
+		if y >= 0 {
+			grad.Data[y*n+j] -= k
 		}
-		loss += m + math.Log(s) - l[y*n+j]
-		is := k / s
-		for r := 0; r < c; r++ {
-			g[r*n+j] *= is
-		}
-		g[y*n+j] -= k
 	}
 	return loss / float64(count), count
 }

@@ -264,7 +264,8 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	// Samples: logits (1,2,3) label 2; (0,0,0) unlabeled.
 	logits := linalg.FromRows([][]float64{{1, 0}, {2, 0}, {3, 0}})
 	g := linalg.New(3, 2)
-	loss, count := SoftmaxCrossEntropy(logits, []int{2, -1}, 0.5, g)
+	var ce SoftmaxCrossEntropy
+	loss, count := ce.Loss(logits, []int{2, -1}, 0.5, g)
 	// python3: math.log(math.exp(1)+math.exp(2)+math.exp(3))-3
 	if count != 1 || relErr(loss, 0.40760596444438013, 0) > 1e-14 {
 		t.Errorf("loss %.17g count %d, want 0.40760596444438013 1", loss, count)
@@ -281,14 +282,14 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	lg := randMatrix(rng, 4, 6, 3)
 	labels := []int{0, 3, -1, 1, 1, 2}
 	gr := linalg.New(4, 6)
-	SoftmaxCrossEntropy(lg, labels, 0.7, gr)
+	ce.Loss(lg, labels, 0.7, gr)
 	scratch := linalg.New(4, 6)
 	checkGrad(t, "ce", [][]float64{lg.Data}, [][]float64{gr.Data}, func() float64 {
-		l, _ := SoftmaxCrossEntropy(lg, labels, 1, scratch)
+		l, _ := ce.Loss(lg, labels, 1, scratch)
 		return 0.7 * l
 	}, 1e-6)
 	// No labelled sample: 0, not NaN.
-	if l, c := SoftmaxCrossEntropy(lg, []int{-1, -1, -1, -1, -1, -1}, 1, gr); l != 0 || c != 0 {
+	if l, c := ce.Loss(lg, []int{-1, -1, -1, -1, -1, -1}, 1, gr); l != 0 || c != 0 {
 		t.Errorf("empty CE = %g, %d", l, c)
 	}
 }
@@ -346,12 +347,13 @@ func TestSequentialGradient(t *testing.T) {
 	labels := []int{0, 1, -1, 1, 0, -1, -1, 1}
 	gLogits, gRec := linalg.New(2, n), linalg.New(5, n)
 	const w = 0.3
+	var xent SoftmaxCrossEntropy
 	forward := func() (float64, linalg.Matrix) {
 		drop.Rng = rand.New(rand.NewPCG(1, 1))
 		z := enc.Forward(x, true)
 		xh := dec.Forward(z, true)
 		logits := cls.Forward(z, true)
-		ce, _ := SoftmaxCrossEntropy(logits, labels, w, gLogits)
+		ce, _ := xent.Loss(logits, labels, w, gLogits)
 		rec := SquaredError(xh, x, (1-w)/float64(n), gRec)
 		return w*ce + (1-w)*rec/float64(n), z
 	}

@@ -145,7 +145,9 @@ type net struct {
 	drops    []*nn.Dropout
 	first    *nn.Linear
 
-	gLogits, gRec, dz []float64
+	xent                  nn.SoftmaxCrossEntropy
+	kidx, klab            []int
+	zk, gLogits, gRec, dz []float64
 }
 
 func shareLinear(l *nn.Linear, threads int) *nn.Linear {
@@ -285,25 +287,66 @@ func Train(ctx context.Context, ds *dataset.Dataset, cfg Config, progress func(e
 // feature-major batch x and stores every parameter's gradient of
 // w*ce + (1-w)*rec, where ce is the mean cross-entropy over the labelled
 // samples and rec the summed squared reconstruction error divided by the
-// batch size (rec is 0 without a decoder).
+// batch size (rec is 0 without a decoder). The classifier runs on the
+// labelled samples only, as in the reference code.
 func (t *net) lossGrad(x linalg.Matrix, labels []int, w float64) (ce, rec float64) {
 	n := x.Cols
 	h := t.enc.Forward(x, true)
 	z := t.norm.Forward(h, true)
-	logits := t.cls.Forward(z, true)
-	gl := matrixOf(&t.gLogits, logits.Rows, n)
-	ce, _ = nn.SoftmaxCrossEntropy(logits, labels, w, gl)
-	dz := t.cls.Backward(gl)
+	latent := z.Rows
+
+	// Gather the labelled columns of z (all of them for the baseline).
+	t.kidx = t.kidx[:0]
+	t.klab = t.klab[:0]
+	for j, y := range labels {
+		if y >= 0 {
+			t.kidx = append(t.kidx, j)
+			t.klab = append(t.klab, y)
+		}
+	}
+	nk := len(t.kidx)
+	zk := z
+	if nk > 0 && nk < n {
+		zk = matrixOf(&t.zk, latent, nk)
+		for f := 0; f < latent; f++ {
+			src, dst := z.Data[f*n:(f+1)*n], zk.Data[f*nk:(f+1)*nk]
+			for jj, j := range t.kidx {
+				dst[jj] = src[j]
+			}
+		}
+	}
+	var dzk linalg.Matrix
+	if nk > 0 {
+		logits := t.cls.Forward(zk, true)
+		gl := matrixOf(&t.gLogits, logits.Rows, nk)
+		ce, _ = t.xent.Loss(logits, t.klab, w, gl)
+		dzk = t.cls.Backward(gl)
+	} else {
+		for _, p := range t.cls.Params() {
+			clear(p.Grad)
+		}
+	}
+
+	dz := matrixOf(&t.dz, latent, n)
 	if len(t.dec) > 0 {
 		xh := t.dec.Forward(z, true)
 		gr := matrixOf(&t.gRec, x.Rows, n)
 		rec = nn.SquaredError(xh, x, (1-w)/float64(n), gr) / float64(n)
-		dzd := t.dec.Backward(gr)
-		sum := matrixOf(&t.dz, dz.Rows, n)
-		for i, v := range dz.Data {
-			sum.Data[i] = v + dzd.Data[i]
+		copy(dz.Data, t.dec.Backward(gr).Data)
+	} else {
+		clear(dz.Data)
+	}
+	if nk == n {
+		for i, v := range dzk.Data {
+			dz.Data[i] += v
 		}
-		dz = sum
+	} else if nk > 0 {
+		for f := 0; f < latent; f++ {
+			dst, src := dz.Data[f*n:(f+1)*n], dzk.Data[f*nk:(f+1)*nk]
+			for jj, j := range t.kidx {
+				dst[j] += src[jj]
+			}
+		}
 	}
 	t.enc.Backward(t.norm.Backward(dz))
 	return ce, rec
@@ -358,6 +401,9 @@ func (m *Model) Predict(X linalg.Matrix) []int {
 	pred := make([]int, X.Rows)
 	m.forEval(X, 1, func(lo int, h linalg.Matrix, t *net) {
 		logits := t.cls.Forward(t.norm.Forward(h, false), false)
+		if logits.Rows == 0 {
+			return
+		}
 		n := logits.Cols
 		for j := 0; j < n; j++ {
 			best := 0
