@@ -192,3 +192,60 @@ func BenchmarkScan50k(b *testing.B) {
 	b.ReportMetric(float64(peakHeap)/(1<<20), "MB-peak-heap")
 	b.ReportMetric(peakRSS(), "MB-peak-RSS")
 }
+
+// BenchmarkKnownACCSearch runs the known-class accuracy search on a whole
+// training file (known classes labelled, novel rows unlabelled, z-scored)
+// and reports the estimated number of novel classes (true: letter 7,
+// pendigits 5, optdigits 5) and the number of k evaluated.
+func BenchmarkKnownACCSearch(b *testing.B) {
+	for _, ds := range []struct{ file, novel string }{
+		{"pendigits_train.csv", "03567"},
+		{"optdigits_train.csv", "03456"},
+		{"letter_train.csv", "ADHMPVX"},
+	} {
+		b.Run(strings.TrimSuffix(ds.file, "_train.csv"), func(b *testing.B) {
+			X, y, _ := loadCSV(b, ds.file)
+			// z-score every row (no novel filter: all classes count as "novel" here).
+			all := map[string]bool{}
+			for _, c := range y {
+				all[c] = true
+			}
+			var every string
+			for c := range all {
+				every += c
+			}
+			if len(every) != len(all) {
+				b.Fatal("multi-character class names")
+			}
+			Z, ys := novelZ(X, y, every, strings.HasPrefix(ds.file, "optdigits"))
+			isNovel := map[string]bool{}
+			for _, c := range ds.novel {
+				isNovel[string(c)] = true
+			}
+			idx := map[string]int{}
+			known := make([]int, len(ys))
+			for i, c := range ys {
+				known[i] = -1
+				if !isNovel[c] {
+					if _, ok := idx[c]; !ok {
+						idx[c] = len(idx)
+					}
+					known[i] = idx[c]
+				}
+			}
+			b.ResetTimer()
+			start := cpuTime()
+			var r *KnownResult
+			for i := 0; i < b.N; i++ {
+				var err error
+				if r, err = KnownACCSearch(context.Background(), Z, known, KnownOptions{Seed: 0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, start)
+			b.ReportMetric(float64(r.Novel), "novel")
+			b.ReportMetric(float64(len(r.Evaluated)), "evaluated")
+			b.Logf("%+v", r.Evaluated)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -236,4 +237,12 @@ func TestSilhouetteManyDerived(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Three points on a line, 0 and 1 in one cluster, 5 alone in another:
+// silhouettes 0.8, 0.75 and 0 (singleton).
+func ExampleSilhouette() {
+	X := linalg.FromRows([][]float64{{0}, {1}, {5}})
+	fmt.Printf("%.4f\n", Silhouette(X, []int{0, 0, 1}, 1))
+	// Output: 0.5167
 }
