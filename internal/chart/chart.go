@@ -115,6 +115,18 @@ func curve(p Panel) (*plot.Plot, error) {
 			if int(q.X) != p.Best {
 				continue
 			}
+			// A vertical dashed line and a ring mark the preferred k; the
+			// title says it in words (a legend would cover the curve).
+			ymin, ymax := pts[0].Y, pts[0].Y
+			for _, r := range pts {
+				ymin, ymax = math.Min(ymin, r.Y), math.Max(ymax, r.Y)
+			}
+			vline, err := plotter.NewLine(plotter.XYs{{X: q.X, Y: ymin}, {X: q.X, Y: ymax}})
+			if err != nil {
+				return nil, err
+			}
+			vline.Color = plotColor(p.Chosen)
+			vline.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 			mark, err := plotter.NewScatter(plotter.XYs{q})
 			if err != nil {
 				return nil, err
@@ -122,13 +134,12 @@ func curve(p Panel) (*plot.Plot, error) {
 			mark.Shape = draw.RingGlyph{}
 			mark.Radius = vg.Points(6)
 			mark.Color = plotColor(p.Chosen)
-			pl.Add(mark)
-			label := fmt.Sprintf("best k = %d", p.Best)
+			pl.Add(vline, mark)
 			if p.Chosen {
-				label = fmt.Sprintf("chosen k = %d", p.Best)
+				pl.Title.Text += fmt.Sprintf(": chosen k = %d", p.Best)
+			} else {
+				pl.Title.Text += fmt.Sprintf(": best k = %d", p.Best)
 			}
-			pl.Legend.Add(label, mark)
-			pl.Legend.Top = true
 		}
 	}
 	return pl, nil
