@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"github.com/ncd-project/ncd/internal/linalg"
@@ -81,6 +82,33 @@ type runOut struct {
 	centers linalg.Matrix
 	inertia float64
 	iter    int
+	// sel, when set, replaces the inertia as the restart-selection score.
+	sel *float64
+}
+
+func (o *runOut) score() float64 {
+	if o.sel != nil {
+		return *o.sel
+	}
+	return o.inertia
+}
+
+// sumDist is the sum over rows of the (unsquared) distance to the labelled
+// centroid, reduced per chunk in chunk order.
+func (p *problem) sumDist(o *runOut, threads int) float64 {
+	part := make([]float64, p.nChunks)
+	par.For(threads, p.n, p.chunk, func(c, lo, hi int) {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			s += math.Sqrt(sqDist(p.X.Row(i), o.centers.Row(o.labels[i])))
+		}
+		part[c] = s
+	})
+	tot := 0.0
+	for _, v := range part {
+		tot += v
+	}
+	return tot
 }
 
 // fit iterates from the given initial centroids (the first nFree move) until

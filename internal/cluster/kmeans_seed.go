@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math"
 	"math/rand/v2"
 	"sort"
 
@@ -17,7 +18,14 @@ import (
 // With fixed centroids (NCD k-means' known-class means) the distances start
 // from them, so even the first new centroid is drawn away from the known
 // classes; without, the first centroid is a uniformly drawn row.
-func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, threads int) linalg.Matrix {
+//
+// plain weighs rows by the distance instead of its square (and measures the
+// potential the same way), as the NCD k-means reference code does.
+func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, threads int, plain bool) linalg.Matrix {
+	w := func(sq float64) float64 { return sq }
+	if plain {
+		w = math.Sqrt
+	}
 	n := p.n
 	X := p.X
 	centers := linalg.New(k, p.d)
@@ -52,7 +60,7 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 	for c := start; c < k; c++ {
 		s := 0.0
 		for i, v := range closest {
-			s += v
+			s += w(v)
 			cum[i] = s
 		}
 		for t := range cand {
@@ -71,7 +79,7 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 				for t, idx := range cand {
 					v := min(ci, sqDist(x, X.Row(idx)))
 					candDist[t*n+i] = v
-					pt[t] += v
+					pt[t] += w(v)
 				}
 			}
 		})

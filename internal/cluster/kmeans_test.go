@@ -180,6 +180,33 @@ func TestEmptyClusterRelocation(t *testing.T) {
 	}
 }
 
+func TestBreathingLeavesLocalOptimum(t *testing.T) {
+	// Groups {-1,0,1}, {9,10,11}, {19,20,21}. From centroids -0.5, 0.5, 15 Lloyd
+	// stops at a local optimum: {-1,0}, {1}, {9..21} with inertia 0.5+0+154.
+	// Breathing moves a centroid from the crowded first group to the merged
+	// one and reaches the optimum 2+2+2 = 6.
+	X := col(-1, 0, 1, 9, 10, 11, 19, 20, 21)
+	p := newProblem(X)
+	for _, algo := range algos {
+		start, err := p.fit(context.Background(), col(-0.5, 0.5, 15), 3, 100, 0, algo, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if start.inertia != 154.5 {
+			t.Fatalf("%s: Lloyd from the bad start: inertia %v, want 154.5", algo, start.inertia)
+		}
+		best, rounds, err := p.breathe(context.Background(), start, 3, 3, 100, 0, breatheTol, algo, rng(1), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := slices.Clone(best.centers.Data)
+		slices.Sort(c)
+		if best.inertia != 6 || !slices.Equal(c, []float64{0, 10, 20}) || rounds < 2 {
+			t.Fatalf("%s: breathing gave centroids %v inertia %v after %d rounds", algo, c, best.inertia, rounds)
+		}
+	}
+}
+
 func TestKMeansErrors(t *testing.T) {
 	ok := col(1, 2, 3)
 	nan := col(1, math.NaN(), 3)
@@ -237,6 +264,7 @@ func irisZ(t *testing.T) linalg.Matrix {
 }
 
 func TestKMeansIrisVsSklearn(t *testing.T) {
+	// Plain k-means (no breathing) against scikit-learn.
 	// Best inertia of scikit-learn 1.2.1 KMeans(k, n_init=10, algorithm="lloyd")
 	// over random_state 0..49 (500 restarts) on iris standardized with numpy
 	// (ddof=0), computed with Debian's python3-sklearn. We get the same restart
@@ -247,7 +275,7 @@ func TestKMeansIrisVsSklearn(t *testing.T) {
 	X := irisZ(t)
 	for _, algo := range algos {
 		for _, k := range []int{2, 3, 4, 5, 8} {
-			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: 500, Rng: rng(1), Algorithm: algo, Threads: 2})
+			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: 500, Rng: rng(1), Algorithm: algo, Threads: 2, Breathe: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +323,7 @@ func TestKMeansWineVsSklearn(t *testing.T) {
 			nInit, seeds = 3000, 3
 		}
 		for seed := uint64(1); seed <= seeds; seed++ {
-			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: nInit, Rng: rng(seed), Threads: 2})
+			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: nInit, Rng: rng(seed), Threads: 2, Breathe: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -368,7 +396,7 @@ func TestSeedProbabilities(t *testing.T) {
 	const draws = 20000
 	hits := 0
 	for range draws {
-		if kmeansPP(p, 1, 1, &known, r, 1).Data[0] == 2 {
+		if kmeansPP(p, 1, 1, &known, r, 1, false).Data[0] == 2 {
 			hits++
 		}
 	}
@@ -379,7 +407,7 @@ func TestSeedProbabilities(t *testing.T) {
 	X = col(0, 0, 0, 5, 0)
 	p = newProblem(X)
 	for seed := uint64(0); seed < 50; seed++ {
-		if c := kmeansPP(p, 1, 3, &known, rng(seed), 1).Data[0]; c != 5 {
+		if c := kmeansPP(p, 1, 3, &known, rng(seed), 1, false).Data[0]; c != 5 {
 			t.Fatalf("seed %d drew %v", seed, c)
 		}
 	}
@@ -396,10 +424,10 @@ func TestGreedySeedingPicksBestCandidate(t *testing.T) {
 	known := col(0)
 	single := 0
 	for seed := uint64(0); seed < 50; seed++ {
-		if c := kmeansPP(p, 1, 20, &known, rng(seed), 1).Data[0]; c != 10 {
+		if c := kmeansPP(p, 1, 20, &known, rng(seed), 1, false).Data[0]; c != 10 {
 			t.Fatalf("greedy, seed %d picked %v", seed, c)
 		}
-		if kmeansPP(p, 1, 1, &known, rng(seed), 1).Data[0] == 20 {
+		if kmeansPP(p, 1, 1, &known, rng(seed), 1, false).Data[0] == 20 {
 			single++
 		}
 	}
@@ -434,24 +462,27 @@ func TestAssignMatchesBruteForce(t *testing.T) {
 
 func TestKMeansLetterQuality(t *testing.T) {
 	// Issue requirement: on letter (z-scored, k = 26) the n_init = 10 inertia is
-	// within 1.001 of the best of 100 restarts. scikit-learn 1.2.1 on the same
-	// data: n_init=10 gives 121150.1..121390.7 over random_state 0..4.
+	// within 1.001 of the best of 100 restarts. Plain restarts do not get there
+	// (scikit-learn 1.2.1, n_init=10, random_state 0..4: 121150.1..121390.7, its
+	// n_init=100: 121086.2; ours plain: 121058..121472, best of 100 121010.0);
+	// the breathing refinement does (measured 120938..121053).
 	if testing.Short() {
 		t.Skip("letter k=26 with 100 restarts: slow")
 	}
 	X, _ := loadCSV(t, "letter.csv")
 	m, s := colStats(X)
 	applyZ(X, m, s)
-	best100, err := KMeans(context.Background(), X, KMeansOptions{K: 26, NInit: 100, Rng: rng(100), Threads: 2})
+	best100, err := KMeans(context.Background(), X, KMeansOptions{K: 26, NInit: 100, Rng: rng(100), Threads: 2, Breathe: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for seed := uint64(0); seed < 3; seed++ {
+	for seed := uint64(0); seed < 2; seed++ {
 		res, err := KMeans(context.Background(), X, KMeansOptions{K: 26, Rng: rng(seed), Threads: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("seed %d: n_init 10 inertia %.2f (%d iter); best of 100: %.2f; ratio %.5f", seed, res.Inertia, res.Iter, best100.Inertia, res.Inertia/best100.Inertia)
+		t.Logf("seed %d: n_init 10 inertia %.2f (best restart %.2f, %d breaths); best of 100 plain restarts %.2f; ratio %.5f",
+			seed, res.Inertia, res.RestartInertia, res.Breaths, best100.Inertia, res.Inertia/best100.Inertia)
 		if res.Inertia > 1.001*best100.Inertia {
 			t.Errorf("seed %d: inertia %.2f > 1.001 x best of 100 (%.2f)", seed, res.Inertia, best100.Inertia)
 		}
