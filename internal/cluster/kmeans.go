@@ -20,8 +20,8 @@ import (
 
 // Algorithm names accepted in KMeansOptions.Algorithm.
 const (
-	AlgoAuto    = "auto"
-	AlgoLloyd   = "lloyd"
+	AlgoAuto  = "auto"
+	AlgoLloyd = "lloyd"
 	// AlgoHamerly and AlgoElkan are exact, triangle-inequality-accelerated
 	// iterations: same partition as Lloyd, most distances skipped. Hamerly keeps
 	// one lower bound per row, Elkan one per row and centroid (n x k memory,
@@ -83,9 +83,9 @@ type Result struct {
 // resolved holds validated options with defaults applied.
 type resolved struct {
 	k, nInit, maxIter, threads, trials, breathe int
-	tolRel                             float64
-	rng                                *rand.Rand
-	algo                               string
+	tolRel                                      float64
+	rng                                         *rand.Rand
+	algo                                        string
 }
 
 func (o KMeansOptions) resolve(rows, cols int) (resolved, error) {
