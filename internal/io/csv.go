@@ -78,7 +78,7 @@ func (p *csvParser) record(pos int, fields []span) ([]span, int, int, *parseErro
 					f = span{lo: elo, hi: len(p.scratch), esc: true}
 				}
 				if f.hi-f.lo > maxLine {
-					return nil, 0, 0, &parseError{p.line, "quoted field longer than "+sizeText(maxLine)+" (a missing closing quote?)"}
+					return nil, 0, 0, &parseError{p.line, "quoted field longer than " + sizeText(maxLine) + " (a missing closing quote?)"}
 				}
 				newlines += bytes.Count(data[start:j], []byte{'\n'})
 				fields = append(fields, f)
@@ -111,7 +111,7 @@ func (p *csvParser) record(pos int, fields []span) ([]span, int, int, *parseErro
 			i++
 		}
 		if i-pos > maxLine {
-			return nil, 0, 0, &parseError{p.line, "field longer than "+sizeText(maxLine)}
+			return nil, 0, 0, &parseError{p.line, "field longer than " + sizeText(maxLine)}
 		}
 		if i >= len(data) || data[i] == '\n' {
 			hi := i
