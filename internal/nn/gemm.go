@@ -1,7 +1,8 @@
 package nn
 
 import (
-	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/par"
@@ -13,46 +14,35 @@ import (
 //	input grad     dx = W^T d    (in x n)  = (in x out)(out x n)
 //	weight grad    gW = d x^T    (out x in) = (out x n)(n x in)
 //
-// They are computed tile by tile with gonum's vectorized axpy and dot
-// kernels (floats.AddScaled, floats.Dot): output tiles of rowBlock rows by
-// colBlock batch columns, and the summed dimension cut into sumBlock slices,
-// so that the panels a tile touches stay in cache (this is gonum's own Gemm
-// scheme). Tiles are independent, so they are spread over `threads`
-// goroutines with par.For; the tiling, and therefore every element's
-// summation order, depends only on the shapes, so results are bit-identical
-// for any thread count.
+// Each output row is a matrix-vector product along the batch, computed with
+// gonum's assembly Gemv kernels (blas64.Gemv), which work on four rows of the
+// matrix at once and so load and store the output vector a quarter as often
+// as row-by-row axpy would. Products are cut into output tiles (rowBlock
+// rows, all batch columns up to colBlock) and the summed dimension into
+// sumBlock slices, so that the panels a tile reads stay in cache on wide
+// layers. Tiles are independent and spread over `threads` goroutines with
+// par.For; the tiling, and so every element's summation order, depends only
+// on the shapes, so results are bit-identical for any thread count.
 //
-// Why not linalg.Mul (gonum's Gemm)? It sizes its worker pool from
-// GOMAXPROCS, not from the caller's thread count, and it starts goroutines
-// for any product with four 64x64 output blocks, which on PBN's tabular
-// layers (16x12 weights on 512-sample batches) costs more than the
-// arithmetic; see BenchmarkGemm* for the measurements.
+// Why not linalg.Mul (gonum's Gemm)? Its kernel is axpy/dot based (about
+// half the speed of the Gemv kernels here on these shapes), it sizes its
+// worker pool from GOMAXPROCS rather than the caller's thread count, and it
+// starts goroutines for any product with four 64x64 output blocks, which on
+// PBN's tabular layers (16x12 weights, 512-sample batches) costs more than
+// the arithmetic. See BenchmarkGemm.
 type gemm struct {
 	threads int
 }
 
 const (
 	rowBlock = 64
-	sumBlock = 64
+	sumBlock = 128
+	colBlock = 512
 	// serialWork is the multiply-add count under which a product runs on
 	// the calling goroutine: below it, starting goroutines costs more than
 	// it saves. (It changes only scheduling, never results.)
 	serialWork = 1 << 17
 )
-
-// colBlock is the batch-column tile width: wide tiles make long kernel calls
-// for narrow layers, narrower ones keep the panels in L1/L2 for wide layers.
-var colBlockOverride int
-
-func colBlock(sum int) int {
-	if colBlockOverride > 0 {
-		return colBlockOverride
-	}
-	if sum <= 32 {
-		return 512
-	}
-	return 128
-}
 
 func (g gemm) run(tiles, work int, fn func(t int)) {
 	threads := g.threads
@@ -64,61 +54,64 @@ func (g gemm) run(tiles, work int, fn func(t int)) {
 
 func blocks(n, b int) int { return (n + b - 1) / b }
 
+// sub returns rows [r0, r1) and columns [c0, c1) of m as a strided view.
+func sub(m linalg.Matrix, r0, r1, c0, c1 int) blas64.General {
+	return blas64.General{Rows: r1 - r0, Cols: c1 - c0, Stride: m.Cols, Data: m.Data[r0*m.Cols+c0:]}
+}
+
+func vec(data []float64) blas64.Vector {
+	return blas64.Vector{N: len(data), Inc: 1, Data: data}
+}
+
 // mulWX computes y = w x + bias (bias broadcast along rows; nil for none).
 func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 	out, in, n := w.Rows, w.Cols, x.Cols
-	cb := colBlock(in)
-	nc := blocks(n, cb)
+	nc := blocks(n, colBlock)
 	g.run(blocks(out, rowBlock)*nc, out*in*n, func(t int) {
-		o0, j0 := (t/nc)*rowBlock, (t%nc)*cb
-		o1, j1 := min(o0+rowBlock, out), min(j0+cb, n)
-		for o := o0; o < o1; o++ {
-			yo := y.Data[o*n+j0 : o*n+j1]
-			if bias == nil {
-				clear(yo)
-				continue
+		o0, j0 := (t/nc)*rowBlock, (t%nc)*colBlock
+		o1, j1 := min(o0+rowBlock, out), min(j0+colBlock, n)
+		beta := 0.0
+		if bias != nil {
+			for o := o0; o < o1; o++ {
+				yo := y.Data[o*n+j0 : o*n+j1]
+				for j := range yo {
+					yo[j] = bias[o]
+				}
 			}
-			b := bias[o]
-			for j := range yo {
-				yo[j] = b
-			}
+			beta = 1
 		}
 		for l0 := 0; l0 < in; l0 += sumBlock {
 			l1 := min(l0+sumBlock, in)
+			xs := sub(x, l0, l1, j0, j1)
 			for o := o0; o < o1; o++ {
-				yo := y.Data[o*n+j0 : o*n+j1]
-				wo := w.Data[o*in : (o+1)*in]
-				for l := l0; l < l1; l++ {
-					if wv := wo[l]; wv != 0 {
-						floats.AddScaled(yo, wv, x.Data[l*n+j0:l*n+j1])
-					}
-				}
+				blas64.Gemv(blas.Trans, 1, xs, vec(w.Data[o*in+l0:o*in+l1]), beta, vec(y.Data[o*n+j0:o*n+j1]))
 			}
+			beta = 1
 		}
 	})
 }
 
-// mulWtD computes dx = w^T d.
-func (g gemm) mulWtD(dx, w, d linalg.Matrix) {
+// mulWtD computes dx = w^T d. wt is scratch for the transpose of w.
+func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
 	out, in, n := w.Rows, w.Cols, d.Cols
-	cb := colBlock(out)
-	nc := blocks(n, cb)
-	g.run(blocks(in, rowBlock)*nc, out*in*n, func(t int) {
-		i0, j0 := (t/nc)*rowBlock, (t%nc)*cb
-		i1, j1 := min(i0+rowBlock, in), min(j0+cb, n)
-		for i := i0; i < i1; i++ {
-			clear(dx.Data[i*n+j0 : i*n+j1])
+	t := buffer(wt, in, out)
+	for o := 0; o < out; o++ {
+		for i, v := range w.Data[o*in : (o+1)*in] {
+			t.Data[i*out+o] = v
 		}
+	}
+	nc := blocks(n, colBlock)
+	g.run(blocks(in, rowBlock)*nc, out*in*n, func(tile int) {
+		i0, j0 := (tile/nc)*rowBlock, (tile%nc)*colBlock
+		i1, j1 := min(i0+rowBlock, in), min(j0+colBlock, n)
+		beta := 0.0
 		for o0 := 0; o0 < out; o0 += sumBlock {
 			o1 := min(o0+sumBlock, out)
+			ds := sub(d, o0, o1, j0, j1)
 			for i := i0; i < i1; i++ {
-				di := dx.Data[i*n+j0 : i*n+j1]
-				for o := o0; o < o1; o++ {
-					if wv := w.Data[o*in+i]; wv != 0 {
-						floats.AddScaled(di, wv, d.Data[o*n+j0:o*n+j1])
-					}
-				}
+				blas64.Gemv(blas.Trans, 1, ds, vec(t.Data[i*out+o0:i*out+o1]), beta, vec(dx.Data[i*n+j0:i*n+j1]))
 			}
+			beta = 1
 		}
 	})
 }
@@ -127,23 +120,18 @@ func (g gemm) mulWtD(dx, w, d linalg.Matrix) {
 // summed in batch slices of width colBlock.
 func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
 	out, in, n := gw.Rows, gw.Cols, d.Cols
-	cb := colBlock(min(out, in))
 	ni := blocks(in, rowBlock)
 	g.run(blocks(out, rowBlock)*ni, out*in*n, func(t int) {
 		o0, i0 := (t/ni)*rowBlock, (t%ni)*rowBlock
 		o1, i1 := min(o0+rowBlock, out), min(i0+rowBlock, in)
-		for o := o0; o < o1; o++ {
-			clear(gw.Data[o*in+i0 : o*in+i1])
-		}
-		for j0 := 0; j0 < n; j0 += cb {
-			j1 := min(j0+cb, n)
+		beta := 0.0
+		for j0 := 0; j0 < n; j0 += colBlock {
+			j1 := min(j0+colBlock, n)
+			xs := sub(x, i0, i1, j0, j1)
 			for o := o0; o < o1; o++ {
-				do := d.Data[o*n+j0 : o*n+j1]
-				g := gw.Data[o*in : (o+1)*in]
-				for i := i0; i < i1; i++ {
-					g[i] += floats.Dot(do, x.Data[i*n+j0:i*n+j1])
-				}
+				blas64.Gemv(blas.NoTrans, 1, xs, vec(d.Data[o*n+j0:o*n+j1]), beta, vec(gw.Data[o*in+i0:o*in+i1]))
 			}
+			beta = 1
 		}
 	})
 }

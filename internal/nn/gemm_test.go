@@ -34,7 +34,7 @@ func naive(c linalg.Matrix, a, b linalg.Matrix, at, bt bool) {
 
 func TestGemmAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}} {
+	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}, {70, 300, 1100}} {
 		out, in, n := s[0], s[1], s[2]
 		w, x, d := randMatrix(rng, out, in, 1), randMatrix(rng, in, n, 1), randMatrix(rng, out, n, 1)
 		type prod struct {
@@ -45,7 +45,7 @@ func TestGemmAgainstNaive(t *testing.T) {
 		}
 		prods := []prod{
 			{"WX", func(g gemm, c linalg.Matrix) { g.mulWX(c, w, x, nil) }, linalg.New(out, n), func(c linalg.Matrix) { naive(c, w, x, false, false) }},
-			{"WtD", func(g gemm, c linalg.Matrix) { g.mulWtD(c, w, d) }, linalg.New(in, n), func(c linalg.Matrix) { naive(c, w, d, true, false) }},
+			{"WtD", func(g gemm, c linalg.Matrix) { g.mulWtD(c, w, d, new([]float64)) }, linalg.New(in, n), func(c linalg.Matrix) { naive(c, w, d, true, false) }},
 			{"DXt", func(g gemm, c linalg.Matrix) { g.mulDXt(c, d, x) }, linalg.New(out, in), func(c linalg.Matrix) { naive(c, d, x, false, true) }},
 		}
 		for _, p := range prods {
@@ -82,10 +82,11 @@ func BenchmarkGemm(b *testing.B) {
 		y, dx, gw := linalg.New(out, n), linalg.New(in, n), linalg.New(out, in)
 		name := fmt.Sprintf("%dx%dx%d", out, in, n)
 		g := gemm{threads: 0}
+		var wt []float64
 		b.Run(name+"/tiled", func(b *testing.B) {
 			for b.Loop() {
 				g.mulWX(y, w, x, nil)
-				g.mulWtD(dx, w, d)
+				g.mulWtD(dx, w, d, &wt)
 				g.mulDXt(gw, d, x)
 			}
 		})

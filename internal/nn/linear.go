@@ -24,7 +24,7 @@ type Linear struct {
 	Threads int
 
 	x          linalg.Matrix // last Forward's input (owned by the caller)
-	y, dx      []float64
+	y, dx, wt  []float64
 	gW, gB     []float64
 	pW, pB     Param
 	paramsMade bool
@@ -79,7 +79,7 @@ func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 		return linalg.Matrix{}
 	}
 	dx := buffer(&l.dx, l.In, n)
-	gemm{l.Threads}.mulWtD(dx, l.weights(), dy)
+	gemm{l.Threads}.mulWtD(dx, l.weights(), dy, &l.wt)
 	return dx
 }
 

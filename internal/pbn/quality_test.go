@@ -1,0 +1,184 @@
+package pbn
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/metrics"
+)
+
+// datasetsDir holds the shared benchmark datasets (see HELPERS.md); the
+// reference-protocol benchmarks skip when it is missing.
+const datasetsDir = "/work/shared/datasets"
+
+// refCase is one dataset of the protocol in benchmarks/REFERENCE.md with the
+// authors' tuned PBN hyperparameters.
+type refCase struct {
+	name          string
+	novel         []string
+	lr, w, drop   float64
+	latent        int
+	dropConstCols bool
+	refACC        float64
+}
+
+var refCases = []refCase{
+	{"letter", []string{"A", "D", "H", "M", "P", "V", "X"}, 6.142e-3, 0.8605, 0.0808, 13, false, 0.600},
+	{"pendigits", []string{"0", "3", "5", "6", "7"}, 2.84e-3, 0.4606, 0.02538, 11, false, 0.819},
+	{"optdigits", []string{"0", "3", "4", "5", "6"}, 8.756e-4, 0.0637, 0.08648, 58, true, 0.952},
+}
+
+func readCSV(tb testing.TB, path string) (x [][]float64, y []string) {
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Skipf("dataset not available: %v", err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range recs[1:] {
+		row := make([]float64, len(r)-1)
+		for j := range row {
+			if row[j], err = strconv.ParseFloat(r[j], 64); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		x, y = append(x, row), append(y, r[len(r)-1])
+	}
+	return x, y
+}
+
+// refData prepares the protocol's train dataset (known classes labelled,
+// novel unlabelled, z-scored with all train rows; optdigits drops its
+// constant train columns) and the test rows of the novel classes.
+func refData(tb testing.TB, rc refCase) (*dataset.Dataset, linalg.Matrix, []string) {
+	trX, trY := readCSV(tb, filepath.Join(datasetsDir, rc.name+"_train.csv"))
+	teX, teY := readCSV(tb, filepath.Join(datasetsDir, rc.name+"_test.csv"))
+	d := len(trX[0])
+	mean, sd := make([]float64, d), make([]float64, d)
+	for _, r := range trX {
+		for j, v := range r {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(len(trX))
+	}
+	for _, r := range trX {
+		for j, v := range r {
+			sd[j] += (v - mean[j]) * (v - mean[j])
+		}
+	}
+	var keep []int
+	for j := range sd {
+		sd[j] = math.Sqrt(sd[j] / float64(len(trX))) // numpy/sklearn: population sd
+		if sd[j] > 0 || !rc.dropConstCols {
+			keep = append(keep, j)
+		}
+		if sd[j] == 0 {
+			sd[j] = 1 // sklearn StandardScaler leaves constant columns at 0
+		}
+	}
+	scale := func(r []float64) []float64 {
+		out := make([]float64, len(keep))
+		for k, j := range keep {
+			out[k] = (r[j] - mean[j]) / sd[j]
+		}
+		return out
+	}
+	isNovel := func(c string) bool { return slices.Contains(rc.novel, c) }
+	var classes []string
+	for _, c := range trY {
+		if !isNovel(c) && !slices.Contains(classes, c) {
+			classes = append(classes, c)
+		}
+	}
+	slices.Sort(classes)
+	ds := &dataset.Dataset{X: linalg.New(len(trX), len(keep)), Classes: classes, Truth: trY}
+	for i, r := range trX {
+		copy(ds.X.Row(i), scale(r))
+		k := dataset.Unlabeled
+		if !isNovel(trY[i]) {
+			k = slices.Index(classes, trY[i])
+		}
+		ds.Known = append(ds.Known, k)
+	}
+	var rows [][]float64
+	var truth []string
+	for i, r := range teX {
+		if isNovel(teY[i]) {
+			rows = append(rows, scale(r))
+			truth = append(truth, teY[i])
+		}
+	}
+	return ds, linalg.FromRows(rows), truth
+}
+
+// novelACC clusters the test-novel latent with k-means (k = number of novel
+// classes, n_init 10) and returns the clustering accuracy.
+func novelACC(tb testing.TB, z linalg.Matrix, truth []string, k int, seed uint64) float64 {
+	res, err := cluster.KMeans(context.Background(), z, cluster.KMeansOptions{K: k, NInit: 10,
+		Rng: rand.New(rand.NewPCG(seed, 99))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pred := make([]string, len(res.Labels))
+	for i, l := range res.Labels {
+		pred[i] = strconv.Itoa(l)
+	}
+	return metrics.Accuracy(truth, pred)
+}
+
+// BenchmarkReference runs the reference protocol (REFERENCE.md) on letter,
+// pendigits and optdigits: PBN with the authors' hyperparameters, 200
+// epochs, then k-means on the test-novel latent. It reports the clustering
+// accuracy in the latent before ("acc_raw") and after ("acc_l2") the L2
+// normalization, and the training time. Run it with
+//
+//	go test -run XXX -bench Reference -benchtime 1x ./internal/pbn
+//
+// -cpu sets GOMAXPROCS; Threads follows it.
+func BenchmarkReference(b *testing.B) {
+	for _, rc := range refCases {
+		for _, shuffle := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/shuffle=%v", rc.name, shuffle), func(b *testing.B) {
+				ds, teX, truth := refData(b, rc)
+				cfg := Config{Method: MethodPBN, LR: rc.lr, W: rc.w, Dropout: rc.drop, LatentDim: rc.latent,
+					Epochs: 200, BatchSize: 512, Shuffle: shuffle, Threads: 0}
+				var accRaw, accL2, secs float64
+				runs := 0
+				for b.Loop() {
+					cfg.Seed = uint64(runs)
+					start := time.Now()
+					m, err := Train(context.Background(), ds, cfg, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					secs += time.Since(start).Seconds()
+					b.StopTimer()
+					accRaw += novelACC(b, m.Embed(teX, false), truth, len(rc.novel), cfg.Seed)
+					accL2 += novelACC(b, m.Embed(teX, true), truth, len(rc.novel), cfg.Seed)
+					b.StartTimer()
+					runs++
+				}
+				b.ReportMetric(accRaw/float64(runs), "acc_raw")
+				b.ReportMetric(accL2/float64(runs), "acc_l2")
+				b.ReportMetric(secs/float64(runs), "train_s")
+			})
+		}
+	}
+}
