@@ -12,6 +12,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/par"
@@ -56,6 +57,9 @@ type KMeansOptions struct {
 	// best restart (breathing k-means, Fritzke 2020; see breathe): 0 means
 	// min(5, K), a negative value disables it (plain scikit-learn k-means).
 	Breathe int
+	// Progress, when set, is called after each restart with the number of
+	// restarts done and NInit (from several goroutines, never concurrently).
+	Progress func(done, total int)
 }
 
 // Result is a fitted k-means partition.
@@ -85,11 +89,12 @@ type resolved struct {
 	k, nInit, maxIter, threads, trials, breathe int
 	tolRel                                      float64
 	rng                                         *rand.Rand
+	progress                                    func(done, total int)
 	algo                                        string
 }
 
 func (o KMeansOptions) resolve(rows, cols int) (resolved, error) {
-	r := resolved{k: o.K, nInit: o.NInit, maxIter: o.MaxIter, tolRel: o.Tol, rng: o.Rng, trials: o.LocalTrials}
+	r := resolved{k: o.K, nInit: o.NInit, maxIter: o.MaxIter, tolRel: o.Tol, rng: o.Rng, trials: o.LocalTrials, progress: o.Progress}
 	if rows == 0 || cols == 0 {
 		return r, usererr.New("k-means: no data to cluster (%d rows, %d features)", rows, cols)
 	}
@@ -202,7 +207,7 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 	res := &Result{
 		NInitRun: ro.nInit, BestInit: bestIdx, Algorithm: ro.algo, Iter: best.iter, RestartInertia: best.inertia,
 	}
-	if ro.breathe > 0 && ro.k > 1 {
+	if ro.breathe > 0 && ro.k > 1 && best.inertia > 0 {
 		brng := rand.New(rand.NewPCG(ro.rng.Uint64(), ro.rng.Uint64()))
 		best, res.Breaths, err = p.breathe(ctx, best, ro.k, ro.breathe, ro.maxIter, tolAbs, breatheTol, ro.algo, brng, ro.threads)
 		if err != nil {
@@ -240,25 +245,44 @@ func restarts(ctx context.Context, ro resolved, fit func(rr *rand.Rand, inner in
 	}
 	outer := min(ro.threads, ro.nInit)
 	inner := max(1, ro.threads/outer)
-	outs := make([]*runOut, ro.nInit)
-	errs := make([]error, ro.nInit)
+	// Only the best restart so far is kept (a restart holds n labels). The
+	// order (score, index) is total, so the winner does not depend on which
+	// restart finishes first.
+	var mu sync.Mutex
+	var best *runOut
+	bestIdx, done := -1, 0
+	var firstErr error
+	errIdx := ro.nInit
 	par.Each(outer, ro.nInit, func(i int) {
 		if err := ctx.Err(); err != nil {
-			errs[i] = err
+			mu.Lock()
+			if i < errIdx {
+				firstErr, errIdx = err, i
+			}
+			mu.Unlock()
 			return
 		}
-		outs[i], errs[i] = fit(rand.New(rand.NewPCG(seeds[i][0], seeds[i][1])), inner)
+		out, err := fit(rand.New(rand.NewPCG(seeds[i][0], seeds[i][1])), inner)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if i < errIdx {
+				firstErr, errIdx = err, i
+			}
+			return
+		}
+		if best == nil || out.score() < best.score() || (out.score() == best.score() && i < bestIdx) {
+			best, bestIdx = out, i
+		}
+		done++
+		if ro.progress != nil {
+			ro.progress(done, ro.nInit)
+		}
 	})
-	bestIdx := -1
-	for i, o := range outs {
-		if errs[i] != nil {
-			return nil, -1, errs[i]
-		}
-		if bestIdx < 0 || o.score() < outs[bestIdx].score() {
-			bestIdx = i
-		}
+	if firstErr != nil {
+		return nil, -1, firstErr
 	}
-	return outs[bestIdx], bestIdx, nil
+	return best, bestIdx, nil
 }
 
 // meanVariance is the mean over features of the population variance, the

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"math"
+	"slices"
 	"math/rand/v2"
 	"sort"
 
@@ -33,13 +34,10 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 	start := 0
 	if fixed != nil && fixed.Rows > 0 {
 		par.For(threads, n, p.chunk, func(_, lo, hi int) {
+			dist := make([]float64, fixed.Rows)
 			for i := lo; i < hi; i++ {
-				x := X.Row(i)
-				m := sqDist(x, fixed.Row(0))
-				for j := 1; j < fixed.Rows; j++ {
-					m = min(m, sqDist(x, fixed.Row(j)))
-				}
-				closest[i] = m
+				sqDists(X.Row(i), *fixed, dist)
+				closest[i] = slices.Min(dist)
 			}
 		})
 	} else {
@@ -54,6 +52,7 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 	}
 	cum := make([]float64, n)
 	cand := make([]int, trials)
+	candRows := linalg.New(trials, p.d)
 	candDist := make([]float64, trials*n)
 	part := make([]float64, p.nChunks*trials)
 	pots := make([]float64, trials)
@@ -70,14 +69,18 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 			idx := sort.SearchFloat64s(cum, r)
 			cand[t] = min(idx, n-1)
 		}
+		for t, idx := range cand {
+			copy(candRows.Row(t), X.Row(idx))
+		}
 		par.For(threads, n, p.chunk, func(ch, lo, hi int) {
 			pt := part[ch*trials : (ch+1)*trials]
 			clear(pt)
+			dist := make([]float64, trials)
 			for i := lo; i < hi; i++ {
-				x := X.Row(i)
+				sqDists(X.Row(i), candRows, dist)
 				ci := closest[i]
-				for t, idx := range cand {
-					v := min(ci, sqDist(x, X.Row(idx)))
+				for t, v := range dist {
+					v = min(ci, v)
 					candDist[t*n+i] = v
 					pt[t] += w(v)
 				}

@@ -17,6 +17,14 @@ func col(vals ...float64) linalg.Matrix {
 	return linalg.Matrix{Data: vals, Rows: len(vals), Cols: 1}
 }
 
+// skipHeavy skips a slow check under -short and under -race.
+func skipHeavy(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() || raceOn {
+		t.Skip(why + ": skipped under -short and -race")
+	}
+}
+
 func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*max(1, math.Abs(b)) }
@@ -246,6 +254,23 @@ func TestKMeansCancel(t *testing.T) {
 	}
 }
 
+func TestKMeansProgress(t *testing.T) {
+	var calls []int
+	_, err := KMeans(context.Background(), blobs(300, 2, 3, 1, 1), KMeansOptions{K: 3, NInit: 7, Threads: 2,
+		Progress: func(done, total int) {
+			if total != 7 {
+				t.Errorf("total %d", total)
+			}
+			calls = append(calls, done)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, []int{1, 2, 3, 4, 5, 6, 7}) {
+		t.Fatalf("progress calls %v", calls)
+	}
+}
+
 func TestTolerance(t *testing.T) {
 	// Population variances of the two columns: 8/3... column 0 = {0,2,4}: 8/3;
 	// column 1 = {1,1,1}: 0; mean 4/3.
@@ -273,9 +298,14 @@ func TestKMeansIrisVsSklearn(t *testing.T) {
 	// 114.0922 10 times, ncd 11 times; at k=8 the best single run was 62.2359 in both.)
 	sk := map[int]float64{2: 222.36170496502302, 3: 139.82049635974982, 4: 114.09223843568273, 5: 90.80728315078542, 8: 62.213746857857586}
 	X := irisZ(t)
+	ks := []int{2, 3, 4, 5, 8}
+	nInit := 500
+	if testing.Short() || raceOn {
+		ks, nInit = []int{2, 3}, 50
+	}
 	for _, algo := range algos {
-		for _, k := range []int{2, 3, 4, 5, 8} {
-			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: 500, Rng: rng(1), Algorithm: algo, Threads: 2, Breathe: -1})
+		for _, k := range ks {
+			res, err := KMeans(context.Background(), X, KMeansOptions{K: k, NInit: nInit, Rng: rng(1), Algorithm: algo, Threads: 2, Breathe: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,6 +318,9 @@ func TestKMeansIrisVsSklearn(t *testing.T) {
 				t.Errorf("%s k=%d: best inertia %.10g below sklearn's %.10g", algo, k, res.Inertia, sk[k])
 			}
 		}
+	}
+	if testing.Short() || raceOn {
+		return
 	}
 	// Seeding quality: the share of single restarts (n_init=1) reaching the k=3
 	// optimum. scikit-learn: 316 of 2000 (random_state 0..1999), i.e. 0.158;
@@ -318,8 +351,11 @@ func TestKMeansWineVsSklearn(t *testing.T) {
 	applyZ(X, m, s)
 	for k, want := range sk {
 		best := math.Inf(1)
-		nInit, seeds := 500, uint64(1)
+		nInit, seeds := 100, uint64(1)
 		if k == 6 {
+			if testing.Short() || raceOn {
+				continue
+			}
 			nInit, seeds = 3000, 3
 		}
 		for seed := uint64(1); seed <= seeds; seed++ {
@@ -343,9 +379,10 @@ func sameResult(t *testing.T, what string, a, b *Result) {
 }
 
 func TestKMeansThreadsIdentical(t *testing.T) {
-	// 5000 rows span several chunks, so the chunked reductions are exercised;
-	// NInit 1 puts the threads inside the fit, NInit 4 across restarts.
-	X := blobs(5000, 6, 8, 3, 7)
+	// 2000 rows span 8 chunks, so the chunked reductions are exercised;
+	// NInit 1 puts the threads inside the fit (and the breathing refinement
+	// always runs inside), NInit 4 across restarts.
+	X := blobs(2000, 6, 8, 3, 7)
 	for _, algo := range algos {
 		for _, nInit := range []int{1, 4} {
 			var ref *Result
@@ -466,9 +503,7 @@ func TestKMeansLetterQuality(t *testing.T) {
 	// (scikit-learn 1.2.1, n_init=10, random_state 0..4: 121150.1..121390.7, its
 	// n_init=100: 121086.2; ours plain: 121058..121472, best of 100 121010.0);
 	// the breathing refinement does (measured 120938..121053).
-	if testing.Short() {
-		t.Skip("letter k=26 with 100 restarts: slow")
-	}
+	skipHeavy(t, "letter k=26 with 100 restarts")
 	X, _ := loadCSV(t, "letter.csv")
 	m, s := colStats(X)
 	applyZ(X, m, s)

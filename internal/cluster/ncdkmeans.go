@@ -146,7 +146,7 @@ func NCDKMeans(ctx context.Context, Xunl linalg.Matrix, knownCentroids linalg.Ma
 	}
 	restartInertia, restartIter := best.inertia, best.iter
 	breaths := 0
-	if opt.Breathe > 0 && ro.k > 1 {
+	if opt.Breathe > 0 && ro.k > 1 && best.inertia > 0 {
 		brng := rand.New(rand.NewPCG(ro.rng.Uint64(), ro.rng.Uint64()))
 		best, breaths, err = p.breathe(ctx, best, ro.k, min(opt.Breathe, ro.k), ro.maxIter, tolAbs, breatheTol, ro.algo, brng, ro.threads)
 		if err != nil {

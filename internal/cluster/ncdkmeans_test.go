@@ -177,9 +177,7 @@ func TestNCDKMeansReferenceVariantOptdigits(t *testing.T) {
 	// reaches it (mean .954 over 20 runs of 10 restarts when measured); the
 	// paper variant keeps the lowest inertia, which on optdigits is the
 	// k-means solution (ACC .78-.81).
-	if testing.Short() {
-		t.Skip("optdigits, 10 x 2 NCD k-means fits")
-	}
+	skipHeavy(t, "optdigits, 10 x 2 NCD k-means fits")
 	sp := refSplit(t, "optdigits")
 	var accRef, accPaper float64
 	const runs = 10
