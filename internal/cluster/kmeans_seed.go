@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/ncd-project/ncd/internal/linalg"
