@@ -1,6 +1,7 @@
-// Package cluster holds ncd's clustering algorithms: k-means (k-means++
-// seeding, Lloyd or Hamerly iterations, n_init restarts), NCD k-means (known
-// class means as fixed pre-centroids) and nearest-centroid assignment of new rows.
+// Package cluster holds ncd's clustering algorithms: k-means (greedy
+// k-means++ seeding, Lloyd, Hamerly or Elkan iterations, n_init restarts,
+// breathing refinement of the best one), NCD k-means (known-class means as
+// fixed pre-centroids) and nearest-centroid assignment of new rows.
 //
 // Every function is deterministic for a given random generator and gives
 // bit-identical output for any thread count: per-restart seeds are drawn up
@@ -66,11 +67,13 @@ type KMeansOptions struct {
 type Result struct {
 	// Labels[i] is the cluster (0..K-1) of row i.
 	Labels []int
-	// Centroids is K x d; row j is the mean of the rows labelled j.
+	// Centroids is K x d: row j is the mean of cluster j's rows at the last
+	// update. After a tolerance stop the final assignment pass may have moved a
+	// few rows since (as in scikit-learn); Labels are always nearest-centroid.
 	Centroids linalg.Matrix
 	// Inertia is the sum of squared distances of rows to their centroid.
 	Inertia float64
-	// Iter is the number of Lloyd/Hamerly iterations of the kept restart.
+	// Iter is the number of iterations of the kept restart (before breathing).
 	Iter int
 	// NInitRun is the number of restarts that were run.
 	NInitRun int
