@@ -498,28 +498,28 @@ func TestAssignMatchesBruteForce(t *testing.T) {
 }
 
 func TestKMeansLetterQuality(t *testing.T) {
-	// Issue requirement: on letter (z-scored, k = 26) the n_init = 10 inertia is
-	// within 1.001 of the best of 100 restarts. Plain restarts do not get there
-	// (scikit-learn 1.2.1, n_init=10, random_state 0..4: 121150.1..121390.7, its
-	// n_init=100: 121086.2; ours plain: 121058..121472, best of 100 121010.0);
-	// the breathing refinement does (measured 120938..121053).
-	skipHeavy(t, "letter k=26 with 100 restarts")
+	// Issue requirement: on letter (z-scored with its own mean and population
+	// std, k = 26) the n_init = 10 inertia is within 1.001 of the best of 100
+	// restarts. Best of 100 plain restarts: ncd 121009.97 (NInit 100, Breathe -1,
+	// rng(100); 2 minutes on the loaded dev machine, so the number is written
+	// here), scikit-learn 1.2.1 KMeans(26, n_init=100, random_state=123)
+	// 121086.24. Plain n_init = 10 does not get there (scikit-learn, random_state
+	// 0..4: 121150.1..121390.7; ncd: 121058..121472); the breathing refinement
+	// does (measured 120938..121053 over seeds 0..3).
+	skipHeavy(t, "letter k=26")
+	const best100 = 121009.97
 	X, _ := loadCSV(t, "letter.csv")
 	m, s := colStats(X)
 	applyZ(X, m, s)
-	best100, err := KMeans(context.Background(), X, KMeansOptions{K: 26, NInit: 100, Rng: rng(100), Threads: 2, Breathe: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for seed := uint64(0); seed < 2; seed++ {
 		res, err := KMeans(context.Background(), X, KMeansOptions{K: 26, Rng: rng(seed), Threads: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("seed %d: n_init 10 inertia %.2f (best restart %.2f, %d breaths); best of 100 plain restarts %.2f; ratio %.5f",
-			seed, res.Inertia, res.RestartInertia, res.Breaths, best100.Inertia, res.Inertia/best100.Inertia)
-		if res.Inertia > 1.001*best100.Inertia {
-			t.Errorf("seed %d: inertia %.2f > 1.001 x best of 100 (%.2f)", seed, res.Inertia, best100.Inertia)
+			seed, res.Inertia, res.RestartInertia, res.Breaths, best100, res.Inertia/best100)
+		if res.Inertia > 1.001*best100 {
+			t.Errorf("seed %d: inertia %.2f > 1.001 x best of 100 (%.2f)", seed, res.Inertia, best100)
 		}
 	}
 }
