@@ -129,6 +129,26 @@ func (p *Preprocessor) FeatureNames() []string {
 // Fit learns the preprocessing from every row of t (labeled, unlabeled and
 // novel rows alike): the feature columns, z-score statistics, one-hot
 // vocabularies, impute values and the known classes.
+//
+// Rules:
+//   - Features are every column except the target and the id, or
+//     Roles.Features (in that order), minus Roles.Exclude.
+//   - Float and Int columns are z-scored. Missing or non-finite cells are an
+//     error naming the row, unless Roles.Impute is set: then they take the
+//     mean or median of the finite cells, and the z-score statistics are
+//     computed after imputation (as a scikit-learn imputer + scaler
+//     pipeline would).
+//   - Text and Bool columns are one-hot encoded over their sorted distinct
+//     non-null values; a null, or at Transform a value not seen here, is a
+//     block of zeros. More than Roles.MaxLevels values is an error that
+//     shows the first non-numeric cell, since that is usually a stray word
+//     in a numeric column.
+//   - Columns constant over t (min == max after imputation; a single text
+//     value and no nulls; or no values at all) carry no information and
+//     would divide by a zero deviation: they are dropped and listed in
+//     Dropped and Notes. (The paper drops optdigits' two constant pixels.)
+//   - Target cells become class names via Column.Cell; missing ones mean
+//     unlabeled. Classes are the labels not in Roles.Novel.
 func Fit(t *Table, r Roles) (*Preprocessor, error) {
 	r = r.withDefaults()
 	if t == nil || t.Rows == 0 {

@@ -197,6 +197,9 @@ func readAllCapped(r stdio.Reader, name string, sizeHint int) ([]byte, error) {
 // beats a parse error deep inside garbage. done is true once the whole first
 // line has been checked.
 func checkHeaderBytes(buf []byte, name string) (done bool, err error) {
+	// The header is the first non-blank line, as the parser sees it.
+	buf = bytes.TrimPrefix(buf, []byte("\xef\xbb\xbf"))
+	buf = bytes.TrimLeft(buf, "\r\n")
 	nl := bytes.IndexByte(buf, '\n')
 	line := buf
 	if nl >= 0 {

@@ -1,18 +1,29 @@
 // Package io reads and writes ncd's tables (CSV, TSV, gzip-compressed CSV/TSV,
 // Parquet) and turns them into algorithm-ready datasets.
 //
-// Reading gives a Table of typed columns. A CSV column is numeric when every
-// non-missing cell parses as a number (strconv.ParseFloat, surrounding spaces
-// ignored): Int when every such cell is a plain integer literal that fits in
-// an int64, Float otherwise. Any other column is Text and keeps its cells
-// verbatim. Missing cells are the empty string, NA, NaN and null in any letter
-// case (see IsMissingLabel); they set Column.Null. Parquet columns keep the
-// file's types (integers -> Int, floats -> Float, booleans -> Bool, strings
-// and everything else -> Text) and its nulls.
+// Reading (Read) gives a Table of typed columns:
+//   - CSV needs a header row. The delimiter is a tab for .tsv/.tab names,
+//     otherwise sniffed from the header (tab when it has more tabs than
+//     commas outside quotes). Quoted fields follow RFC 4180. gzip and Parquet
+//     are recognised by content as well as by name; "-" reads stdin.
+//   - A CSV column is numeric when every non-missing cell parses as a number
+//     (strconv.ParseFloat, surrounding spaces ignored): Int when every such
+//     cell is a plain integer literal that fits an int64, Float otherwise.
+//     "Inf" and "1e999" are numbers (infinite), which Fit then rejects
+//     unless imputing. Any other column is Text and keeps its cells verbatim.
+//   - Missing cells are the empty string, NA, NaN and null in any letter
+//     case, surrounding spaces ignored (IsMissingLabel); they set
+//     Column.Null. "N/A", "-", "?" are not missing: such a column is text.
+//   - Parquet columns keep the file's types (integers -> Int, floats and
+//     decimals -> Float, booleans -> Bool, strings, binary, dictionaries of
+//     strings, dates and anything else -> Text) and its nulls.
 //
-// Fit/Transform (preprocess.go) apply the column roles (target, id, features,
-// --novel) and produce a dataset.Dataset with z-scored numeric columns and
-// one-hot encoded text columns.
+// Writing (Write, WriteTo) is the inverse: numbers round-trip bit-exactly,
+// text verbatim, through CSV and Parquet alike (a CSV float column whose
+// values are all integral reads back as Int, with the same values).
+//
+// Fit/Transform apply the column roles (target, id, features, --novel) and
+// produce a dataset.Dataset; see Roles, Preprocessor and Fit for the rules.
 package io
 
 import (
