@@ -1,0 +1,466 @@
+package spectral
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/par"
+)
+
+// denseOp is M = Deg^-1/2 A Deg^-1/2 stored as a full n x n matrix, in
+// float64 or (half the memory, faster products, ~1e-7 relative rounding of
+// every entry) float32.
+type denseOp struct {
+	n   int
+	a64 []float64
+	a32 []float32
+	threads int
+	t64     []float64 // n x b product before transposition
+}
+
+func (d *denseOp) size() int { return d.n }
+
+// apply computes M src^T (n x b) with the tiled dot-product kernel (rows of
+// M against the b vectors) and transposes it into dst. With float32
+// storage the entries are widened exactly and summed in float64, so the
+// operator is an exactly linear map (the rounded matrix) and residuals can
+// be driven as low as in float64.
+func (d *denseOp) apply(dst, src []float64, b int) {
+	n := d.n
+	if len(d.t64) < n*b {
+		d.t64 = make([]float64, n*b)
+	}
+	y := d.t64[:n*b]
+	clear(y)
+	if d.a64 != nil {
+		dotABt(d.threads, y, b, d.a64, n, n, src, n, b, n)
+	} else {
+		dotABt(d.threads, y, b, d.a32, n, n, src, n, b, n)
+	}
+	transpose(dst, n, y, n, b)
+}
+
+// transpose writes the row-major r x c matrix src into dst as c x r with row
+// stride ld, in cache-sized tiles.
+func transpose(dst []float64, ld int, src []float64, r, c int) {
+	const tb = 32
+	for i0 := 0; i0 < r; i0 += tb {
+		i1 := min(i0+tb, r)
+		for j0 := 0; j0 < c; j0 += tb {
+			j1 := min(j0+tb, c)
+			for i := i0; i < i1; i++ {
+				for j := j0; j < j1; j++ {
+					dst[j*ld+i] = src[i*c+j]
+				}
+			}
+		}
+	}
+}
+
+// denseGraph is the result of buildDense.
+type denseGraph struct {
+	op      *denseOp
+	deg     []float64
+	maxEdge float64 // largest squared MST edge (exact)
+	sigma   float64
+}
+
+// bufPool hands out at most one scratch buffer per running chunk: par.For
+// runs at most threads chunks at a time.
+type bufPool chan []float64
+
+func newBufPool(threads, size int) bufPool {
+	t := par.Threads(threads)
+	p := make(bufPool, t)
+	for i := 0; i < t; i++ {
+		p <- make([]float64, size)
+	}
+	return p
+}
+
+// buildDense computes the squared distance matrix (upper triangle through
+// BLAS, then mirrored), the MST and sigma from it, and turns it in place into
+// M = Deg^-1/2 A Deg^-1/2 with A = exp(-D^2 / (2 sigma^2)), zero diagonal.
+// The MST is found on the stored distances; its edges are then re-measured
+// exactly, so sigma does not inherit the cancellation error of the BLAS
+// distances.
+func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int) (*denseGraph, []T, error) {
+	n := X.Rows
+	S := make([]T, n*n)
+	norms := linalg.RowSqNorms(X, nil)
+	Xp, dp := padded(X)
+	const bs = 64
+	pool := newBufPool(threads, bs*n)
+	par.For(threads, n, bs, func(_, lo, hi int) {
+		if ctx.Err() != nil {
+			return
+		}
+		buf := <-pool
+		defer func() { pool <- buf }()
+		// Dot products of rows [lo, hi) with rows [lo, n): the upper
+		// triangle, row blocks on the diagonal.
+		w := n - lo
+		blk := buf[:(hi-lo)*w]
+		clear(blk)
+		dotRows(blk, w, Xp[lo*dp:], dp, 0, hi-lo, Xp[lo*dp:], dp, w, dp)
+		for i := lo; i < hi; i++ {
+			src := blk[(i-lo)*w+(i-lo) : (i-lo+1)*w]
+			dst := S[i*n+i : (i+1)*n]
+			ni := norms[i]
+			for j, g := range src {
+				v := ni + norms[i+j] - 2*g
+				if v < 0 {
+					v = 0
+				}
+				dst[j] = T(v)
+			}
+			S[i*n+i] = 0
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	mirror(S, n, threads)
+
+	u, v := primStored(S, n, threads)
+	m := 0.0
+	for e := range u {
+		m = max(m, sqDist(X.Row(u[e]), X.Row(v[e])))
+	}
+	sigma := Sigma(m, minDist)
+	inv := 1 / (2 * sigma * sigma)
+
+	// Affinity on the upper triangle, mirror, degrees, scaling, mirror.
+	par.For(threads, n, bs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := S[i*n+i+1 : (i+1)*n]
+			for j, d2 := range row {
+				row[j] = T(math.Exp(-float64(d2) * inv))
+			}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	mirror(S, n, threads)
+	deg := make([]float64, n)
+	par.For(threads, n, bs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := 0.0
+			for _, a := range S[i*n : (i+1)*n] {
+				s += float64(a)
+			}
+			deg[i] = s
+		}
+	})
+	isq := invSqrt(deg)
+	par.For(threads, n, bs, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := S[i*n+i+1 : (i+1)*n]
+			si := isq[i]
+			for j, a := range row {
+				row[j] = T(float64(a) * (si * isq[i+1+j]))
+			}
+		}
+	})
+	mirror(S, n, threads)
+	return &denseGraph{deg: deg, maxEdge: m, sigma: sigma}, S, nil
+}
+
+// invSqrt returns 1/sqrt(d) elementwise.
+func invSqrt(d []float64) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = 1 / math.Sqrt(v)
+	}
+	return out
+}
+
+// mirror copies the strict upper triangle of the n x n matrix S onto the
+// lower one, tile by tile so both sides stay in cache.
+func mirror[T float32 | float64](S []T, n, threads int) {
+	const tb = 64
+	par.For(threads, n, tb, func(_, lo, hi int) {
+		// Rows [lo, hi) of the lower triangle: columns [0, hi).
+		for j0 := 0; j0 < hi; j0 += tb {
+			j1 := min(j0+tb, hi)
+			for i := lo; i < hi; i++ {
+				for j := j0; j < min(j1, i); j++ {
+					S[i*n+j] = S[j*n+i]
+				}
+			}
+		}
+	})
+}
+
+// csrOp is M = Deg^-1/2 A Deg^-1/2 for a sparse symmetric A in compressed
+// sparse row form.
+type csrOp struct {
+	n       int
+	rowPtr  []int
+	col     []int32
+	val     []float64
+	threads int
+	x, y    []float64 // interleaved input and output blocks
+}
+
+func (s *csrOp) size() int { return s.n }
+
+// apply multiplies by the sparse matrix with the vectors interleaved (one
+// n x b row-major block) so each stored entry costs one short contiguous
+// axpy; the block is transposed in and out.
+func (s *csrOp) apply(dst, src []float64, b int) {
+	n := s.n
+	if len(s.x) < n*b {
+		s.x = make([]float64, n*b)
+		s.y = make([]float64, n*b)
+	}
+	x, y := s.x[:n*b], s.y[:n*b]
+	transpose(x, b, src, b, n)
+	par.For(s.threads, n, 512, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			yi := y[i*b : (i+1)*b]
+			clear(yi)
+			for e := s.rowPtr[i]; e < s.rowPtr[i+1]; e++ {
+				j := int(s.col[e])
+				axpy(s.val[e], x[j*b:(j+1)*b], yi)
+			}
+		}
+	})
+	transpose(dst, n, y, n, b)
+}
+
+// knnGraph is the result of buildKNN.
+type knnGraph struct {
+	op      *csrOp
+	deg     []float64
+	maxEdge float64
+	sigma   float64
+	comp    []int // connected component of each row
+	nComp   int
+}
+
+// buildKNN builds the sparse affinity: every row is linked to its k nearest
+// neighbours, the links are symmetrized (i~j when either is among the other's
+// k nearest), the edges of the Euclidean MST are added (so the graph is
+// connected, like the dense one), and each link gets the dense method's
+// weight exp(-|x_i - x_j|^2 / (2 sigma^2)) with the MST sigma.
+func buildKNN(ctx context.Context, X linalg.Matrix, k int, minDist float64, threads int, timings map[string]float64) (*knnGraph, error) {
+	n := X.Rows
+	t0 := time.Now()
+	mu, mv, mw := primOnTheFly(X, threads)
+	timings["mst"] = time.Since(t0).Seconds()
+	t0 = time.Now()
+	m := 0.0
+	for _, w := range mw {
+		m = max(m, w)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sigma := Sigma(m, minDist)
+	inv := 1 / (2 * sigma * sigma)
+
+	k = min(k, n-1)
+	nbr := knn(ctx, X, k, threads)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Symmetric adjacency: counts, fill, sort, dedupe.
+	cnt := make([]int, n+1)
+	for i := 0; i < n; i++ {
+		for _, j := range nbr[i*k : (i+1)*k] {
+			cnt[i]++
+			cnt[j]++
+		}
+	}
+	for e := range mu {
+		cnt[mu[e]]++
+		cnt[mv[e]]++
+	}
+	ptr := make([]int, n+1)
+	for i := 0; i < n; i++ {
+		ptr[i+1] = ptr[i] + cnt[i]
+	}
+	fill := append([]int(nil), ptr[:n]...)
+	col := make([]int32, ptr[n])
+	add := func(i, j int) {
+		col[fill[i]] = int32(j)
+		fill[i]++
+	}
+	for i := 0; i < n; i++ {
+		for _, j := range nbr[i*k : (i+1)*k] {
+			add(i, int(j))
+			add(int(j), i)
+		}
+	}
+	for e := range mu {
+		add(mu[e], mv[e])
+		add(mv[e], mu[e])
+	}
+	// Compact each row to its sorted unique columns.
+	rowPtr := make([]int, n+1)
+	out := 0
+	for i := 0; i < n; i++ {
+		r := col[ptr[i]:ptr[i+1]]
+		slices.Sort(r)
+		r = slices.Compact(r)
+		copy(col[out:], r)
+		out += len(r)
+		rowPtr[i+1] = out
+	}
+	col = col[:out:out]
+	val := make([]float64, out)
+	deg := make([]float64, n)
+	par.For(threads, n, 512, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := 0.0
+			xi := X.Row(i)
+			for e := rowPtr[i]; e < rowPtr[i+1]; e++ {
+				w := math.Exp(-sqDist(xi, X.Row(int(col[e]))) * inv)
+				val[e] = w
+				s += w
+			}
+			deg[i] = s
+		}
+	})
+	isq := invSqrt(deg)
+	for i := 0; i < n; i++ {
+		for e := rowPtr[i]; e < rowPtr[i+1]; e++ {
+			val[e] *= isq[i] * isq[col[e]]
+		}
+	}
+	comp, nComp := components(n, rowPtr, col, val)
+	timings["affinity"] = time.Since(t0).Seconds()
+	return &knnGraph{
+		op:      &csrOp{n: n, rowPtr: rowPtr, col: col, val: val, threads: threads},
+		deg:     deg,
+		maxEdge: m,
+		sigma:   sigma,
+		comp:    comp,
+		nComp:   nComp,
+	}, nil
+}
+
+// knn returns, for every row, the indices of its k nearest other rows
+// (row-major n x k), ties broken by the smaller index. Distances come from
+// blocked BLAS products; selection keeps a size-k max-heap per row.
+func knn(ctx context.Context, X linalg.Matrix, k, threads int) []int32 {
+	n := X.Rows
+	norms := linalg.RowSqNorms(X, nil)
+	Xp, dp := padded(X)
+	nbr := make([]int32, n*k)
+	const bs = 128
+	pool := newBufPool(threads, bs*n)
+	par.For(threads, n, bs, func(_, lo, hi int) {
+		if ctx.Err() != nil {
+			return
+		}
+		buf := <-pool
+		defer func() { pool <- buf }()
+		blk := linalg.Matrix{Data: buf[:(hi-lo)*n], Rows: hi - lo, Cols: n}
+		clear(blk.Data)
+		dotRows(blk.Data, n, Xp[lo*dp:], dp, 0, hi-lo, Xp, dp, n, dp)
+		for i := lo; i < hi; i++ {
+			row := blk.Row(i - lo)
+			ni := norms[i]
+			for j, g := range row {
+				row[j] = ni + norms[j] - 2*g
+			}
+		}
+		hd := make([]float64, k)
+		hi32 := make([]int32, k)
+		for i := lo; i < hi; i++ {
+			row := blk.Row(i - lo)
+			h := 0
+			for j, d := range row {
+				if j == i {
+					continue
+				}
+				if h < k {
+					// Sift up.
+					c := h
+					h++
+					for c > 0 {
+						p := (c - 1) / 2
+						if !heapLess(hd[p], hi32[p], d, int32(j)) {
+							break
+						}
+						hd[c], hi32[c] = hd[p], hi32[p]
+						c = p
+					}
+					hd[c], hi32[c] = d, int32(j)
+					continue
+				}
+				// Replace the current worst when strictly better.
+				if d >= hd[0] {
+					continue
+				}
+				c := 0
+				for {
+					l := 2*c + 1
+					if l >= k {
+						break
+					}
+					if r := l + 1; r < k && heapLess(hd[l], hi32[l], hd[r], hi32[r]) {
+						l = r
+					}
+					if !heapLess(d, int32(j), hd[l], hi32[l]) {
+						break
+					}
+					hd[c], hi32[c] = hd[l], hi32[l]
+					c = l
+				}
+				hd[c], hi32[c] = d, int32(j)
+			}
+			copy(nbr[i*k:(i+1)*k], hi32)
+		}
+	})
+	return nbr
+}
+
+// heapLess orders candidates by (distance, index): the heap root is the
+// worst kept neighbour.
+func heapLess(d1 float64, i1 int32, d2 float64, i2 int32) bool {
+	if d1 != d2 {
+		return d1 < d2
+	}
+	return i1 < i2
+}
+
+// components labels the connected components of the graph whose edges are
+// the positive entries of the CSR matrix, numbered in order of their
+// smallest row.
+func components(n int, rowPtr []int, col []int32, val []float64) ([]int, int) {
+	comp := make([]int, n)
+	for i := range comp {
+		comp[i] = -1
+	}
+	nc := 0
+	stack := make([]int, 0, 64)
+	for s := 0; s < n; s++ {
+		if comp[s] >= 0 {
+			continue
+		}
+		comp[s] = nc
+		stack = append(stack[:0], s)
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for e := rowPtr[i]; e < rowPtr[i+1]; e++ {
+				j := int(col[e])
+				if val[e] > 0 && comp[j] < 0 {
+					comp[j] = nc
+					stack = append(stack, j)
+				}
+			}
+		}
+		nc++
+	}
+	return comp, nc
+}

@@ -1,0 +1,22 @@
+//go:build !amd64
+
+package spectral
+
+// Without the amd64 assembly every product takes the portable Go path.
+var useAsm = false
+
+func dot4x3(a *float64, lda int, b *float64, ldb int, n int, c *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func dot4x3f32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func sqdist4(u *float64, x *float64, d int, r int, out *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
