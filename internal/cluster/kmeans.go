@@ -56,7 +56,10 @@ type KMeansOptions struct {
 	LocalTrials int
 	// Breathe is the initial breathing depth m of the refinement applied to the
 	// best restart (breathing k-means, Fritzke 2020; see breathe): 0 means
-	// min(5, K), a negative value disables it (plain scikit-learn k-means).
+	// min(3, K), a negative value disables it (plain scikit-learn k-means).
+	// Depth 3 instead of Fritzke's 5: on letter (k = 26) it keeps n_init 10
+	// within 1.0004 of the best of 100 plain restarts (depth 5: 1.0004, depth
+	// 2: 1.0013) for +35% time over plain k-means (depth 5: +75%).
 	Breathe int
 	// Progress, when set, is called after each restart with the number of
 	// restarts done and NInit (from several goroutines, never concurrently).
@@ -109,7 +112,7 @@ func (o KMeansOptions) resolve(rows, cols int) (resolved, error) {
 	}
 	r.breathe = o.Breathe
 	if r.breathe == 0 {
-		r.breathe = 5
+		r.breathe = 3
 	}
 	r.breathe = min(max(r.breathe, 0), o.K)
 	if o.NInit < 0 || o.MaxIter < 0 || o.LocalTrials < 0 {
