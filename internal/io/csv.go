@@ -325,7 +325,10 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 	for _, s := range opt.Text {
 		forced[s] = true
 	}
-	est := bytes.Count(data[pos:], []byte{'\n'}) + 1
+	// Row estimate for preallocation: the line count, but never more than
+	// the bytes allow (a record of ncol fields takes at least ncol bytes),
+	// so that a wide header over many blank lines cannot reserve gigabytes.
+	est := min(bytes.Count(data[pos:], []byte{'\n'})+1, (len(data)-pos+1)/ncol+1)
 	cols := make([]*colState, ncol)
 	seen := make(map[string]int, ncol)
 	for j, h := range hdr {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,6 +183,18 @@ func TestTransformErrors(t *testing.T) {
 		_, err := p.Transform(mustRead(t, "test.csv", c.in))
 		wantUserErr(t, c.name, err, c.parts...)
 	}
+}
+
+func TestTransformTooWide(t *testing.T) {
+	levels := make([]string, 60000)
+	for i := range levels {
+		levels[i] = strconv.Itoa(i)
+	}
+	p := &Preprocessor{Roles: Roles{Target: NoTarget}, Features: []Feature{{Name: "t", Kind: Text, Levels: levels}}}
+	tb := &Table{Source: "wide.csv", Rows: 40000}
+	tb.AppendText("t", make([]string, 40000))
+	_, err := p.Transform(tb)
+	wantUserErr(t, "too wide", err, "wide.csv", "40000 rows x 60000 columns", "--exclude")
 }
 
 // Errors from a whole run through bytes given on stdin name "stdin".

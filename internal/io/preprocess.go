@@ -287,7 +287,14 @@ func (r Roles) featureColumns(t *Table) ([]string, error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, usererr.InFile(src, 0, "", "no feature columns left (columns: %s; target %q, id %q, --features/--exclude as given)", joinNames(t.Names()), r.Target, r.ID)
+		why := fmt.Sprintf("target %q", r.Target)
+		if r.ID != "" {
+			why += fmt.Sprintf(", id %q", r.ID)
+		}
+		if len(r.Exclude) > 0 {
+			why += ", excluded " + quoteList(r.Exclude)
+		}
+		return nil, usererr.InFile(src, 0, "", "no feature columns left (columns: %s; %s)", joinNames(t.Names()), why)
 	}
 	return names, nil
 }
@@ -532,6 +539,10 @@ func sortClasses(names []string) {
 	})
 }
 
+// maxCells caps the transformed matrix (16 GiB of float64) so that many
+// wide one-hot columns give an error instead of an out-of-memory crash.
+const maxCells = 1 << 31
+
 // Transform applies the fitted preprocessing to t (the fitting table or
 // another file with the same columns). Labels in Novel, and labels that are
 // not known classes, give Known = dataset.Unlabeled; Truth keeps every label.
@@ -553,6 +564,9 @@ func (p *Preprocessor) Transform(t *Table) (*dataset.Dataset, error) {
 		if cols[j].Len() != n {
 			return nil, fmt.Errorf("io: column %q has %d values for %d rows", f.Name, cols[j].Len(), n)
 		}
+	}
+	if cells := int64(n) * int64(d); cells > maxCells {
+		return nil, usererr.InFile(src, 0, "", "the encoded feature matrix would have %d rows x %d columns (%.0f GiB); leave out wide text columns with --exclude or lower their level limit", n, d, float64(cells)*8/(1<<30))
 	}
 	X := linalg.New(n, d)
 	off := 0
