@@ -27,7 +27,8 @@ type KnownOptions struct {
 	// depends only on Seed and k, not on the search path.
 	Seed uint64
 	// Progress, if set, is called after each clustering with the number done
-	// and the number of candidate k (an upper bound: the search stops early).
+	// and the number of candidate k (an upper bound: the search stops early),
+	// and once more with done = total when the search ends.
 	Progress func(done, total int)
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
@@ -140,6 +141,9 @@ func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt Known
 	best, err := goldenMaxInt(lo, hi, f)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Progress != nil {
+		opt.Progress(prog.total, prog.total)
 	}
 	res := &KnownResult{Total: best, Novel: best - nKnown, Known: nKnown, ACC: memo[best]}
 	for k, v := range memo {
