@@ -104,6 +104,7 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
 	f.Int("max-iter", 300, "k-means iterations per restart")
 	f.Float64("tol", 1e-4, "k-means tolerance, relative to the mean feature variance")
 	f.Bool("assign-known", false, "ncd-kmeans: unlabeled rows may also join a known class (generalized setting)")
+	f.String("ncd-variant", "reference", "ncd-kmeans: reference (the authors' code: distance-proportional seeding, restart with the lowest sum of distances), squared (the paper's squared-distance seeding) or inertia (greedy seeding, lowest inertia)")
 	f.Float64("min-dist", 0.6, "sc/ncd-sc: similarity level at which the MST stays connected (sets the RBF bandwidth), in (0,1)")
 	f.Int("n-components", 0, "sc/ncd-sc: embedding dimension (default: k)")
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
@@ -209,7 +210,7 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 			return usererr.New("ncd-kmeans needs labeled rows of known classes in %s", in.DataPath)
 		}
 		kc := cluster.KnownMeans(fitDS.X, fitDS.Known, len(fitDS.Classes))
-		r, err := cluster.NCDKMeans(ctx, fitDS.X.Select(fitUnl), kc, cluster.NCDKMeansOptions{KMeansOptions: kmOpt, AssignKnown: v.GetBool("assign-known")})
+		r, err := cluster.NCDKMeans(ctx, fitDS.X.Select(fitUnl), kc, cluster.NCDKMeansOptions{KMeansOptions: kmOpt, AssignKnown: v.GetBool("assign-known"), Variant: v.GetString("ncd-variant")})
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func BenchmarkKMeansRef(b *testing.B) {
 func BenchmarkNCDKMeansRef(b *testing.B) {
 	for _, ds := range refSets {
 		sp := refSplit(b, ds.name)
-		for _, variant := range []string{NCDPaper, NCDReference} {
+		for _, variant := range []string{NCDSquared, NCDReference, NCDInertia} {
 			for _, th := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%s/threads=%d", ds.name, variant, th), func(b *testing.B) {
 					var fits []*NCDResult

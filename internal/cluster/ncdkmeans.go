@@ -9,18 +9,26 @@ import (
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
-// NCD k-means variants (NCDKMeansOptions.Variant).
+// NCD k-means variants (NCDKMeansOptions.Variant). They differ in how the
+// novel centroids are seeded and which restart is kept; measured on the
+// reference protocol (10 seeds, optdigits test-novel ACC): reference .954,
+// squared .918, inertia .784; all three agree on letter and pendigits
+// (within .005). The default is therefore the authors' code.
 const (
-	// NCDPaper (default) follows the paper: novel centroids drawn with
-	// probability proportional to the squared distance, scikit-learn's greedy
-	// local trials, the restart with the lowest inertia kept.
-	NCDPaper = "paper"
-	// NCDReference reproduces the authors' code where it departs from the
-	// paper: draws proportional to the plain distance, one draw per centroid
-	// (unless LocalTrials is set), and the restart with the lowest sum of
-	// unsquared distances kept. On optdigits this selection picks a solution
-	// with slightly higher inertia but far better ACC (.954 vs .81).
+	// NCDSquared seeds as the paper says: each novel centroid drawn
+	// with probability proportional to the squared distance to the nearest
+	// centroid already placed (one draw per centroid), and keeps the restart
+	// with the lowest sum of unsquared distances, as the authors' code does.
+	// The selection rule is what matters: on optdigits the lowest-inertia
+	// solution merges two novel classes.
+	NCDSquared = "squared"
+	// NCDReference (default) reproduces the authors' code: draws proportional
+	// to the plain distance, one draw per centroid (unless LocalTrials is
+	// set), the restart with the lowest sum of unsquared distances kept.
 	NCDReference = "reference"
+	// NCDInertia is textbook k-means practice: squared-distance seeding with
+	// scikit-learn's greedy local trials, the restart with the lowest inertia kept.
+	NCDInertia = "inertia"
 )
 
 // NCDKMeansOptions configures NCDKMeans. K is the number of novel clusters.
@@ -32,7 +40,7 @@ type NCDKMeansOptions struct {
 	// assigned to a (fixed) known-class centroid. Default: they are assigned
 	// among the novel centroids only (the reference code's "unlab_only").
 	AssignKnown bool
-	// Variant is NCDPaper ("" means it) or NCDReference.
+	// Variant is NCDReference ("" means it), NCDSquared or NCDInertia.
 	Variant string
 }
 
@@ -112,22 +120,24 @@ func NCDKMeans(ctx context.Context, Xunl linalg.Matrix, knownCentroids linalg.Ma
 			}
 		}
 	}
-	reference := false
+	sumDistSelect, plainSeed := true, false
 	switch opt.Variant {
-	case "", NCDPaper:
-	case NCDReference:
-		reference = true
-		if opt.LocalTrials == 0 {
-			ro.trials = 1
-		}
+	case NCDSquared:
+	case "", NCDReference:
+		plainSeed = true
+	case NCDInertia:
+		sumDistSelect = false
 	default:
-		return nil, usererr.New("NCD k-means: unknown variant %q (want paper or reference)", opt.Variant)
+		return nil, usererr.New("NCD k-means: unknown variant %q (want squared, reference or inertia)", opt.Variant)
+	}
+	if sumDistSelect && opt.LocalTrials == 0 {
+		ro.trials = 1
 	}
 	known := knownCentroids.Clone()
 	p := newProblem(Xunl)
 	tolAbs := ro.tolRel * meanVariance(Xunl)
 	best, bestIdx, err := restarts(ctx, ro, func(rr *rand.Rand, inner int) (*runOut, error) {
-		novel := kmeansPP(p, ro.k, ro.trials, &known, rr, inner, reference)
+		novel := kmeansPP(p, ro.k, ro.trials, &known, rr, inner, plainSeed)
 		init := novel
 		if opt.AssignKnown && known.Rows > 0 {
 			init = linalg.New(ro.k+known.Rows, p.d)
@@ -135,7 +145,7 @@ func NCDKMeans(ctx context.Context, Xunl linalg.Matrix, knownCentroids linalg.Ma
 			copy(init.Data[len(novel.Data):], known.Data)
 		}
 		out, err := p.fit(ctx, init, ro.k, ro.maxIter, tolAbs, ro.algo, inner)
-		if err == nil && reference {
+		if err == nil && sumDistSelect {
 			sd := p.sumDist(out, inner)
 			out.sel = &sd
 		}
