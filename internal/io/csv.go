@@ -353,6 +353,7 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 	}
 
 	var fields []span
+	var failed []int
 	rowStart := make([]int, 0, est)
 	rows := 0
 	for {
@@ -371,13 +372,20 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 			return nil, usererr.InFile(name, rows, "", "line %d has %d fields but the header has %d (ragged row)", line, len(fields), ncol)
 		}
 		rowStart = append(rowStart, start)
+		failed = failed[:0]
 		for j, sp := range fields {
-			f := p.field(sp)
-			if !cols[j].add(f) {
-				if err := p.toText(cols[j], j, rowStart[:len(rowStart)-1]); err != nil {
-					return nil, usererr.InFile(name, 0, cols[j].name, "%v", err)
-				}
-				cols[j].add(f)
+			if !cols[j].add(p.field(sp)) {
+				failed = append(failed, j)
+			}
+		}
+		if len(failed) > 0 {
+			// One re-read for all columns that turn text at this row (a
+			// header repeated mid-file turns every column at once).
+			if err := p.toText(cols, failed, rowStart[:len(rowStart)-1]); err != nil {
+				return nil, usererr.InFile(name, rows, "", "%v", err)
+			}
+			for _, j := range failed {
+				cols[j].add(p.field(fields[j]))
 			}
 		}
 		p.line += nl
@@ -393,23 +401,30 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 	return t, nil
 }
 
-// toText turns numeric column j into a text column, recovering the verbatim
-// text of its earlier cells by re-reading their records (it happens once per
-// text column, usually at the first row).
-func (p *csvParser) toText(c *colState, j int, starts []int) error {
+// toText turns the numeric columns idx into text columns, recovering the
+// verbatim text of their earlier cells by re-reading those records. It runs
+// once per text column, usually at the first row.
+func (p *csvParser) toText(cols []*colState, idx []int, starts []int) error {
 	q := csvParser{data: p.data, delim: p.delim} // own scratch: p's is in use
-	c.texts = make([]string, 0, cap(c.num))
+	for _, j := range idx {
+		cols[j].texts = make([]string, 0, cap(cols[j].num))
+	}
 	var fields []span
 	for _, s := range starts {
 		var perr *parseError
 		fields, _, _, perr = q.record(s, fields)
-		if perr != nil || j >= len(fields) { // cannot happen: these records parsed before
-			return fmt.Errorf("internal error re-reading row")
+		if perr != nil || len(fields) != len(cols) { // cannot happen: these records parsed before
+			return fmt.Errorf("internal error re-reading an earlier row")
 		}
-		c.texts = append(c.texts, c.text(q.field(fields[j])))
+		for _, j := range idx {
+			c := cols[j]
+			c.texts = append(c.texts, c.text(q.field(fields[j])))
+		}
 	}
-	c.num = nil
-	c.kind = Text
+	for _, j := range idx {
+		cols[j].num = nil
+		cols[j].kind = Text
+	}
 	return nil
 }
 

@@ -205,6 +205,13 @@ func TestReadNumericTurnsText(t *testing.T) {
 	if y := col(t, tb, "y"); y.Kind != Int {
 		t.Errorf("y kind %v", y.Kind)
 	}
+	// Two files concatenated: the second header turns every column at once.
+	tb = mustRead(t, "cat.csv", "a,b,c\n1,2.5,x\n3,\"4\",y\na,b,c\n5,6,z\n")
+	for j, want := range [][]string{{"1", "3", "a", "5"}, {"2.5", "4", "b", "6"}, {"x", "y", "c", "z"}} {
+		if c := tb.Columns[j]; c.Kind != Text || !reflect.DeepEqual(c.Text, want) {
+			t.Errorf("column %d: %v %q, want %q", j, c.Kind, c.Text, want)
+		}
+	}
 }
 
 func TestReadOptionsText(t *testing.T) {
