@@ -20,9 +20,13 @@ import (
 // as row-by-row axpy would. Products are cut into output tiles (rowBlock
 // rows, all batch columns up to colBlock) and the summed dimension into
 // sumBlock slices, so that the panels a tile reads stay in cache on wide
-// layers. Tiles are independent and spread over `threads` goroutines with
-// par.For; the tiling, and so every element's summation order, depends only
-// on the shapes, so results are bit-identical for any thread count.
+// layers. The tiling, and so every element's summation order, depends only
+// on the shapes. Work is spread over `threads` goroutines with par.For in
+// tasks of whole output rows (between taskRows and rowBlock of them, aiming
+// at 8 tasks, so that mid-sized layers still split over two cores while big
+// ones keep the cache-friendly row blocks): each row's kernel calls are the
+// same whatever task it falls in, so results are bit-identical for any
+// thread count.
 //
 // Why not linalg.Mul (gonum's Gemm)? Its kernel is axpy/dot based (about
 // half the speed of the Gemv kernels here on these shapes), it sizes its
@@ -35,6 +39,7 @@ type gemm struct {
 }
 
 const (
+	taskRows = 8
 	rowBlock = 64
 	sumBlock = 128
 	colBlock = 512
@@ -54,6 +59,9 @@ func (g gemm) run(tiles, work int, fn func(t int)) {
 
 func blocks(n, b int) int { return (n + b - 1) / b }
 
+// rowsPerTask is the number of output rows per parallel task.
+func rowsPerTask(rows int) int { return min(rowBlock, max(taskRows, blocks(rows, 8))) }
+
 // sub returns rows [r0, r1) and columns [c0, c1) of m as a strided view.
 func sub(m linalg.Matrix, r0, r1, c0, c1 int) blas64.General {
 	return blas64.General{Rows: r1 - r0, Cols: c1 - c0, Stride: m.Cols, Data: m.Data[r0*m.Cols+c0:]}
@@ -66,10 +74,10 @@ func vec(data []float64) blas64.Vector {
 // mulWX computes y = w x + bias (bias broadcast along rows; nil for none).
 func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 	out, in, n := w.Rows, w.Cols, x.Cols
-	nc := blocks(n, colBlock)
-	g.run(blocks(out, rowBlock)*nc, out*in*n, func(t int) {
-		o0, j0 := (t/nc)*rowBlock, (t%nc)*colBlock
-		o1, j1 := min(o0+rowBlock, out), min(j0+colBlock, n)
+	nc, per := blocks(n, colBlock), rowsPerTask(out)
+	g.run(blocks(out, per)*nc, out*in*n, func(t int) {
+		o0, j0 := (t/nc)*per, (t%nc)*colBlock
+		o1, j1 := min(o0+per, out), min(j0+colBlock, n)
 		beta := 0.0
 		if bias != nil {
 			for o := o0; o < o1; o++ {
@@ -100,10 +108,10 @@ func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
 			t.Data[i*out+o] = v
 		}
 	}
-	nc := blocks(n, colBlock)
-	g.run(blocks(in, rowBlock)*nc, out*in*n, func(tile int) {
-		i0, j0 := (tile/nc)*rowBlock, (tile%nc)*colBlock
-		i1, j1 := min(i0+rowBlock, in), min(j0+colBlock, n)
+	nc, per := blocks(n, colBlock), rowsPerTask(in)
+	g.run(blocks(in, per)*nc, out*in*n, func(tile int) {
+		i0, j0 := (tile/nc)*per, (tile%nc)*colBlock
+		i1, j1 := min(i0+per, in), min(j0+colBlock, n)
 		beta := 0.0
 		for o0 := 0; o0 < out; o0 += sumBlock {
 			o1 := min(o0+sumBlock, out)
@@ -120,10 +128,10 @@ func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
 // summed in batch slices of width colBlock.
 func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
 	out, in, n := gw.Rows, gw.Cols, d.Cols
-	ni := blocks(in, rowBlock)
-	g.run(blocks(out, rowBlock)*ni, out*in*n, func(t int) {
-		o0, i0 := (t/ni)*rowBlock, (t%ni)*rowBlock
-		o1, i1 := min(o0+rowBlock, out), min(i0+rowBlock, in)
+	ni, per := blocks(in, rowBlock), rowsPerTask(out)
+	g.run(blocks(out, per)*ni, out*in*n, func(t int) {
+		o0, i0 := (t/ni)*per, (t%ni)*rowBlock
+		o1, i1 := min(o0+per, out), min(i0+rowBlock, in)
 		beta := 0.0
 		for j0 := 0; j0 < n; j0 += colBlock {
 			j1 := min(j0+colBlock, n)

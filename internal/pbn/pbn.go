@@ -143,7 +143,6 @@ type net struct {
 	norm     *nn.L2Normalize
 	cls      *nn.Linear
 	drops    []*nn.Dropout
-	first    *nn.Linear
 
 	xent                  nn.SoftmaxCrossEntropy
 	kidx, klab            []int
@@ -172,8 +171,7 @@ func (m *Model) newNet(threads int, train bool) *net {
 	t.enc = block(t.enc, m.Encoder[0], m.EncoderBN[0])
 	t.enc = block(t.enc, m.Encoder[1], m.EncoderBN[1])
 	t.enc = append(t.enc, shareLinear(m.Encoder[2], threads))
-	t.first = t.enc[0].(*nn.Linear)
-	t.first.SkipInputGrad = true
+	t.enc[0].(*nn.Linear).SkipInputGrad = true
 	if len(m.Decoder) == 3 {
 		t.dec = block(t.dec, m.Decoder[0], m.DecoderBN[0])
 		t.dec = block(t.dec, m.Decoder[1], m.DecoderBN[1])

@@ -147,9 +147,10 @@ func novelACC(tb testing.TB, z linalg.Matrix, truth []string, k int, seed uint64
 // pendigits and optdigits: PBN with the authors' hyperparameters, 200
 // epochs, then k-means on the test-novel latent. It reports the clustering
 // accuracy in the latent before ("acc_raw") and after ("acc_l2") the L2
-// normalization, and the training time. Run it with
+// normalization, averaged over b.N trainings (seeds 0..b.N-1), and the
+// training wall and CPU time. Run it with
 //
-//	go test -run XXX -bench Reference -benchtime 1x ./internal/pbn
+//	go test -run XXX -bench Reference -benchtime 5x -cpu 1 ./internal/pbn
 //
 // -cpu sets GOMAXPROCS; Threads follows it.
 func BenchmarkReference(b *testing.B) {
@@ -159,16 +160,17 @@ func BenchmarkReference(b *testing.B) {
 				ds, teX, truth := refData(b, rc)
 				cfg := Config{Method: MethodPBN, LR: rc.lr, W: rc.w, Dropout: rc.drop, LatentDim: rc.latent,
 					Epochs: 200, BatchSize: 512, Shuffle: shuffle, Threads: 0}
-				var accRaw, accL2, secs float64
+				var accRaw, accL2, secs, cpu float64
 				runs := 0
 				for b.Loop() {
 					cfg.Seed = uint64(runs)
-					start := time.Now()
+					start, c0 := time.Now(), cpuSeconds()
 					m, err := Train(context.Background(), ds, cfg, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
 					secs += time.Since(start).Seconds()
+					cpu += cpuSeconds() - c0
 					b.StopTimer()
 					accRaw += novelACC(b, m.Embed(teX, false), truth, len(rc.novel), cfg.Seed)
 					accL2 += novelACC(b, m.Embed(teX, true), truth, len(rc.novel), cfg.Seed)
@@ -178,7 +180,32 @@ func BenchmarkReference(b *testing.B) {
 				b.ReportMetric(accRaw/float64(runs), "acc_raw")
 				b.ReportMetric(accL2/float64(runs), "acc_l2")
 				b.ReportMetric(secs/float64(runs), "train_s")
+				b.ReportMetric(cpu/float64(runs), "train_cpu_s")
 			})
 		}
+	}
+}
+
+// TestPendigitsQuality runs the reference protocol on pendigits for one
+// seed (about 1.5 s of CPU): the authors' tuned PBN, 200 epochs, k-means on
+// the test-novel latent. Reference (REFERENCE.md): ACC .819 +- .008 over 3
+// PyTorch trainings; this implementation gave .824-.826 over 5 seeds, so
+// a drop below .80 means a regression, not bad luck.
+func TestPendigitsQuality(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("200-epoch training: not in -short or -race runs")
+	}
+	rc := refCases[1]
+	ds, teX, truth := refData(t, rc)
+	cfg := Config{Method: MethodPBN, LR: rc.lr, W: rc.w, Dropout: rc.drop, LatentDim: rc.latent,
+		Epochs: 200, BatchSize: 512, Seed: 1}
+	m, err := Train(context.Background(), ds, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := novelACC(t, m.Embed(teX, false), truth, len(rc.novel), 1)
+	t.Logf("pendigits test-novel ACC %.4f", acc)
+	if acc < 0.80 {
+		t.Errorf("pendigits ACC %.4f, want >= 0.80 (reference .819)", acc)
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pbn
+
+const raceEnabled = false
