@@ -28,12 +28,16 @@ const (
 // and may use up to threads goroutines.
 type Clusterer func(ctx context.Context, X linalg.Matrix, k int, seed uint64, threads int) (labels []int, inertia float64, err error)
 
-// KMeansClusterer returns a Clusterer running cluster.KMeans with nInit
-// k-means++ restarts (0 = its default of 10), seeded from seed.
+// KMeansClusterer returns a Clusterer running plain cluster.KMeans (no
+// breathing refinement) with nInit k-means++ restarts (0 = its default of
+// 10), seeded from seed. Plain k-means mirrors the scikit-learn protocol the
+// paper's estimates come from (on letter's novel rows it picks k = 30 as
+// scikit-learn does) and is about 30% cheaper; the scan's cost is almost all
+// k-means.
 func KMeansClusterer(nInit int) Clusterer {
 	return func(ctx context.Context, X linalg.Matrix, k int, seed uint64, threads int) ([]int, float64, error) {
 		res, err := cluster.KMeans(ctx, X, cluster.KMeansOptions{
-			K: k, NInit: nInit, Threads: threads,
+			K: k, NInit: nInit, Threads: threads, Breathe: -1,
 			Rng: rand.New(rand.NewPCG(seed, 0x6e6364)),
 		})
 		if err != nil {
