@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/par"
 )
@@ -15,9 +14,9 @@ import (
 // float64 or (half the memory, faster products, ~1e-7 relative rounding of
 // every entry) float32.
 type denseOp struct {
-	n   int
-	a64 []float64
-	a32 []float32
+	n       int
+	a64     []float64
+	a32     []float32
 	threads int
 	t64     []float64 // n x b product before transposition
 }
@@ -88,9 +87,14 @@ func newBufPool(threads, size int) bufPool {
 // The MST is found on the stored distances; its edges are then re-measured
 // exactly, so sigma does not inherit the cancellation error of the BLAS
 // distances.
-func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int) (*denseGraph, []T, error) {
+//
+// S, when long enough, is reused for the matrix (see Workspace).
+func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int, S []T) (*denseGraph, []T, error) {
 	n := X.Rows
-	S := make([]T, n*n)
+	if cap(S) < n*n {
+		S = make([]T, n*n)
+	}
+	S = S[:n*n]
 	norms := linalg.RowSqNorms(X, nil)
 	Xp, dp := padded(X)
 	const bs = 64
@@ -134,41 +138,61 @@ func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDi
 	sigma := Sigma(m, minDist)
 	inv := 1 / (2 * sigma * sigma)
 
-	// Affinity on the upper triangle, mirror, degrees, scaling, mirror.
-	par.For(threads, n, bs, func(_, lo, hi int) {
+	// One pass over the upper triangle turns distances into affinities and
+	// collects row sums, plus per-chunk column sums for the lower triangle
+	// (reduced in chunk order, so degrees do not depend on the threads).
+	nChunks := par.Chunks(n, bs)
+	colPart := make([]float64, nChunks*n)
+	rowPart := make([]float64, n)
+	par.For(threads, n, bs, func(c, lo, hi int) {
+		cp := colPart[c*n : (c+1)*n]
 		for i := lo; i < hi; i++ {
 			row := S[i*n+i+1 : (i+1)*n]
+			cs := cp[i+1:]
+			s := 0.0
 			for j, d2 := range row {
-				row[j] = T(math.Exp(-float64(d2) * inv))
+				a := T(math.Exp(-float64(d2) * inv))
+				row[j] = a
+				s += float64(a)
+				cs[j] += float64(a)
 			}
+			rowPart[i] = s
 		}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	mirror(S, n, threads)
 	deg := make([]float64, n)
-	par.For(threads, n, bs, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := 0.0
-			for _, a := range S[i*n : (i+1)*n] {
-				s += float64(a)
-			}
-			deg[i] = s
+	for i := range deg {
+		s := rowPart[i]
+		for c := 0; c < nChunks; c++ {
+			s += colPart[c*n+i]
 		}
-	})
+		deg[i] = s
+	}
 	isq := invSqrt(deg)
-	par.For(threads, n, bs, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := S[i*n+i+1 : (i+1)*n]
-			si := isq[i]
-			for j, a := range row {
-				row[j] = T(float64(a) * (si * isq[i+1+j]))
+	scaleMirror(S, n, isq, threads)
+	return &denseGraph{deg: deg, maxEdge: m, sigma: sigma}, S, nil
+}
+
+// scaleMirror multiplies the strict upper triangle of S by isq_i * isq_j
+// and copies the result onto the lower triangle, tile by tile (a tile and
+// its mirror image stay in cache together).
+func scaleMirror[T float32 | float64](S []T, n int, isq []float64, threads int) {
+	const tb = 64
+	par.For(threads, n, tb, func(_, lo, hi int) {
+		for j0 := lo; j0 < n; j0 += tb {
+			j1 := min(j0+tb, n)
+			for i := lo; i < hi; i++ {
+				si := isq[i]
+				for j := max(j0, i+1); j < j1; j++ {
+					v := T(float64(S[i*n+j]) * (si * isq[j]))
+					S[i*n+j] = v
+					S[j*n+i] = v
+				}
 			}
 		}
 	})
-	mirror(S, n, threads)
-	return &denseGraph{deg: deg, maxEdge: m, sigma: sigma}, S, nil
 }
 
 // invSqrt returns 1/sqrt(d) elementwise.
@@ -348,11 +372,11 @@ func buildKNN(ctx context.Context, X linalg.Matrix, k int, minDist float64, thre
 }
 
 // knn returns, for every row, the indices of its k nearest other rows
-// (row-major n x k), ties broken by the smaller index. Distances come from
-// blocked BLAS products; selection keeps a size-k max-heap per row.
+// (row-major n x k), ties broken by the smaller index. Distances are
+// computed a block of rows at a time; selection keeps a size-k max-heap per
+// row.
 func knn(ctx context.Context, X linalg.Matrix, k, threads int) []int32 {
 	n := X.Rows
-	norms := linalg.RowSqNorms(X, nil)
 	Xp, dp := padded(X)
 	nbr := make([]int32, n*k)
 	const bs = 128
@@ -363,15 +387,12 @@ func knn(ctx context.Context, X linalg.Matrix, k, threads int) []int32 {
 		}
 		buf := <-pool
 		defer func() { pool <- buf }()
+		// Exact squared distances with the 4-rows-at-a-time kernel: for
+		// few columns it beats a dot-product tile, and there is no
+		// cancellation to worry about.
 		blk := linalg.Matrix{Data: buf[:(hi-lo)*n], Rows: hi - lo, Cols: n}
-		clear(blk.Data)
-		dotRows(blk.Data, n, Xp[lo*dp:], dp, 0, hi-lo, Xp, dp, n, dp)
 		for i := lo; i < hi; i++ {
-			row := blk.Row(i - lo)
-			ni := norms[i]
-			for j, g := range row {
-				row[j] = ni + norms[j] - 2*g
-			}
+			sqDistMany(Xp[i*dp:(i+1)*dp], Xp, dp, n, blk.Row(i-lo))
 		}
 		hd := make([]float64, k)
 		hi32 := make([]int32, k)

@@ -139,8 +139,8 @@ func TestEmbedMatchesDenseIrisWine(t *testing.T) {
 }
 
 func TestEmbedMatchesDenseLarger(t *testing.T) {
-	if testing.Short() {
-		t.Skip("dense oracle on 800-1000 rows takes several seconds")
+	if testing.Short() || raceEnabled {
+		t.Skip("dense oracle on 800-1000 rows takes several seconds (minutes under -race)")
 	}
 	X := randomMatrix(800, 10, 7)
 	checkAgainstOracle(t, "random800x10", X, 0.6, []int{3, 10})
@@ -425,5 +425,31 @@ func TestEmbedErrors(t *testing.T) {
 	cancel()
 	if _, _, err := Embed(ctx, randomMatrix(300, 3, 2), Options{NComponents: 4}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: got %v", err)
+	}
+}
+
+func TestWorkspaceReuse(t *testing.T) {
+	X, _ := loadCSV(t, "testdata/wine.csv")
+	zscore(X, X)
+	var w Workspace
+	for _, f32 := range []bool{false, true} {
+		for _, md := range []float64{0.6, 0.3, 0.9} {
+			fresh, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float32: f32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reused, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float32: f32, Work: &w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range fresh.Data {
+				if fresh.Data[i] != reused.Data[i] {
+					t.Fatalf("f32=%v min_dist %g: embedding with a reused workspace differs at %d", f32, md, i)
+				}
+			}
+		}
+	}
+	if len(w.a64) != X.Rows*X.Rows || len(w.a32) != X.Rows*X.Rows {
+		t.Errorf("workspace not kept: %d %d", len(w.a64), len(w.a32))
 	}
 }
