@@ -1,6 +1,7 @@
 package spectral
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -117,4 +118,36 @@ func TestKernelsMatchNaive(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestPortablePathAgreesWithAssembly(t *testing.T) {
+	if !useAsm {
+		t.Skip("no AVX2/FMA on this machine: only the portable path exists")
+	}
+	X, _ := loadCSV(t, "testdata/wine.csv")
+	zscore(X, X)
+	for _, aff := range []string{AffinityDense, AffinityKNN} {
+		opt := Options{NComponents: 5, Affinity: aff, KNN: 10, Tol: 1e-11}
+		Ea, ia, err := Embed(context.Background(), X, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		useAsm = false
+		Eg, ig, err := Embed(context.Background(), X, opt)
+		useAsm = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ia.Sigma != ig.Sigma && math.Abs(ia.Sigma-ig.Sigma) > 1e-14*ia.Sigma {
+			t.Errorf("%s: sigma %v (asm) vs %v (Go)", aff, ia.Sigma, ig.Sigma)
+		}
+		for j := range ia.Eigenvalues {
+			if math.Abs(ia.Eigenvalues[j]-ig.Eigenvalues[j]) > 1e-12 {
+				t.Errorf("%s: eigenvalue %d: %v (asm) vs %v (Go)", aff, j, ia.Eigenvalues[j], ig.Eigenvalues[j])
+			}
+		}
+		if ang := maxPrincipalAngle(embedAsDense(Ea), embedAsDense(Eg)); ang > 1e-8 {
+			t.Errorf("%s: principal angle %g between the two paths", aff, ang)
+		}
+	}
 }

@@ -114,6 +114,11 @@ func checkAgainstOracle(t *testing.T, name string, X linalg.Matrix, minDist floa
 					t.Errorf("%s nc=%d f32=%v: eigenvalue %d = %.15g, dense %.15g", name, nc, f32, j, info.Eigenvalues[j], lv[j])
 				}
 			}
+			// The residuals Embed reports (from the Lanczos relation) bound
+			// the true ones |M u - (1 - lambda) u|.
+			if !f32 {
+				checkResiduals(t, name, M, E, info)
+			}
 			gap := lv[nc+1] - lv[nc]
 			if gap < 1e-3 {
 				continue // subspace not well determined; eigenvalues checked above
@@ -123,6 +128,25 @@ func checkAgainstOracle(t *testing.T, name string, X linalg.Matrix, minDist floa
 			if ang > angTol {
 				t.Errorf("%s nc=%d f32=%v: largest principal angle %.3g rad to the dense eigenvectors (gap %.3g)", name, nc, f32, ang, gap)
 			}
+		}
+	}
+}
+
+// checkResiduals recomputes |M u - (1 - lambda) u| for every embedding
+// column (raw eigenvectors) and compares it with Info.Residuals.
+func checkResiduals(t *testing.T, name string, M mat.Symmetric, E linalg.Matrix, info *Info) {
+	t.Helper()
+	n := E.Rows
+	u := mat.NewVecDense(n, nil)
+	var mu mat.VecDense
+	for j := 0; j < E.Cols; j++ {
+		for i := 0; i < n; i++ {
+			u.SetVec(i, E.At(i, j))
+		}
+		mu.MulVec(M, u)
+		mu.AddScaledVec(&mu, -(1 - info.Eigenvalues[j+1]), u)
+		if r := mat.Norm(&mu, 2); r > max(2*info.Residuals[j], 1e-12) {
+			t.Errorf("%s: column %d true residual %.3g, reported %.3g", name, j, r, info.Residuals[j])
 		}
 	}
 }
@@ -239,6 +263,7 @@ func TestKNNEigenpairsOfItsOwnLaplacian(t *testing.T) {
 		if info.Affinity != AffinityKNN || info.Edges != len(g.op.val) || info.Components != 1 {
 			t.Errorf("info %+v", info)
 		}
+		checkResiduals(t, "knn", Md, E, info)
 		for j := 0; j <= nc; j++ {
 			if math.Abs(info.Eigenvalues[j]-lv[j]) > 1e-10 {
 				t.Errorf("nc=%d: eigenvalue %d = %.15g, dense %.15g", nc, j, info.Eigenvalues[j], lv[j])
