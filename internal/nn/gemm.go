@@ -49,12 +49,34 @@ const (
 	serialWork = 1 << 17
 )
 
-func (g gemm) run(tiles, work int, fn func(t int)) {
-	threads := g.threads
-	if work < serialWork {
-		threads = 1
+// product is one of the three products with its operands; tile(t)
+// computes output tile t. Keeping the operands in a value (rather than in
+// closures) lets the serial path run without allocating.
+type product struct {
+	kind     int // wx, wtd or dxt
+	c, a, b  linalg.Matrix
+	bias, wt []float64
+	per, nc  int // rows per task; column tiles (wx, wtd) or i-blocks (dxt)
+}
+
+const (
+	wx = iota
+	wtd
+	dxt
+)
+
+// run computes every tile of p. Below serialWork multiply-adds, or with one
+// thread, it loops on the calling goroutine; otherwise par.For spreads the
+// tiles (the closure, and its allocation, exist only on that path).
+func (g gemm) run(p product, tiles, work int) {
+	if work < serialWork || par.Threads(g.threads) == 1 {
+		for t := 0; t < tiles; t++ {
+			p.tile(t)
+		}
+		return
 	}
-	par.For(threads, tiles, 1, func(t, _, _ int) { fn(t) })
+	q := p // escapes to the heap; declared here so only this path allocates
+	par.For(g.threads, tiles, 1, func(t, _, _ int) { q.tile(t) })
 }
 
 func blocks(n, b int) int { return (n + b - 1) / b }
@@ -74,16 +96,44 @@ func vec(data []float64) blas64.Vector {
 // mulWX computes y = w x + bias (bias broadcast along rows; nil for none).
 func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 	out, in, n := w.Rows, w.Cols, x.Cols
-	nc, per := blocks(n, colBlock), rowsPerTask(out)
-	g.run(blocks(out, per)*nc, out*in*n, func(t int) {
-		o0, j0 := (t/nc)*per, (t%nc)*colBlock
-		o1, j1 := min(o0+per, out), min(j0+colBlock, n)
+	p := product{kind: wx, c: y, a: w, b: x, bias: bias, per: rowsPerTask(out), nc: blocks(n, colBlock)}
+	g.run(p, blocks(out, p.per)*p.nc, out*in*n)
+}
+
+// mulWtD computes dx = w^T d. wt is scratch for the transpose of w.
+func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
+	out, in, n := w.Rows, w.Cols, d.Cols
+	t := buffer(wt, in, out)
+	for o := 0; o < out; o++ {
+		for i, v := range w.Data[o*in : (o+1)*in] {
+			t.Data[i*out+o] = v
+		}
+	}
+	p := product{kind: wtd, c: dx, a: w, b: d, wt: t.Data, per: rowsPerTask(in), nc: blocks(n, colBlock)}
+	g.run(p, blocks(in, p.per)*p.nc, out*in*n)
+}
+
+// mulDXt computes gw = d x^T: each element a dot product along the batch,
+// summed in batch slices of width colBlock.
+func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
+	out, in, n := gw.Rows, gw.Cols, d.Cols
+	p := product{kind: dxt, c: gw, a: d, b: x, per: rowsPerTask(out), nc: blocks(in, rowBlock)}
+	g.run(p, blocks(out, p.per)*p.nc, out*in*n)
+}
+
+func (p *product) tile(t int) {
+	switch p.kind {
+	case wx: // y(c) = w(a) x(b) + bias
+		y, w, x := p.c, p.a, p.b
+		out, in, n := w.Rows, w.Cols, x.Cols
+		o0, j0 := (t/p.nc)*p.per, (t%p.nc)*colBlock
+		o1, j1 := min(o0+p.per, out), min(j0+colBlock, n)
 		beta := 0.0
-		if bias != nil {
+		if p.bias != nil {
 			for o := o0; o < o1; o++ {
 				yo := y.Data[o*n+j0 : o*n+j1]
 				for j := range yo {
-					yo[j] = bias[o]
+					yo[j] = p.bias[o]
 				}
 			}
 			beta = 1
@@ -96,42 +146,25 @@ func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 			}
 			beta = 1
 		}
-	})
-}
-
-// mulWtD computes dx = w^T d. wt is scratch for the transpose of w.
-func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
-	out, in, n := w.Rows, w.Cols, d.Cols
-	t := buffer(wt, in, out)
-	for o := 0; o < out; o++ {
-		for i, v := range w.Data[o*in : (o+1)*in] {
-			t.Data[i*out+o] = v
-		}
-	}
-	nc, per := blocks(n, colBlock), rowsPerTask(in)
-	g.run(blocks(in, per)*nc, out*in*n, func(tile int) {
-		i0, j0 := (tile/nc)*per, (tile%nc)*colBlock
-		i1, j1 := min(i0+per, in), min(j0+colBlock, n)
+	case wtd: // dx(c) = w(a)^T d(b), with wt = w^T
+		dx, w, d := p.c, p.a, p.b
+		out, in, n := w.Rows, w.Cols, d.Cols
+		i0, j0 := (t/p.nc)*p.per, (t%p.nc)*colBlock
+		i1, j1 := min(i0+p.per, in), min(j0+colBlock, n)
 		beta := 0.0
 		for o0 := 0; o0 < out; o0 += sumBlock {
 			o1 := min(o0+sumBlock, out)
 			ds := sub(d, o0, o1, j0, j1)
 			for i := i0; i < i1; i++ {
-				blas64.Gemv(blas.Trans, 1, ds, vec(t.Data[i*out+o0:i*out+o1]), beta, vec(dx.Data[i*n+j0:i*n+j1]))
+				blas64.Gemv(blas.Trans, 1, ds, vec(p.wt[i*out+o0:i*out+o1]), beta, vec(dx.Data[i*n+j0:i*n+j1]))
 			}
 			beta = 1
 		}
-	})
-}
-
-// mulDXt computes gw = d x^T: each element a dot product along the batch,
-// summed in batch slices of width colBlock.
-func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
-	out, in, n := gw.Rows, gw.Cols, d.Cols
-	ni, per := blocks(in, rowBlock), rowsPerTask(out)
-	g.run(blocks(out, per)*ni, out*in*n, func(t int) {
-		o0, i0 := (t/ni)*per, (t%ni)*rowBlock
-		o1, i1 := min(o0+per, out), min(i0+rowBlock, in)
+	case dxt: // gw(c) = d(a) x(b)^T
+		gw, d, x := p.c, p.a, p.b
+		out, in, n := gw.Rows, gw.Cols, d.Cols
+		o0, i0 := (t/p.nc)*p.per, (t%p.nc)*rowBlock
+		o1, i1 := min(o0+p.per, out), min(i0+rowBlock, in)
 		beta := 0.0
 		for j0 := 0; j0 < n; j0 += colBlock {
 			j1 := min(j0+colBlock, n)
@@ -141,5 +174,5 @@ func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
 			}
 			beta = 1
 		}
-	})
+	}
 }

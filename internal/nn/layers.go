@@ -145,7 +145,7 @@ func (b *BatchNorm) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 // and dL/dbeta. (After an evaluation-mode Forward the transform is affine
 // per feature and its gradient is returned instead.)
 func (b *BatchNorm) Backward(dy linalg.Matrix) linalg.Matrix {
-	b.Params()
+	b.makeParams()
 	n := dy.Cols
 	dx := buffer(&b.dx, b.N, n)
 	for f := 0; f < b.N; f++ {
@@ -181,6 +181,11 @@ func (b *BatchNorm) Backward(dy linalg.Matrix) linalg.Matrix {
 
 // Params returns gamma then beta.
 func (b *BatchNorm) Params() []*Param {
+	b.makeParams()
+	return []*Param{&b.pGamma, &b.pBeta}
+}
+
+func (b *BatchNorm) makeParams() {
 	if !b.paramsMade {
 		b.gGamma = make([]float64, b.N)
 		b.gBeta = make([]float64, b.N)
@@ -188,7 +193,6 @@ func (b *BatchNorm) Params() []*Param {
 		b.pBeta = Param{Data: b.Beta, Grad: b.gBeta}
 		b.paramsMade = true
 	}
-	return []*Param{&b.pGamma, &b.pBeta}
 }
 
 // Dropout is inverted dropout: in training each value is zeroed with

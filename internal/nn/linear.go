@@ -65,7 +65,7 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 // Backward stores dL/dW = dy x^T and dL/db = row sums of dy, and returns
 // dL/dx = W^T dy (unless SkipInputGrad).
 func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
-	l.Params()
+	l.makeParams()
 	n := dy.Cols
 	gemm{l.Threads}.mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x)
 	for o := range l.gB {
@@ -85,6 +85,11 @@ func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 
 // Params returns the weights then the biases.
 func (l *Linear) Params() []*Param {
+	l.makeParams()
+	return []*Param{&l.pW, &l.pB}
+}
+
+func (l *Linear) makeParams() {
 	if !l.paramsMade {
 		l.gW = make([]float64, len(l.W))
 		l.gB = make([]float64, len(l.B))
@@ -92,5 +97,4 @@ func (l *Linear) Params() []*Param {
 		l.pB = Param{Data: l.B, Grad: l.gB}
 		l.paramsMade = true
 	}
-	return []*Param{&l.pW, &l.pB}
 }

@@ -181,6 +181,11 @@ func (m *Model) newNet(threads int, train bool) *net {
 	return t
 }
 
+// newOptimizer returns AdamW over every parameter of t, as
+// torch.optim.AdamW(model.parameters(), lr) (weight decay 0.01 included on
+// biases and BatchNorm parameters).
+func newOptimizer(t *net, lr float64) *nn.AdamW { return nn.NewAdamW(t.params(), lr) }
+
 func (t *net) params() []*nn.Param {
 	ps := append(t.enc.Params(), t.dec.Params()...)
 	return append(ps, t.cls.Params()...)
@@ -236,7 +241,7 @@ func Train(ctx context.Context, ds *dataset.Dataset, cfg Config, progress func(e
 	for _, dr := range t.drops {
 		dr.Rng = dropRng
 	}
-	opt := nn.NewAdamW(t.params(), cfg.LR)
+	opt := newOptimizer(t, cfg.LR)
 	w := cfg.W
 	if cfg.Method == MethodBaseline {
 		w = 1
