@@ -19,6 +19,7 @@ type denseOp struct {
 	a32     []float32
 	threads int
 	t64     []float64 // n x b product before transposition
+	pad     []float64 // input block padded to a multiple of 3 vectors
 }
 
 func (d *denseOp) size() int { return d.n }
@@ -30,17 +31,42 @@ func (d *denseOp) size() int { return d.n }
 // be driven as low as in float64.
 func (d *denseOp) apply(dst, src []float64, b int) {
 	n := d.n
-	if len(d.t64) < n*b {
-		d.t64 = make([]float64, n*b)
+	// The kernel tiles 3 vectors at a time; pad the block with zero
+	// vectors rather than leave a ragged edge to the scalar path.
+	b3 := (b + 2) / 3 * 3
+	if b3 != b {
+		if len(d.pad) < b3*n {
+			d.pad = make([]float64, b3*n)
+		}
+		copy(d.pad, src[:b*n])
+		clear(d.pad[b*n : b3*n])
+		src = d.pad[:b3*n]
 	}
-	y := d.t64[:n*b]
+	if len(d.t64) < n*b3 {
+		d.t64 = make([]float64, n*b3)
+	}
+	y := d.t64[:n*b3]
 	clear(y)
 	if d.a64 != nil {
-		dotABt(d.threads, y, b, d.a64, n, n, src, n, b, n)
+		dotABt(d.threads, y, b3, d.a64, n, n, src, n, b3, n)
 	} else {
-		dotABt(d.threads, y, b, d.a32, n, n, src, n, b, n)
+		dotABt(d.threads, y, b3, d.a32, n, n, src, n, b3, n)
 	}
-	transpose(dst, n, y, n, b)
+	transposeCols(dst, n, y, n, b3, b)
+}
+
+// transposeCols writes the first c columns of the row-major r x ld matrix
+// src into dst as c rows of length r (row stride dld).
+func transposeCols(dst []float64, dld int, src []float64, r, ld, c int) {
+	const tb = 32
+	for i0 := 0; i0 < r; i0 += tb {
+		i1 := min(i0+tb, r)
+		for j := 0; j < c; j++ {
+			for i := i0; i < i1; i++ {
+				dst[j*dld+i] = src[i*ld+j]
+			}
+		}
+	}
 }
 
 // transpose writes the row-major r x c matrix src into dst as c x r with row
