@@ -11,6 +11,10 @@
 // on tabular data), which is what lets the vectorized gonum kernels pay off
 // for tiny layers. Use ToFeatureMajor / FromFeatureMajor at the boundaries.
 //
+// Precision is float64 throughout: gonum's float32 Gemv is a plain dot/axpy
+// loop rather than the 4-row kernel of its float64 Gemv, and measured no
+// faster on PBN's layers, while float64 keeps the gradient checks at 1e-6.
+//
 // Layers own their output and gradient buffers and reuse them from one batch
 // to the next: after the first batch of the largest size, Forward and
 // Backward allocate nothing. A layer's Forward output stays valid until its

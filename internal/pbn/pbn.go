@@ -58,20 +58,27 @@ type Config struct {
 	// BatchSize is the mini-batch size.
 	BatchSize int
 	// Shuffle reshuffles the rows before every epoch; false keeps the
-	// dataset order every epoch, as the reference code does.
+	// dataset order every epoch, as the reference code does. On the paper's
+	// datasets (files in random order) both give the same accuracy; on a
+	// file sorted by class, not shuffling makes class-pure batches that
+	// BatchNorm and the classifier train badly on (pendigits sorted: final
+	// training CE 0.94 vs 0.18, reconstruction 8.9 vs 2.2, ACC .814 vs .824).
 	Shuffle bool
 	// Seed drives initialization, dropout masks and shuffling.
 	Seed uint64
-	// Threads bounds the goroutines of the matrix products (<= 0: all
-	// CPUs). The trained model does not depend on it.
+	// Threads bounds the goroutines of the matrix products (<= 0:
+	// GOMAXPROCS). The trained model does not depend on it. Products under
+	// about 131k multiply-adds (all of letter's layers) always run on one
+	// goroutine: splitting them costs more than it saves.
 	Threads int
 }
 
 // DefaultConfig returns the paper's fixed settings (AdamW, batch 512, 200
-// epochs) with mid-range values of the tuned ones.
+// epochs) with mid-range values of the tuned ones, and per-epoch
+// reshuffling (robust to files sorted by class; see Shuffle).
 func DefaultConfig() Config {
 	return Config{Method: MethodPBN, LR: 1e-3, W: 0.5, Dropout: 0.1, LatentDim: 32,
-		Epochs: 200, BatchSize: 512}
+		Epochs: 200, BatchSize: 512, Shuffle: true}
 }
 
 func (c Config) validate(d int) error {
@@ -385,11 +392,17 @@ func (m *Model) forEval(X linalg.Matrix, threads int, fn func(lo int, h linalg.M
 // Embed returns the latent representation of X's rows (row-major, one row
 // per input row), in evaluation mode: BatchNorm uses its running statistics
 // and dropout is off. normalized selects the latent after the L2
-// normalization (what the classifier and decoder see) or before it (what
-// the reference code clusters). Embed is safe for concurrent use.
+// normalization (what the classifier and decoder see, and where the paper
+// estimates the number of classes) or before it (what the reference code
+// clusters). Measured with the reference protocol (k-means on the test
+// novel rows, 5 seeds): letter .678 after vs .649 before (PyTorch
+// re-implementation: .686 vs .642), pendigits .827 vs .826, optdigits
+// .917 vs .914: clustering after the norm is never worse. Embed is safe
+// for concurrent use and runs its products on all GOMAXPROCS threads
+// (results do not depend on the count).
 func (m *Model) Embed(X linalg.Matrix, normalized bool) linalg.Matrix {
 	out := linalg.New(X.Rows, m.Dims[3])
-	m.forEval(X, 1, func(lo int, h linalg.Matrix, t *net) {
+	m.forEval(X, 0, func(lo int, h linalg.Matrix, t *net) {
 		if normalized {
 			h = t.norm.Forward(h, false)
 		}
@@ -402,7 +415,7 @@ func (m *Model) Embed(X linalg.Matrix, normalized bool) linalg.Matrix {
 // Classes), in evaluation mode. Ties go to the lower index.
 func (m *Model) Predict(X linalg.Matrix) []int {
 	pred := make([]int, X.Rows)
-	m.forEval(X, 1, func(lo int, h linalg.Matrix, t *net) {
+	m.forEval(X, 0, func(lo int, h linalg.Matrix, t *net) {
 		logits := t.cls.Forward(t.norm.Forward(h, false), false)
 		if logits.Rows == 0 {
 			return
