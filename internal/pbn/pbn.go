@@ -399,7 +399,7 @@ func (m *Model) forEval(X linalg.Matrix, threads int, fn func(lo int, h linalg.M
 // re-implementation: .686 vs .642), pendigits .827 vs .826, optdigits
 // .917 vs .914: clustering after the norm is never worse. Embed is safe
 // for concurrent use and runs its products on all GOMAXPROCS threads
-// (results do not depend on the count).
+// (results do not depend on the count). X must have Dims[0] columns.
 func (m *Model) Embed(X linalg.Matrix, normalized bool) linalg.Matrix {
 	out := linalg.New(X.Rows, m.Dims[3])
 	m.forEval(X, 0, func(lo int, h linalg.Matrix, t *net) {
@@ -412,14 +412,18 @@ func (m *Model) Embed(X linalg.Matrix, normalized bool) linalg.Matrix {
 }
 
 // Predict returns each row's most likely known class (an index into
-// Classes), in evaluation mode. Ties go to the lower index.
+// Classes), in evaluation mode. Ties go to the lower index. A model trained
+// without known classes predicts dataset.Unlabeled for every row.
 func (m *Model) Predict(X linalg.Matrix) []int {
 	pred := make([]int, X.Rows)
+	if len(m.Classes) == 0 {
+		for i := range pred {
+			pred[i] = dataset.Unlabeled
+		}
+		return pred
+	}
 	m.forEval(X, 0, func(lo int, h linalg.Matrix, t *net) {
 		logits := t.cls.Forward(t.norm.Forward(h, false), false)
-		if logits.Rows == 0 {
-			return
-		}
 		n := logits.Cols
 		for j := 0; j < n; j++ {
 			best := 0
