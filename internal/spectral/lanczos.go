@@ -57,8 +57,10 @@ type eigResult struct {
 // residual of a Ritz pair is |R s_last|, R the triangular factor of that
 // orthogonalized block and s_last the pair's coordinates on the newest block.
 //
-// Every product goes through BLAS or loops with fixed order: results do not
-// depend on the thread count.
+// Every product goes through the fixed-chunk kernels of kernels.go: results
+// do not depend on the thread count. Problems whose search space is not much
+// larger than the basis (a few hundred rows) are solved exactly instead
+// (smallEig).
 func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigOptions) (eigResult, error) {
 	n := op.size()
 	c := locked.Cols
@@ -88,7 +90,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	// orthogonalized, and a restart needs only Q (the kept Ritz vectors'
 	// coupling to the rest of the basis is recomputed from the next image).
 	Q := make([]float64, (mmax+p)*n)
-	AQ := make([]float64, p*n)
+	img := make([]float64, p*n) // M applied to the pending block
 	tmp := make([]float64, keep*n)
 	T := make([]float64, mmax*mmax)
 	rng := rand.New(rand.NewPCG(o.seed, 0x5eed5eed))
@@ -282,7 +284,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	}
 	orth(0, nil)
 
-	k := 0 // basis vectors whose image is in AQ
+	k := 0 // basis vectors already multiplied by M (the rest is pending)
 	res := eigResult{}
 	var theta []float64
 	var S *mat.Dense
@@ -295,13 +297,13 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 		}
 		// Multiply the pending block Q[k:k+p].
 		q := k + p
-		op.apply(AQ, Q[k*n:q*n], p)
+		op.apply(img, Q[k*n:q*n], p)
 		res.matvecs += p
 		res.iters = it
 		// The images become the next pending block, orthogonalized; the
 		// first projection's coefficients Q[:q]^T (M Q[k:q]) are the new
 		// block column of T.
-		copy(Q[q*n:(q+p)*n], AQ)
+		copy(Q[q*n:(q+p)*n], img)
 		orth(q, hT)
 		for i := 0; i < q; i++ {
 			for j := 0; j < p; j++ {
