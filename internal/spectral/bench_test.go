@@ -2,21 +2,10 @@ package spectral
 
 import (
 	"context"
-	"syscall"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
 )
-
-// cpuSeconds is the process's user+system CPU time: on a shared machine it
-// says more about the work done than wall time.
-func cpuSeconds() float64 {
-	var r syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r); err != nil {
-		return 0
-	}
-	return float64(r.Utime.Nano()+r.Stime.Nano()) / 1e9
-}
 
 // letterTest is letter_test.csv (6000 rows) z-scored with letter_train.csv's
 // statistics, as in the paper's protocol.
