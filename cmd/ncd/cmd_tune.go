@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,6 +142,8 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("affinity", "auto", "ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "ncd-sc: neighbours per row of the kNN affinity")
 	f.Bool("known-centroids", false, "ncd-sc: known classes' embedding means as fixed pre-centroids")
+	f.String("cpuprofile", "", "write a CPU profile of the search to this file (diagnostics)")
+	_ = f.MarkHidden("cpuprofile")
 	for _, p := range rangeFlags {
 		f.String(p+"-range", "", fmt.Sprintf("search range of %s as LOW,HIGH (one value fixes it; default: the method's)", p))
 	}
@@ -244,6 +247,17 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if !c.Quiet {
 		fmt.Fprintf(app.Stderr, "tuning %s on %d rows (%d known classes): %d trials x %d folds (%s), k %s\n  space: %s\n",
 			setup.method.Name(), ds.Rows(), len(ds.Classes), opt.Trials, len(setup.folds), setup.foldMode, v.GetString("k"), setup.space)
+	}
+	if prof := v.GetString("cpuprofile"); prof != "" {
+		pf, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := cv.Tune(ctx, ds, opt)
 	bar.Finish()

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// pendigitsSubset writes the first n rows of the pendigits training split:
+// 10 classes, 16 features; small enough for tune tests with few epochs.
+func pendigitsSubset(t *testing.T, dir string, n int) string {
+	t.Helper()
+	f, err := os.Open("../../testdata/pendigits_train.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(f)
+	for i := 0; i <= n && sc.Scan(); i++ {
+		b.WriteString(sc.Text())
+		b.WriteByte('\n')
+	}
+	return writeFile(t, dir, "pen.csv", b.String())
+}
+
+type tuneJSON struct {
+	Trials     int               `json:"trials"`
+	Complete   int               `json:"complete"`
+	Resumed    int               `json:"resumed"`
+	FoldMode   string            `json:"fold_mode"`
+	Folds      []json.RawMessage `json:"folds"`
+	Best       json.RawMessage   `json:"best"`
+	BestConfig map[string]string `json:"best_config"`
+	Board      []struct {
+		Trial  int                `json:"trial"`
+		ACC    float64            `json:"acc"`
+		Params map[string]float64 `json:"params"`
+	} `json:"leaderboard"`
+	Study string `json:"study"`
+}
+
+func runTuneJSON(t *testing.T, args ...string) (tuneJSON, string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", append([]string{"tune", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("tune %v: exit %d\n%s", args, code, stderr)
+	}
+	var r tuneJSON
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("tune --json: %v\n%s", err, stdout)
+	}
+	return r, stderr
+}
+
+// bestTrial strips the wall times from the best trial's JSON.
+func bestTrial(t *testing.T, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "seconds")
+	for _, f := range m["folds"].([]any) {
+		delete(f.(map[string]any), "seconds")
+	}
+	return m
+}
+
+func TestTuneWritesAConfigThatFitUses(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 1200)
+	out := filepath.Join(dir, "best.yaml")
+	r, stderr := runTuneJSON(t, "--data", data, "--novel", "0,3", "--trials", "5", "--startup", "3", "--folds", "3",
+		"--epochs", "3", "--k-max", "8", "--out", out, "--threads", "2")
+	if r.Trials != 5 || r.Complete != 5 || r.FoldMode != "partition" || len(r.Folds) != 3 {
+		t.Fatalf("trials %d complete %d mode %s folds %d", r.Trials, r.Complete, r.FoldMode, len(r.Folds))
+	}
+	if r.Study != filepath.Join(dir, "best.study.jsonl") {
+		t.Errorf("study %s, want best.study.jsonl next to best.yaml", r.Study)
+	}
+	if !strings.Contains(stderr, "rank") || !strings.Contains(stderr, "best: trial") {
+		t.Errorf("no leaderboard on stderr:\n%s", stderr)
+	}
+	for _, k := range []string{"method", "lr", "w", "dropout", "latent-dim", "epochs", "data", "novel", "k-max"} {
+		if r.BestConfig[k] == "" {
+			t.Errorf("best config lacks %s: %v", k, r.BestConfig)
+		}
+	}
+	if r.Board[0].ACC < r.Board[len(r.Board)-1].ACC {
+		t.Error("leaderboard not sorted best first")
+	}
+	yaml, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(yaml), `novel: "0,3"`) {
+		t.Errorf("novel must stay a quoted string:\n%s", yaml)
+	}
+
+	// fit reads every key without a warning and trains with the best values.
+	code, stdout, stderr := runCLI(t, "", "fit", "--config", out, "--k", "2", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("fit --config best.yaml: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("fit warned about the tuned config:\n%s", stderr)
+	}
+	var fit struct {
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"lr", "w", "dropout", "latent-dim", "epochs", "novel", "method"} {
+		if fit.Config[k] != r.BestConfig[k] {
+			t.Errorf("fit used %s = %q, tune chose %q", k, fit.Config[k], r.BestConfig[k])
+		}
+	}
+}
+
+// TestTuneResumeAfterKill cuts a finished study the way kill -9 would (some
+// trials, then half a line) and checks that --resume ends with the same
+// trials and winner as the uninterrupted run, and that --threads does not
+// matter.
+func TestTuneResumeAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 1000)
+	args := func(out string, threads string) []string {
+		return []string{"--data", data, "--novel", "0,3", "--trials", "6", "--startup", "3", "--folds", "3",
+			"--epochs", "2", "--k-max", "6", "--out", out, "--threads", threads, "--quiet"}
+	}
+	full, _ := runTuneJSON(t, args(filepath.Join(dir, "full.yaml"), "2")...)
+	studyFull, err := os.ReadFile(full.Study)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(studyFull), "\n")
+	if len(lines) != 8 || lines[7] != "" { // header, 6 trials, ""
+		t.Fatalf("study has %d lines", len(lines))
+	}
+
+	one, _ := runTuneJSON(t, args(filepath.Join(dir, "one.yaml"), "1")...)
+	if !reflect.DeepEqual(bestTrial(t, one.Best), bestTrial(t, full.Best)) {
+		t.Fatal("--threads 1 and 2 chose different winners")
+	}
+
+	// Header, 3 trials (in the order they finished), half of the 4th.
+	cut := filepath.Join(dir, "cut.study.jsonl")
+	partial := strings.Join(lines[:4], "") + lines[4][:len(lines[4])/2]
+	writeFile(t, dir, "cut.study.jsonl", partial)
+	code, _, stderr := runCLI(t, "", append([]string{"tune"}, args(filepath.Join(dir, "cut.yaml"), "2")...)...)
+	if code != 2 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("existing study without --resume: exit %d, %s", code, stderr)
+	}
+	res, stderr := runTuneJSON(t, append(args(filepath.Join(dir, "cut.yaml"), "2"), "--resume")...)
+	if !strings.Contains(stderr, "incomplete") {
+		t.Errorf("no warning about the cut line:\n%s", stderr)
+	}
+	if res.Trials != 6 || res.Resumed != 3 {
+		t.Fatalf("resumed run: %d trials, %d resumed; want 6, 3", res.Trials, res.Resumed)
+	}
+	if !reflect.DeepEqual(bestTrial(t, res.Best), bestTrial(t, full.Best)) {
+		t.Fatal("resumed run chose another winner")
+	}
+	got, _ := os.ReadFile(cut)
+	if n := strings.Count(string(got), "\n"); n != 7 {
+		t.Errorf("resumed study has %d lines, want 7", n)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "full.yaml"))
+	b, _ := os.ReadFile(filepath.Join(dir, "cut.yaml"))
+	if noComments(string(a)) != noComments(string(b)) {
+		t.Errorf("configs differ:\n%s\n%s", a, b)
+	}
+
+	// Other settings are refused, naming what changed.
+	code, _, stderr = runCLI(t, "", append([]string{"tune"}, append(args(filepath.Join(dir, "cut.yaml"), "2"), "--resume", "--epochs", "3")...)...)
+	if code != 2 || !strings.Contains(stderr, "epochs: 2 -> 3") {
+		t.Errorf("resume with other epochs: exit %d, %s", code, stderr)
+	}
+}
+
+func TestTuneRangesFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 600)
+	cfg := writeFile(t, dir, "tune.yaml", "lr-range: [0.001, 0.002]\nw-range: 0.5\nlatent-dim-range: \"6,8\"\nepochs: 1\nk: \"true\"\n")
+	r, _ := runTuneJSON(t, "--config", cfg, "--data", data, "--novel", "0,3", "--trials", "4", "--startup", "2",
+		"--folds", "3", "--out", filepath.Join(dir, "b.yaml"), "--quiet")
+	for _, tr := range r.Board {
+		p := tr.Params
+		if p["lr"] < 0.001 || p["lr"] > 0.002 || p["w"] != 0.5 || p["latent-dim"] < 6 || p["latent-dim"] > 8 {
+			t.Errorf("trial %d outside the configured ranges: %v", tr.Trial, p)
+		}
+	}
+}
+
+func TestTuneNCDSC(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 500)
+	out := filepath.Join(dir, "sc.yaml")
+	r, _ := runTuneJSON(t, "--data", data, "--novel", "0,3", "--method", "ncd-sc", "--trials", "3", "--folds", "3",
+		"--k", "true", "--n-components-range", "2,10", "--out", out, "--quiet")
+	if r.Complete != 3 || r.BestConfig["min-dist"] == "" || r.BestConfig["n-components"] == "" || r.BestConfig["lr"] != "" {
+		t.Fatalf("ncd-sc tune: %+v", r)
+	}
+	code, _, stderr := runCLI(t, "", "cluster", "--config", out, "--k", "2", "--quiet", "--out", filepath.Join(dir, "p.csv"))
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("cluster --config sc.yaml: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestTuneBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 300)
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--method", "svm"}, "--method"},
+		{[]string{"--method", "ncd-sc", "--lr-range", "1e-3,1e-2"}, "no parameter lr"},
+		{[]string{"--lr-range", "1e-2,1e-3"}, "empty"},
+		{[]string{"--lr-range", "0,1e-3"}, "log scale"},
+		{[]string{"--folds", "3", "--hidden", "2"}, "--hidden applies"},
+		{[]string{"--fold-mode", "random", "--hidden", "8"}, "between 1 and 7"},
+		{[]string{"--k", "5"}, "auto or true"},
+		{[]string{"--folds", "3", "--prune", "3"}, "--prune"},
+		{[]string{"--sampler", "grid"}, "--sampler"},
+		{[]string{"--novel", "0,1,2,3,4,5,6,7"}, "at least 3 known classes"},
+	} {
+		args := append([]string{"tune", "--data", data, "--novel", "0,3", "--epochs", "1", "--trials", "1", "--out", filepath.Join(dir, "x.yaml")}, c.args...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 2 || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+}
+
+func noComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
