@@ -104,12 +104,13 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
 	f.Int("max-iter", 300, "k-means iterations per restart")
 	f.Float64("tol", 1e-4, "k-means tolerance, relative to the mean feature variance")
 	f.Bool("assign-known", false, "ncd-kmeans: unlabeled rows may also join a known class (generalized setting)")
-	f.String("ncd-variant", "reference", "ncd-kmeans: reference (the authors' code: distance-proportional seeding, restart with the lowest sum of distances), squared (the paper's squared-distance seeding) or inertia (greedy seeding, lowest inertia)")
+	f.String("ncd-variant", "reference", "ncd-kmeans, and k-means in sc/ncd-sc: reference (the authors' code: distance-proportional seeding, restart with the lowest sum of distances), squared (the paper's squared-distance seeding) or inertia (greedy seeding, lowest inertia)")
 	f.Float64("min-dist", 0.6, "sc/ncd-sc: similarity level at which the MST stays connected (sets the RBF bandwidth), in (0,1)")
 	f.Int("n-components", 0, "sc/ncd-sc: embedding dimension (default: k)")
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
-	f.Bool("known-centroids", false, "ncd-sc: known classes' embedding means as fixed pre-centroids")
+	f.Bool("known-centroids", true, "ncd-sc: known classes' embedding means as fixed pre-centroids (false: plain k-means on the unlabeled rows' embedding)")
+	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: ncd-sc yes, sc no)")
 	return cmd
 }
 
@@ -231,7 +232,16 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 				Seed:        c.Seed,
 			},
 			KMeans:         kmOpt,
+			Variant:        v.GetString("ncd-variant"),
 			KnownCentroids: v.GetBool("known-centroids"),
+		}
+		switch rn := v.GetString("row-norm"); rn {
+		case "auto":
+			sopt.RowNormalize = method == "ncd-sc"
+		case "true", "false":
+			sopt.RowNormalize = rn == "true"
+		default:
+			return usererr.New("--row-norm must be true, false or auto, got %q", rn)
 		}
 		bar := app.newProgress(c, 100, "spectral embedding")
 		sopt.Embed.Progress = func(_, conv, want int) {
