@@ -80,8 +80,8 @@ func (k Kind) Numeric() bool { return k == Float || k == Int }
 // Column is one named column. Exactly one of Float, Int, Text, Bool holds the
 // values (the one matching Kind), with one entry per table row.
 type Column struct {
-	Name  string
-	Kind  Kind
+	Name  string    // header name, unique in its table
+	Kind  Kind      // which of the value slices below is used
 	Float []float64 // Kind Float; NaN under a null
 	Int   []int64   // Kind Int; 0 under a null
 	// Text holds Kind Text cells verbatim as they were in a CSV file, also
@@ -162,8 +162,8 @@ func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) 
 type Table struct {
 	// Source names where the table came from ("stdin" for -), for messages.
 	Source  string
-	Rows    int
-	Columns []*Column
+	Rows    int       // number of data rows (the header is not a row)
+	Columns []*Column // in file order, each with Rows cells
 }
 
 // Col returns the column with this name and its index, or nil, -1.
