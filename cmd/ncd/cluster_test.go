@@ -218,3 +218,18 @@ func TestFitModelRoundTrip(t *testing.T) {
 		t.Fatal("an output file was written for a failed run")
 	}
 }
+
+// TestLabelsStayVerbatim: class names that look like numbers are names:
+// "007" must come back as "007", not 7.
+func TestLabelsStayVerbatim(t *testing.T) {
+	dir := t.TempDir()
+	data := writeFile(t, dir, "d.csv", "a,b,class\n1,2,007\n2,3,007\n5,5,\n6,6,NA\n1,1,08\n")
+	code, stdout, stderr := runCLI(t, "", "cluster", "--data", data, "--k", "1", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "a,b,class,cluster,unlabeled\n1,2,007,007,false\n2,3,007,007,false\n5,5,,novel_0,true\n6,6,NA,novel_0,true\n1,1,08,08,false\n"
+	if stdout != want {
+		t.Fatalf("got\n%s\nwant\n%s", stdout, want)
+	}
+}

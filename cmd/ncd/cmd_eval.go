@@ -143,7 +143,7 @@ func runEval(app *App, o evalOptions) error {
 		}
 		baseline = b
 	}
-	t, err := ncdio.Read(o.Data, app.Stdin)
+	t, err := ncdio.ReadWith(o.Data, app.Stdin, labelColumns(o.Truth, o.Pred))
 	if err != nil {
 		return err
 	}

@@ -267,7 +267,7 @@ func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdi
 	if data == "" {
 		return nil, nil, nil, usererr.New("--data is required (the rows to assign)")
 	}
-	t, err := ncdio.Read(data, app.Stdin)
+	t, err := ncdio.ReadWith(data, app.Stdin, labelColumns(m.Prep.Roles.Target, m.Prep.Roles.ID))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -67,11 +67,13 @@ func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
 	if in.DataPath == "-" && in.TestPath == "-" {
 		return nil, usererr.New("--data and --test cannot both read stdin")
 	}
+	roles := rolesFrom(v)
+	ro := labelColumns(roles.Target, roles.ID)
 	var err error
-	if in.Data, err = ncdio.Read(in.DataPath, app.Stdin); err != nil {
+	if in.Data, err = ncdio.ReadWith(in.DataPath, app.Stdin, ro); err != nil {
 		return nil, err
 	}
-	if in.Prep, err = ncdio.Fit(in.Data, rolesFrom(v)); err != nil {
+	if in.Prep, err = ncdio.Fit(in.Data, roles); err != nil {
 		return nil, err
 	}
 	if in.Train, err = in.Prep.Transform(in.Data); err != nil {
@@ -79,7 +81,7 @@ func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
 	}
 	in.Eval = in.Train
 	if in.TestPath != "" {
-		if in.Test, err = ncdio.Read(in.TestPath, app.Stdin); err != nil {
+		if in.Test, err = ncdio.ReadWith(in.TestPath, app.Stdin, ro); err != nil {
 			return nil, err
 		}
 		if in.Eval, err = in.Prep.Transform(in.Test); err != nil {
@@ -110,3 +112,15 @@ func writePredictions(path string, t *ncdio.Table, cluster []string, unlabeled [
 }
 
 func novelName(j int) string { return "novel_" + strconv.Itoa(j) }
+
+// labelColumns keeps label-like columns as verbatim text ("007" stays
+// "007"), since they are names, not numbers.
+func labelColumns(names ...string) ncdio.ReadOptions {
+	var ro ncdio.ReadOptions
+	for _, n := range names {
+		if n != "" {
+			ro.Text = append(ro.Text, n)
+		}
+	}
+	return ro
+}
