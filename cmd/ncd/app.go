@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -198,6 +199,23 @@ func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
 	// The BLAS kernels size their worker pools from GOMAXPROCS.
 	runtime.GOMAXPROCS(c.Threads)
 	return v, c, nil
+}
+
+// commandBody is a command's work once its configuration is loaded.
+type commandBody func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error
+
+// runE adapts a command body to cobra: it loads the command's configuration
+// and cancels the context on Ctrl-C / SIGTERM.
+func runE(app *App, body commandBody) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		v, c, err := loadConfig(cmd, app)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signalContext(cmd.Context())
+		defer stop()
+		return body(ctx, cmd, v, c)
+	}
 }
 
 // writeJSON prints v as one indented JSON object.

@@ -81,18 +81,12 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
   # assign new rows with a model fitted by 'ncd fit'
   ncd cluster --model model.ncd --data new.csv --out pred.csv`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, err := loadConfig(cmd, app)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
+		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
 			if v.GetString("model") != "" {
 				return runClusterWithModel(ctx, app, v, c)
 			}
 			return runCluster(ctx, app, v, c)
-		},
+		}),
 	}
 	addDataFlags(cmd, true)
 	addKFlags(cmd)
@@ -151,12 +145,10 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		return err
 	}
 	seconds := map[string]float64{}
-	t0 := time.Now()
-	in, err := loadInputs(app, v)
+	in, err := loadInputsTimed(app, v, seconds)
 	if err != nil {
 		return err
 	}
-	seconds["load"] = time.Since(t0).Seconds()
 
 	kmOpt := cluster.KMeansOptions{
 		NInit:   v.GetInt("n-init"),

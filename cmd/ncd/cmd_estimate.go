@@ -67,15 +67,9 @@ runs in a fitted model's latent space instead (see 'ncd fit').`,
 		Example: `  K=$(ncd estimate-k --data testdata/pendigits_train.csv --novel 0,3,5,6,7)
   ncd estimate-k --data train.csv --index all --plot k.svg --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, err := loadConfig(cmd, app)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
+		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
 			return runEstimate(ctx, app, v, c)
-		},
+		}),
 	}
 	addDataFlags(cmd, false)
 	f := cmd.Flags()

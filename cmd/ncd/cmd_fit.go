@@ -67,15 +67,9 @@ the known rows only (the paper's competitor).`,
   # use hyperparameters found by 'ncd tune'
   ncd fit --config best.yaml --data train.csv --out pred.csv`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, err := loadConfig(cmd, app)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
+		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
 			return runFit(ctx, app, cmd, v, c)
-		},
+		}),
 	}
 	addDataFlags(cmd, true)
 	addKFlags(cmd)
@@ -139,12 +133,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	seconds := map[string]float64{}
-	t0 := time.Now()
-	in, err := loadInputs(app, v)
+	in, err := loadInputsTimed(app, v, seconds)
 	if err != nil {
 		return err
 	}
-	seconds["load"] = time.Since(t0).Seconds()
 	if !c.Quiet {
 		for _, note := range in.Prep.Notes {
 			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", note)

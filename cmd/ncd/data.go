@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -89,6 +90,14 @@ func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
 		}
 	}
 	return in, nil
+}
+
+// loadInputsTimed is loadInputs recording its time as seconds["load"].
+func loadInputsTimed(app *App, v *viper.Viper, seconds map[string]float64) (*inputs, error) {
+	t0 := time.Now()
+	in, err := loadInputs(app, v)
+	seconds["load"] = time.Since(t0).Seconds()
+	return in, err
 }
 
 // outputTable is the table predictions are written for (--test or --data).
