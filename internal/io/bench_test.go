@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const letterCSV = "/work/shared/datasets/letter.csv"
+const letterCSV = "../../testdata/letter.csv"
 
 // BenchmarkReadLetter reads the 20000 x 17 letter.csv (integer features,
 // one text class column).

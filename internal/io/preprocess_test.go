@@ -191,7 +191,7 @@ func TestConstantColumns(t *testing.T) {
 }
 
 func TestOptdigitsConstantColumns(t *testing.T) {
-	const path = "/work/shared/datasets/optdigits.csv"
+	const path = "../../testdata/optdigits.csv"
 	if _, err := os.Stat(path); err != nil {
 		t.Skip("optdigits.csv not available")
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/ncd-project/ncd/internal/metrics"
 )
 
-// datasetsDir holds the shared benchmark datasets (see HELPERS.md); the
+// datasetsDir holds the bundled datasets (see testdata/README.md); the
 // reference-protocol benchmarks skip when it is missing.
-const datasetsDir = "/work/shared/datasets"
+const datasetsDir = "../../testdata"
 
 // refCase is one dataset of the protocol in benchmarks/REFERENCE.md with the
 // authors' tuned PBN hyperparameters.
