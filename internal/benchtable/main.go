@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ func main() {
 		if want(*only, "pbn-auto") {
 			args := append(append([]string{"fit"}, base...), ds.pbn...)
 			rw := r.scored(ds, "pbn-auto", args, *seeds)
-			rw.kNote = fmt.Sprintf(" (ref %d)", ds.refK[1])
+			rw.kNote += fmt.Sprintf(" (ref %d, true %d)", ds.refK[1], ds.k)
 			rows = append(rows, rw)
 		}
 		if want(*only, "estimate-k") {
@@ -186,11 +187,17 @@ func (r runner) scored(ds dataset, method string, args []string, seeds int) row 
 	}
 	out.acc, out.accSD = meanSD(accs)
 	if len(ks) > 1 {
-		var parts []string
-		for k, n := range ks {
-			parts = append(parts, fmt.Sprintf("%dx%d", n, k))
+		// The estimated k varied between seeds: list every k with its count.
+		keys := make([]int, 0, len(ks))
+		for k := range ks {
+			keys = append(keys, k)
 		}
-		out.kNote = " {" + strings.Join(parts, ",") + "}"
+		sort.Ints(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%d:%dx", k, ks[k]))
+		}
+		out.kNote = " {" + strings.Join(parts, " ") + "}"
 	}
 	return out
 }
