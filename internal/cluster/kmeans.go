@@ -204,8 +204,9 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 	p := newProblem(X)
 	tolAbs := ro.tolRel * meanVariance(X)
 	best, bestIdx, err := restarts(ctx, ro, func(rr *rand.Rand, inner int) (*runOut, error) {
-		centers := kmeansPP(p, ro.k, ro.trials, nil, rr, inner, false)
-		return p.fit(ctx, centers, ro.k, ro.maxIter, tolAbs, ro.algo, inner)
+		var s seeder
+		centers := s.seed(p, ro.k, ro.trials, nil, rr, inner, false)
+		return p.fitSeeded(ctx, centers, &s, ro.k, ro.maxIter, tolAbs, ro.algo, inner)
 	})
 	if err != nil {
 		return nil, err

@@ -14,15 +14,23 @@ import (
 // other one) cannot change cluster, so its k distances are skipped. The
 // result is the same partition Lloyd computes (up to floating-point ties).
 type hamerly struct {
-	u, l    []float64
-	p       []float64 // how far each centroid moved in the last M-step
-	s       []float64 // half the distance from each centroid to its nearest other one
-	started bool
-	pending bool // p holds a movement not yet applied to the bounds
+	u, l []float64
+	p    []float64     // how far each centroid moved in the last M-step
+	dl   []float64     // how far the lower bound of a row of each centroid drops
+	s    []float64     // half the distance from each centroid to its nearest other one
+	pad  linalg.Matrix // centroids padded for nearest2
+	// per-row scratch of the E-step's passes
+	rows, cents []int32
+	lim, dist   []float64
+	started     bool
+	pending     bool // p holds a movement not yet applied to the bounds
 }
 
 func newHamerly(n, k int) *hamerly {
-	return &hamerly{u: make([]float64, n), l: make([]float64, n), p: make([]float64, k), s: make([]float64, k)}
+	return &hamerly{
+		u: make([]float64, n), l: make([]float64, n), p: make([]float64, k), dl: make([]float64, k), s: make([]float64, k),
+		rows: make([]int32, n), cents: make([]int32, n), lim: make([]float64, n), dist: make([]float64, n),
+	}
 }
 
 // centroidMoves writes into p how far each centroid moved from old to next.
@@ -37,14 +45,20 @@ func (r *run) hamerlyEStep() bool {
 	h, p, k, d := r.ham, r.p, r.k, r.p.d
 	// Bound corrections: u grows by its centroid's move, l shrinks by the
 	// largest move of any other centroid.
-	p1, p2, arg := 0.0, 0.0, -1
 	if h.pending {
+		p1, p2, arg := 0.0, 0.0, -1
 		for j, v := range h.p {
 			if v > p1 {
 				p1, p2, arg = v, p1, j
 			} else if v > p2 {
 				p2 = v
 			}
+		}
+		for j := range h.dl {
+			h.dl[j] = p1
+		}
+		if arg >= 0 {
+			h.dl[arg] = p2
 		}
 	}
 	for j := 0; j < k; j++ {
@@ -58,6 +72,7 @@ func (r *run) hamerlyEStep() bool {
 		h.s[j] = math.Sqrt(m) / 2
 	}
 	started, pending := h.started, h.pending
+	h.pad = padCentroids(h.pad.Data, r.centers)
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
 		// Per-chunk sums persist across iterations and are only corrected for
 		// rows that change cluster: most rows do not, and re-adding them all
@@ -68,39 +83,51 @@ func (r *run) hamerlyEStep() bool {
 			clear(sums)
 			clear(counts)
 		}
-		dist := make([]float64, k)
 		changed := false
-		for i := lo; i < hi; i++ {
+		// Three passes, each a tight loop: the bound test of every row, the
+		// exact distance to their own centroid for the rows it fails (four
+		// at a time in the assembly kernel), all distances for the rows whose
+		// tightened bound still fails. Lists are kept in rows lo..hi of the
+		// run's scratch, in row order, so sums change in row order.
+		rows, cents, lim, dist := h.rows[lo:hi], h.cents[lo:hi], h.lim[lo:hi], h.dist[lo:hi]
+		nf := 0
+		if started {
+			nt := 0
+			for i := lo; i < hi; i++ {
+				a := r.labels[i]
+				u, l := h.u[i], h.l[i]
+				if pending {
+					u += h.p[a]
+					l -= h.dl[a]
+					h.u[i], h.l[i] = u, l
+				}
+				m := max(h.s[a], l)
+				// Branch-free append: a third of the rows fail at random.
+				rows[nt], cents[nt], lim[nt] = int32(i), int32(a), m
+				if u > m {
+					nt++
+				}
+			}
+			sqrtDistPairs(p.X, r.centers, rows[:nt], cents[:nt], dist[:nt])
+			for q, u := range dist[:nt] {
+				i := rows[q]
+				h.u[i] = u
+				rows[nf] = i
+				if u > lim[q] {
+					nf++
+				}
+			}
+		} else {
+			for i := lo; i < hi; i++ {
+				rows[nf] = int32(i)
+				nf++
+			}
+		}
+		for _, i32 := range rows[:nf] {
+			i := int(i32)
 			x := p.X.Data[i*d : (i+1)*d]
 			a := r.labels[i]
-			if started {
-				if pending {
-					h.u[i] += h.p[a]
-					if a == arg {
-						h.l[i] -= p2
-					} else {
-						h.l[i] -= p1
-					}
-				}
-				m := max(h.s[a], h.l[i])
-				if h.u[i] <= m {
-					continue
-				}
-				h.u[i] = math.Sqrt(sqDist(x, r.centers.Data[a*d:(a+1)*d]))
-				if h.u[i] <= m {
-					continue
-				}
-			}
-			sqDists(x, r.centers, dist)
-			best, bv, second := 0, dist[0], math.Inf(1)
-			for j := 1; j < k; j++ {
-				v := dist[j]
-				if v < bv {
-					best, bv, second = j, v, bv
-				} else if v < second {
-					second = v
-				}
-			}
+			best, bv, second := nearest2(x, h.pad, k)
 			h.u[i] = math.Sqrt(bv)
 			h.l[i] = math.Sqrt(second)
 			if best == a {
@@ -120,6 +147,28 @@ func (r *run) hamerlyEStep() bool {
 	h.started = true
 	h.pending = false
 	return anyTrue(r.changed)
+}
+
+func (r *run) hamerlyFromSeeds(s *seeder) bool {
+	h, p, k, d := r.ham, r.p, r.k, r.p.d
+	copy(r.labels, s.lab)
+	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
+		sums := r.sums[c*k*d : (c+1)*k*d]
+		counts := r.counts[c*k : (c+1)*k]
+		clear(sums)
+		clear(counts)
+		for i := lo; i < hi; i++ {
+			a := s.lab[i]
+			h.u[i] = math.Sqrt(s.closest[i])
+			h.l[i] = math.Sqrt(s.second[i])
+			counts[a]++
+			addTo(sums[a*d:(a+1)*d], p.X.Data[i*d:(i+1)*d])
+		}
+		r.changed[c] = true
+	})
+	h.started = true
+	h.pending = false
+	return true
 }
 
 func subFrom(dst, x []float64) {

@@ -116,6 +116,13 @@ func (p *problem) sumDist(o *runOut, threads int) float64 {
 // summed squared shift of the centroids is <= tolAbs; after a tolerance stop,
 // one more assignment pass makes the labels match the returned centroids.
 func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter int, tolAbs float64, algo string, threads int) (*runOut, error) {
+	return p.fitSeeded(ctx, centers, nil, nFree, maxIter, tolAbs, algo, threads)
+}
+
+// fitSeeded is fit starting, when seeds holds the seeding's final state for
+// these centroids and the iteration is Hamerly's, from that state instead of
+// a first assignment pass: the same labels and bounds, without the distances.
+func (p *problem) fitSeeded(ctx context.Context, centers linalg.Matrix, seeds *seeder, nFree, maxIter int, tolAbs float64, algo string, threads int) (*runOut, error) {
 	r := p.newRun(centers, nFree, threads)
 	r.labels = make([]int, p.n)
 	for i := range r.labels {
@@ -128,6 +135,7 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 	case AlgoElkan:
 		r.elk = newElkan(p.n, r.k)
 	}
+	seeded := seeds != nil && seeds.state && r.ham != nil && nFree == r.k
 	strict := false
 	it := 0
 	for it < maxIter {
@@ -136,6 +144,8 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 		}
 		var changed bool
 		switch {
+		case seeded && it == 0:
+			changed = r.hamerlyFromSeeds(seeds)
 		case r.ham != nil:
 			changed = r.hamerlyEStep()
 		case r.elk != nil:
@@ -154,7 +164,16 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 		}
 	}
 	if !strict {
-		r.lloydEStep(false)
+		// The bounded iterations give the nearest-centroid labels at a
+		// fraction of a full pass (their sums are updated needlessly).
+		switch {
+		case r.ham != nil:
+			r.hamerlyEStep()
+		case r.elk != nil:
+			r.elkanEStep()
+		default:
+			r.lloydEStep(false)
+		}
 	}
 	return &runOut{labels: r.labels, centers: r.centers, inertia: r.inertia(), iter: it}, nil
 }

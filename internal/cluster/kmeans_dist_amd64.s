@@ -1,0 +1,364 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// N2MERGE merges the partner lanes of nearest2x4 (Y0 smallest, Y1 second,
+// Y2 index) into Y10, Y11, Y12: smallest = min of both, index = the
+// smaller's (lower index on ties), second = min of both seconds and the
+// larger smallest. Clobbers Y3-Y5.
+#define N2MERGE \
+	VCMPPD    $1, Y10, Y0, Y3; \
+	VCMPPD    $0, Y10, Y0, Y4; \
+	VCMPPD    $1, Y12, Y2, Y5; \
+	VANDPD    Y5, Y4, Y4; \
+	VORPD     Y4, Y3, Y3; \
+	VBLENDVPD Y3, Y2, Y12, Y12; \
+	VMAXPD    Y10, Y0, Y4; \
+	VMINPD    Y1, Y11, Y11; \
+	VMINPD    Y4, Y11, Y11; \
+	VMINPD    Y0, Y10, Y10
+
+// func kmCpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·kmCpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func kmXgetbv() (eax, edx uint32)
+TEXT ·kmXgetbv(SB), NOSPLIT, $0-8
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	MOVL DX, edx+4(FP)
+	RET
+
+// func sqDistRows4(q *float64, rows *float64, d int, m int, out *float64, mask *[4]int64)
+//
+// out[j] = squared distance from q to rows[j*d:(j+1)*d] for j < m (m a
+// multiple of 4), in sqDist's exact order: lane r of one YMM accumulator sums
+// the features f = r (mod 4) in feature order with a fused multiply-add
+// (math.FMA in the Go code), the last d%4 features come from a
+// masked load (mask selects lanes 0..d%4-1; nil when d%4 == 0), and the four
+// lanes are combined as (s0 + s1) + (s2 + s3). Four rows are processed
+// together so four accumulation chains overlap; their reductions share two
+// horizontal adds.
+TEXT ·sqDistRows4(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ rows+8(FP), DI
+	MOVQ d+16(FP), R13
+	MOVQ m+24(FP), CX
+	MOVQ out+32(FP), DX
+	MOVQ mask+40(FP), R11
+	MOVQ R13, R12
+	ANDQ $-4, R12         // d4 = d &^ 3
+	SHLQ $3, R12          // in bytes
+	SHLQ $3, R13          // row stride in bytes
+	SHRQ $2, CX
+	TESTQ CX, CX
+	JZ   done
+	TESTQ R11, R11
+	JZ   rows
+	VMOVUPD (R11), Y15    // tail mask
+	VMASKMOVPD (SI)(R12*1), Y15, Y14 // q's tail, zero-padded
+
+rows:
+	LEAQ   (DI)(R13*1), R8
+	LEAQ   (R8)(R13*1), R9
+	LEAQ   (R9)(R13*1), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   AX, AX
+	CMPQ   AX, R12
+	JGE    tail
+
+feat:
+	VMOVUPD (SI)(AX*1), Y8
+	VMOVUPD (DI)(AX*1), Y4
+	VMOVUPD (R8)(AX*1), Y5
+	VMOVUPD (R9)(AX*1), Y6
+	VMOVUPD (R10)(AX*1), Y7
+	VSUBPD  Y4, Y8, Y4
+	VSUBPD  Y5, Y8, Y5
+	VSUBPD  Y6, Y8, Y6
+	VSUBPD  Y7, Y8, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ    $32, AX
+	CMPQ    AX, R12
+	JLT     feat
+
+tail:
+	TESTQ R11, R11
+	JZ    reduce
+	VMASKMOVPD (DI)(AX*1), Y15, Y4
+	VMASKMOVPD (R8)(AX*1), Y15, Y5
+	VMASKMOVPD (R9)(AX*1), Y15, Y6
+	VMASKMOVPD (R10)(AX*1), Y15, Y7
+	VSUBPD  Y4, Y14, Y4
+	VSUBPD  Y5, Y14, Y5
+	VSUBPD  Y6, Y14, Y6
+	VSUBPD  Y7, Y14, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+
+reduce:
+	// Y4 = (a0+a1, b0+b1, a2+a3, b2+b3), Y5 likewise for c, d.
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6 // (a0+a1, b0+b1, c0+c1, d0+d1)
+	VPERM2F128 $0x31, Y5, Y4, Y7 // (a2+a3, b2+b3, c2+c3, d2+d3)
+	VADDPD     Y7, Y6, Y6
+	VMOVUPD    Y6, (DX)
+	ADDQ       $32, DX
+	LEAQ       (R10)(R13*1), DI
+	DECQ       CX
+	JNZ        rows
+
+done:
+	VZEROUPPER
+	RET
+
+// func nearest2x4(q *float64, C *float64, d int, k int, mask *[4]int64, cst *[12]float64, res *[3]float64)
+//
+// Distances from q to the k rows of C (k a multiple of 4), as sqDistRows4,
+// with the two smallest tracked per lane: lane r sees centroids r, r+4, ...
+// The lanes are merged at the end: res[0] is the smallest distance, res[1]
+// the second smallest, res[2] the index of the smallest (lowest on ties, as
+// a float64). cst is {0, 1, 2, 3, 4, 4, 4, 4, +Inf, +Inf, +Inf, +Inf}.
+TEXT ·nearest2x4(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), SI
+	MOVQ C+8(FP), DI
+	MOVQ d+16(FP), R13
+	MOVQ k+24(FP), CX
+	MOVQ mask+32(FP), R11
+	MOVQ cst+40(FP), BX
+	MOVQ res+48(FP), DX
+	MOVQ R13, R12
+	ANDQ $-4, R12
+	SHLQ $3, R12
+	SHLQ $3, R13
+	SHRQ $2, CX
+	VMOVUPD (BX), Y13     // lane indices
+	VMOVUPD 32(BX), Y9    // +4
+	VMOVUPD 64(BX), Y10   // smallest
+	VMOVUPD 64(BX), Y11   // second smallest
+	VMOVUPD (BX), Y12     // index of the smallest
+	TESTQ CX, CX
+	JZ   n2store
+	TESTQ R11, R11
+	JZ   n2rows
+	VMOVUPD (R11), Y15
+	VMASKMOVPD (SI)(R12*1), Y15, Y14
+
+n2rows:
+	LEAQ   (DI)(R13*1), R8
+	LEAQ   (R8)(R13*1), R9
+	LEAQ   (R9)(R13*1), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   AX, AX
+	CMPQ   AX, R12
+	JGE    n2tail
+
+n2feat:
+	VMOVUPD (SI)(AX*1), Y8
+	VMOVUPD (DI)(AX*1), Y4
+	VMOVUPD (R8)(AX*1), Y5
+	VMOVUPD (R9)(AX*1), Y6
+	VMOVUPD (R10)(AX*1), Y7
+	VSUBPD  Y4, Y8, Y4
+	VSUBPD  Y5, Y8, Y5
+	VSUBPD  Y6, Y8, Y6
+	VSUBPD  Y7, Y8, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ    $32, AX
+	CMPQ    AX, R12
+	JLT     n2feat
+
+n2tail:
+	TESTQ R11, R11
+	JZ    n2reduce
+	VMASKMOVPD (DI)(AX*1), Y15, Y4
+	VMASKMOVPD (R8)(AX*1), Y15, Y5
+	VMASKMOVPD (R9)(AX*1), Y15, Y6
+	VMASKMOVPD (R10)(AX*1), Y15, Y7
+	VSUBPD  Y4, Y14, Y4
+	VSUBPD  Y5, Y14, Y5
+	VSUBPD  Y6, Y14, Y6
+	VSUBPD  Y7, Y14, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+
+n2reduce:
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VPERM2F128 $0x31, Y5, Y4, Y7
+	VADDPD     Y7, Y6, Y6          // the four distances
+	VCMPPD     $1, Y10, Y6, Y7     // Y7 = dist < smallest
+	VMAXPD     Y10, Y6, Y8         // larger of dist and smallest
+	VMINPD     Y8, Y11, Y11        // second smallest
+	VMINPD     Y6, Y10, Y10        // smallest
+	VBLENDVPD  Y7, Y13, Y12, Y12   // its index where dist < smallest
+	VADDPD     Y9, Y13, Y13
+	LEAQ       (R10)(R13*1), DI
+	DECQ       CX
+	JNZ        n2rows
+
+n2store:
+	// Merge the lanes, pairs (0,1) and (2,3) first, then the two halves.
+	VPERMILPD $5, Y10, Y0
+	VPERMILPD $5, Y11, Y1
+	VPERMILPD $5, Y12, Y2
+	N2MERGE
+	VPERM2F128 $1, Y10, Y10, Y0
+	VPERM2F128 $1, Y11, Y11, Y1
+	VPERM2F128 $1, Y12, Y12, Y2
+	N2MERGE
+	VMOVSD    X10, (DX)
+	VMOVSD    X11, 8(DX)
+	VMOVSD    X12, 16(DX)
+	VZEROUPPER
+	RET
+
+// func sqDistPairs4(X *float64, C *float64, d int, rows *int32, cents *int32, m int, mask *[4]int64, out *float64, root int)
+//
+// out[p] = squared distance from row rows[p] of X to row cents[p] of C
+// (both with d columns) for p < m (m a multiple of 4), in sqDist's order;
+// with root != 0 its square root (correctly rounded, as math.Sqrt).
+TEXT ·sqDistPairs4(SB), NOSPLIT, $0-72
+	MOVQ m+40(FP), CX
+	SHRQ $2, CX
+	TESTQ CX, CX
+	JZ   pdone
+	MOVQ mask+48(FP), R12
+	TESTQ R12, R12
+	JZ   pgroup
+	VMOVUPD (R12), Y15
+
+pgroup:
+	MOVQ  d+16(FP), R12
+	SHLQ  $3, R12            // row length in bytes
+	MOVQ  rows+24(FP), SI
+	MOVQ  cents+32(FP), DI
+	MOVQ  X+0(FP), R13
+	MOVLQSX (SI), R8
+	IMULQ R12, R8
+	ADDQ  R13, R8
+	MOVLQSX 4(SI), R9
+	IMULQ R12, R9
+	ADDQ  R13, R9
+	MOVLQSX 8(SI), R10
+	IMULQ R12, R10
+	ADDQ  R13, R10
+	MOVLQSX 12(SI), R11
+	IMULQ R12, R11
+	ADDQ  R13, R11
+	MOVQ  C+8(FP), R13
+	MOVLQSX (DI), AX
+	IMULQ R12, AX
+	ADDQ  R13, AX
+	MOVLQSX 4(DI), BX
+	IMULQ R12, BX
+	ADDQ  R13, BX
+	MOVLQSX 8(DI), DX
+	IMULQ R12, DX
+	ADDQ  R13, DX
+	MOVLQSX 12(DI), SI
+	IMULQ R12, SI
+	ADDQ  R13, SI
+	ADDQ  $16, rows+24(FP)
+	ADDQ  $16, cents+32(FP)
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ  d+16(FP), DI
+	SHRQ  $2, DI             // feature blocks
+	TESTQ DI, DI
+	JZ    ptail
+
+pfeat:
+	VMOVUPD (R8), Y4
+	VMOVUPD (R9), Y5
+	VMOVUPD (R10), Y6
+	VMOVUPD (R11), Y7
+	VSUBPD  (AX), Y4, Y4
+	VSUBPD  (BX), Y5, Y5
+	VSUBPD  (DX), Y6, Y6
+	VSUBPD  (SI), Y7, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	ADDQ    $32, AX
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	ADDQ    $32, SI
+	DECQ    DI
+	JNZ     pfeat
+
+ptail:
+	MOVQ  mask+48(FP), R12
+	TESTQ R12, R12
+	JZ    preduce
+	VMASKMOVPD (R8), Y15, Y4
+	VMASKMOVPD (R9), Y15, Y5
+	VMASKMOVPD (R10), Y15, Y6
+	VMASKMOVPD (R11), Y15, Y7
+	VMASKMOVPD (AX), Y15, Y8
+	VMASKMOVPD (BX), Y15, Y9
+	VMASKMOVPD (DX), Y15, Y10
+	VMASKMOVPD (SI), Y15, Y11
+	VSUBPD  Y8, Y4, Y4
+	VSUBPD  Y9, Y5, Y5
+	VSUBPD  Y10, Y6, Y6
+	VSUBPD  Y11, Y7, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+
+preduce:
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VPERM2F128 $0x31, Y5, Y4, Y7
+	VADDPD     Y7, Y6, Y6
+	MOVQ       root+64(FP), R12
+	TESTQ      R12, R12
+	JZ         pstore
+	VSQRTPD    Y6, Y6
+
+pstore:
+	MOVQ       out+56(FP), R12
+	VMOVUPD    Y6, (R12)
+	ADDQ       $32, out+56(FP)
+	DECQ       CX
+	JNZ        pgroup
+
+pdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,19 @@
+//go:build !amd64
+
+package cluster
+
+// Without the amd64 assembly every distance takes the portable Go path,
+// which gives the same bits.
+var useAVX2 = false
+
+func sqDistRows4(q *float64, rows *float64, d int, m int, out *float64, mask *[4]int64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func nearest2x4(q *float64, C *float64, d int, k int, mask *[4]int64, cst *[12]float64, res *[3]float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func sqDistPairs4(X *float64, C *float64, d int, rows *int32, cents *int32, m int, mask *[4]int64, out *float64, root int) {
+	panic("cluster: no assembly kernels on this architecture")
+}

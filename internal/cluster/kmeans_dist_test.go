@@ -1,0 +1,209 @@
+package cluster
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/ncd-project/ncd/internal/linalg"
+)
+
+// refSqDist is sqDist's documented order written plainly: lane f%4 sums
+// fma(t, t, s) in feature order, lanes combined as (s0+s1)+(s2+s3).
+func refSqDist(a, b []float64) float64 {
+	var s [4]float64
+	for f := range a {
+		t := a[f] - b[f]
+		s[f%4] = math.FMA(t, t, s[f%4])
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// bothPaths runs fn with the assembly kernels (when the CPU has them) and
+// with the portable Go code.
+func bothPaths(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	saved := useAVX2
+	defer func() { useAVX2 = saved }()
+	for _, asm := range []bool{true, false} {
+		if asm && !saved {
+			continue
+		}
+		useAVX2 = asm
+		fn(t)
+	}
+}
+
+func TestDistanceKernelsBitIdentical(t *testing.T) {
+	// Every kernel must give sqDist's bits for every width (the masked tail
+	// of the assembly) and count (the Go remainder), on both paths.
+	bothPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for d := 1; d <= 37; d++ {
+			for m := 0; m <= 13; m++ {
+				q := make([]float64, d)
+				X := linalg.New(m+1, d)
+				for i := range q {
+					q[i] = r.NormFloat64()
+				}
+				for i := range X.Data {
+					X.Data[i] = 3 * r.NormFloat64()
+				}
+				out := make([]float64, m)
+				sqDistsRows(q, X.Data, out)
+				rows, cents := make([]int32, m), make([]int32, m)
+				for p := range rows {
+					rows[p], cents[p] = int32(r.IntN(m+1)), int32(r.IntN(m+1))
+				}
+				pairs, roots := make([]float64, m), make([]float64, m)
+				sqDistPairs(X, X, rows, cents, pairs)
+				sqrtDistPairs(X, X, rows, cents, roots)
+				for j := 0; j < m; j++ {
+					want := refSqDist(q, X.Row(j))
+					if out[j] != want || sqDist(q, X.Row(j)) != want {
+						t.Fatalf("asm %v d=%d m=%d j=%d: %v, sqDist %v, want %v", useAVX2, d, m, j, out[j], sqDist(q, X.Row(j)), want)
+					}
+					want = refSqDist(X.Row(int(rows[j])), X.Row(int(cents[j])))
+					if pairs[j] != want || roots[j] != math.Sqrt(want) {
+						t.Fatalf("asm %v d=%d pair %d: %v %v, want %v", useAVX2, d, j, pairs[j], roots[j], want)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestNearest2(t *testing.T) {
+	// Small integer coordinates make many exact ties: the nearest must be
+	// the lowest index among them, the second the next value of the multiset.
+	bothPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for d := 1; d <= 21; d++ {
+			for k := 1; k <= 13; k++ {
+				for range 20 {
+					x := make([]float64, d)
+					C := linalg.New(k, d)
+					for i := range x {
+						x[i] = float64(r.IntN(3))
+					}
+					for i := range C.Data {
+						C.Data[i] = float64(r.IntN(3))
+					}
+					b, v1, v2 := nearest2(x, padCentroids(nil, C), k)
+					dist := make([]float64, k)
+					for j := range dist {
+						dist[j] = refSqDist(x, C.Row(j))
+					}
+					wb := 0
+					for j, v := range dist {
+						if v < dist[wb] {
+							wb = j
+						}
+					}
+					sorted := slices.Clone(dist)
+					sort.Float64s(sorted)
+					w2 := math.Inf(1)
+					if k > 1 {
+						w2 = sorted[1]
+					}
+					if b != wb || v1 != dist[wb] || v2 != w2 {
+						t.Fatalf("asm %v d=%d k=%d: %d %v %v, want %d %v %v", useAVX2, d, k, b, v1, v2, wb, dist[wb], w2)
+					}
+				}
+			}
+		}
+	})
+}
+
+// plainPP is greedy k-means++ computing every distance, in the seeder's
+// order of operations: it must pick the same centroids.
+func plainPP(X linalg.Matrix, k, trials int, rng *rand.Rand) linalg.Matrix {
+	n := X.Rows
+	centers := linalg.New(k, X.Cols)
+	closest := make([]float64, n)
+	c0 := X.Row(rng.IntN(n))
+	copy(centers.Row(0), c0)
+	for i := range closest {
+		closest[i] = refSqDist(X.Row(i), c0)
+	}
+	cum := make([]float64, n)
+	for c := 1; c < k; c++ {
+		tot := 0.0
+		for i, v := range closest {
+			tot += v
+			cum[i] = tot
+		}
+		cand := make([]int, trials)
+		for t := range cand {
+			cand[t] = min(sort.SearchFloat64s(cum, rng.Float64()*tot), n-1)
+		}
+		best, bestPot := 0, math.Inf(1)
+		for t, idx := range cand {
+			gain := 0.0
+			for i := range n {
+				if v := refSqDist(X.Row(i), X.Row(idx)); v < closest[i] {
+					gain += closest[i] - v
+				}
+			}
+			if tot-gain < bestPot {
+				best, bestPot = t, tot-gain
+			}
+		}
+		for i := range n {
+			closest[i] = min(closest[i], refSqDist(X.Row(i), X.Row(cand[best])))
+		}
+		copy(centers.Row(c), X.Row(cand[best]))
+	}
+	return centers
+}
+
+func TestSeederMatchesPlainSeedingAndState(t *testing.T) {
+	// The seeder draws the same centroids as the plain algorithm, and its
+	// final state is what a first assignment pass computes: the nearest seed
+	// (lowest index on ties), the squared distance to it and to the second.
+	X := blobs(700, 5, 6, 2, 8)
+	for i := 0; i < 40; i++ { // duplicate rows: exact ties
+		copy(X.Row(100+i), X.Row(i))
+	}
+	p := newProblem(X)
+	var s seeder
+	bothPaths(t, func(t *testing.T) {
+		for _, k := range []int{1, 2, 5, 9} {
+			for seed := uint64(0); seed < 3; seed++ {
+				trials := 2 + int(math.Log(float64(k)))
+				want := plainPP(X, k, trials, rng(seed))
+				got := s.seed(p, k, trials, nil, rng(seed), 1, false)
+				if !slices.Equal(got.Data, want.Data) || !s.state {
+					t.Fatalf("k=%d seed %d: centroids differ", k, seed)
+				}
+				for i := 0; i < X.Rows; i++ {
+					b, v1, v2 := nearest2(X.Row(i), padCentroids(nil, got), k)
+					if s.lab[i] != b || s.closest[i] != v1 || s.second[i] != v2 {
+						t.Fatalf("k=%d seed %d row %d: state (%d %v %v), want (%d %v %v)", k, seed, i, s.lab[i], s.closest[i], s.second[i], b, v1, v2)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestKMeansSamePathsSameResult(t *testing.T) {
+	// The assembly and the portable kernels give the same bits, so the
+	// same fit.
+	X := blobs(1500, 16, 9, 3, 5)
+	var ref *Result
+	bothPaths(t, func(t *testing.T) {
+		res, err := KMeans(context.Background(), X, KMeansOptions{K: 9, NInit: 3, Rng: rng(4), Threads: 1, Breathe: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = res
+			return
+		}
+		sameResult(t, "portable", ref, res)
+	})
+}
