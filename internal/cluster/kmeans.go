@@ -204,9 +204,10 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 	p := newProblem(X)
 	tolAbs := ro.tolRel * meanVariance(X)
 	best, bestIdx, err := restarts(ctx, ro, func(rr *rand.Rand, inner int) (*runOut, error) {
-		var s seeder
-		centers := s.seed(p, ro.k, ro.trials, nil, rr, inner, false)
-		return p.fitSeeded(ctx, centers, &s, ro.k, ro.maxIter, tolAbs, ro.algo, inner)
+		ws := wsPool.Get().(*workspace)
+		defer wsPool.Put(ws)
+		centers := ws.seed(p, ro.k, ro.trials, nil, rr, inner, false)
+		return p.fitIn(ctx, ws, centers, &ws.seeder, ro.k, ro.maxIter, tolAbs, ro.algo, inner)
 	})
 	if err != nil {
 		return nil, err

@@ -140,11 +140,15 @@ var nearestConsts = [12]float64{0, 1, 2, 3, 4, 4, 4, 4, math.Inf(1), math.Inf(1)
 func nearest2(x []float64, C linalg.Matrix, k int) (best int, v1, v2 float64) {
 	d := len(x)
 	if useAVX2 && d > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
+		var res [3]float64
+		if d == 16 {
+			nearest2x4d16(&x[0], &C.Data[0], C.Rows, &nearestConsts, &res)
+			return int(res[2]), res[0], res[1]
+		}
 		var mask *[4]int64
 		if d%4 != 0 {
 			mask = &tailMasks[d%4]
 		}
-		var res [3]float64
 		nearest2x4(&x[0], &C.Data[0], d, C.Rows, mask, &nearestConsts, &res)
 		return int(res[2]), res[0], res[1]
 	}

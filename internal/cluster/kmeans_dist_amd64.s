@@ -362,3 +362,281 @@ pstore:
 pdone:
 	VZEROUPPER
 	RET
+
+// func seedGain4(q *float64, X *float64, d int, n int, mask *[4]int64, closest *float64, out *float64, gain *[4]float64)
+//
+// The k-means++ candidate pass: out[i] = squared distance from q to row i of
+// X (as sqDistRows4) for i < n (n a multiple of 4), and gain[r] += the sum
+// over the rows i = r (mod 4), in row order, of max(closest[i] - out[i], 0):
+// how much the candidate lowers the potential.
+TEXT ·seedGain4(SB), NOSPLIT, $0-64
+	MOVQ q+0(FP), SI
+	MOVQ X+8(FP), DI
+	MOVQ d+16(FP), R13
+	MOVQ n+24(FP), CX
+	MOVQ mask+32(FP), R11
+	MOVQ closest+40(FP), BX
+	MOVQ out+48(FP), DX
+	MOVQ gain+56(FP), R14
+	MOVQ R13, R12
+	ANDQ $-4, R12
+	SHLQ $3, R12
+	SHLQ $3, R13
+	SHRQ $2, CX
+	VMOVUPD (R14), Y13    // gains
+	VXORPD  Y12, Y12, Y12 // zero
+	TESTQ CX, CX
+	JZ   sgdone
+	TESTQ R11, R11
+	JZ   sgrows
+	VMOVUPD (R11), Y15
+	VMASKMOVPD (SI)(R12*1), Y15, Y14
+
+sgrows:
+	LEAQ   (DI)(R13*1), R8
+	LEAQ   (R8)(R13*1), R9
+	LEAQ   (R9)(R13*1), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   AX, AX
+	CMPQ   AX, R12
+	JGE    sgtail
+
+sgfeat:
+	VMOVUPD (SI)(AX*1), Y8
+	VMOVUPD (DI)(AX*1), Y4
+	VMOVUPD (R8)(AX*1), Y5
+	VMOVUPD (R9)(AX*1), Y6
+	VMOVUPD (R10)(AX*1), Y7
+	VSUBPD  Y4, Y8, Y4
+	VSUBPD  Y5, Y8, Y5
+	VSUBPD  Y6, Y8, Y6
+	VSUBPD  Y7, Y8, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ    $32, AX
+	CMPQ    AX, R12
+	JLT     sgfeat
+
+sgtail:
+	TESTQ R11, R11
+	JZ    sgreduce
+	VMASKMOVPD (DI)(AX*1), Y15, Y4
+	VMASKMOVPD (R8)(AX*1), Y15, Y5
+	VMASKMOVPD (R9)(AX*1), Y15, Y6
+	VMASKMOVPD (R10)(AX*1), Y15, Y7
+	VSUBPD  Y4, Y14, Y4
+	VSUBPD  Y5, Y14, Y5
+	VSUBPD  Y6, Y14, Y6
+	VSUBPD  Y7, Y14, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+
+sgreduce:
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VPERM2F128 $0x31, Y5, Y4, Y7
+	VADDPD     Y7, Y6, Y6
+	VMOVUPD    Y6, (DX)
+	VMOVUPD    (BX), Y7
+	VSUBPD     Y6, Y7, Y7     // closest - dist
+	VMAXPD     Y12, Y7, Y7    // max(., 0)
+	VADDPD     Y7, Y13, Y13
+	ADDQ       $32, DX
+	ADDQ       $32, BX
+	LEAQ       (R10)(R13*1), DI
+	DECQ       CX
+	JNZ        sgrows
+
+sgdone:
+	VMOVUPD Y13, (R14)
+	VZEROUPPER
+	RET
+
+// func seedAccept4(dist *float64, closest *float64, second *float64, lab *int, n int, c int)
+//
+// Makes the candidate with squared distances dist the centroid c, for rows
+// i < n (n a multiple of 4): where dist[i] < closest[i] the row moves to it
+// (lab[i] = c, second[i] = closest[i], closest[i] = dist[i]), otherwise
+// second[i] = min(second[i], dist[i]).
+TEXT ·seedAccept4(SB), NOSPLIT, $0-48
+	MOVQ dist+0(FP), SI
+	MOVQ closest+8(FP), DI
+	MOVQ second+16(FP), R8
+	MOVQ lab+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHRQ $2, CX
+	TESTQ CX, CX
+	JZ   sadone
+	VPBROADCASTQ c+40(FP), Y5
+
+saloop:
+	VMOVUPD   (SI), Y0        // dist
+	VMOVUPD   (DI), Y1        // closest
+	VMOVUPD   (R8), Y2        // second
+	VMOVUPD   (R9), Y3        // labels (int64 bits)
+	VCMPPD    $1, Y1, Y0, Y4  // dist < closest
+	VMAXPD    Y0, Y1, Y6      // the larger of the two
+	VMINPD    Y6, Y2, Y2      // second = min(second, larger)
+	VMINPD    Y0, Y1, Y1      // closest = min(closest, dist)
+	VBLENDVPD Y4, Y5, Y3, Y3  // label c where dist < closest
+	VMOVUPD   Y1, (DI)
+	VMOVUPD   Y2, (R8)
+	VMOVUPD   Y3, (R9)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	ADDQ      $32, R8
+	ADDQ      $32, R9
+	DECQ      CX
+	JNZ       saloop
+
+sadone:
+	VZEROUPPER
+	RET
+
+// D16GROUP accumulates, for the four 16-feature rows at DI, R8, R9, R10,
+// the squared distances to the point held in Y6-Y9 into Y0-Y3 (one lane per
+// feature mod 4, in feature order, as sqDist). Clobbers Y4, Y5, Y14, Y15.
+#define D16GROUP \
+	VSUBPD      (DI), Y6, Y4; \
+	VSUBPD      (R8), Y6, Y5; \
+	VSUBPD      (R9), Y6, Y14; \
+	VSUBPD      (R10), Y6, Y15; \
+	VMULPD      Y4, Y4, Y0; \
+	VMULPD      Y5, Y5, Y1; \
+	VMULPD      Y14, Y14, Y2; \
+	VMULPD      Y15, Y15, Y3; \
+	VSUBPD      32(DI), Y7, Y4; \
+	VSUBPD      32(R8), Y7, Y5; \
+	VSUBPD      32(R9), Y7, Y14; \
+	VSUBPD      32(R10), Y7, Y15; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y15, Y15, Y3; \
+	VSUBPD      64(DI), Y8, Y4; \
+	VSUBPD      64(R8), Y8, Y5; \
+	VSUBPD      64(R9), Y8, Y14; \
+	VSUBPD      64(R10), Y8, Y15; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y15, Y15, Y3; \
+	VSUBPD      96(DI), Y9, Y4; \
+	VSUBPD      96(R8), Y9, Y5; \
+	VSUBPD      96(R9), Y9, Y14; \
+	VSUBPD      96(R10), Y9, Y15; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y15, Y15, Y3
+
+// func nearest2x4d16(q *float64, C *float64, k int, cst *[12]float64, res *[3]float64)
+//
+// nearest2x4 for d = 16, with q held in registers and the feature loop
+// unrolled.
+TEXT ·nearest2x4d16(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), SI
+	MOVQ C+8(FP), DI
+	MOVQ k+16(FP), CX
+	MOVQ cst+24(FP), BX
+	MOVQ res+32(FP), DX
+	SHRQ $2, CX
+	VMOVUPD (SI), Y6
+	VMOVUPD 32(SI), Y7
+	VMOVUPD 64(SI), Y8
+	VMOVUPD 96(SI), Y9
+	VMOVUPD (BX), Y13     // lane indices
+	VMOVUPD 64(BX), Y10   // smallest
+	VMOVUPD 64(BX), Y11   // second smallest
+	VMOVUPD (BX), Y12     // index of the smallest
+	TESTQ CX, CX
+	JZ   d16store
+
+d16rows:
+	LEAQ 128(DI), R8
+	LEAQ 256(DI), R9
+	LEAQ 384(DI), R10
+	D16GROUP
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y0
+	VPERM2F128 $0x31, Y5, Y4, Y1
+	VADDPD     Y1, Y0, Y0          // the four distances
+	VCMPPD     $1, Y10, Y0, Y1     // dist < smallest
+	VMAXPD     Y10, Y0, Y2
+	VMINPD     Y2, Y11, Y11
+	VMINPD     Y0, Y10, Y10
+	VBLENDVPD  Y1, Y13, Y12, Y12
+	VADDPD     32(BX), Y13, Y13
+	ADDQ       $512, DI
+	DECQ       CX
+	JNZ        d16rows
+
+d16store:
+	VPERMILPD $5, Y10, Y0
+	VPERMILPD $5, Y11, Y1
+	VPERMILPD $5, Y12, Y2
+	N2MERGE
+	VPERM2F128 $1, Y10, Y10, Y0
+	VPERM2F128 $1, Y11, Y11, Y1
+	VPERM2F128 $1, Y12, Y12, Y2
+	N2MERGE
+	VMOVSD    X10, (DX)
+	VMOVSD    X11, 8(DX)
+	VMOVSD    X12, 16(DX)
+	VZEROUPPER
+	RET
+
+// func seedGain4d16(q *float64, X *float64, n int, closest *float64, out *float64, gain *[4]float64)
+//
+// seedGain4 for d = 16, with q held in registers.
+TEXT ·seedGain4d16(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ X+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ closest+24(FP), BX
+	MOVQ out+32(FP), DX
+	MOVQ gain+40(FP), R11
+	SHRQ $2, CX
+	VMOVUPD (SI), Y6
+	VMOVUPD 32(SI), Y7
+	VMOVUPD 64(SI), Y8
+	VMOVUPD 96(SI), Y9
+	VMOVUPD (R11), Y13    // gains
+	VXORPD  Y12, Y12, Y12 // zero
+	TESTQ CX, CX
+	JZ   g16done
+
+g16rows:
+	LEAQ 128(DI), R8
+	LEAQ 256(DI), R9
+	LEAQ 384(DI), R10
+	D16GROUP
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y0
+	VPERM2F128 $0x31, Y5, Y4, Y1
+	VADDPD     Y1, Y0, Y0
+	VMOVUPD    Y0, (DX)
+	VMOVUPD    (BX), Y1
+	VSUBPD     Y0, Y1, Y1     // closest - dist
+	VMAXPD     Y12, Y1, Y1    // max(., 0)
+	VADDPD     Y1, Y13, Y13
+	ADDQ       $32, DX
+	ADDQ       $32, BX
+	ADDQ       $512, DI
+	DECQ       CX
+	JNZ        g16rows
+
+g16done:
+	VMOVUPD Y13, (R11)
+	VZEROUPPER
+	RET

@@ -17,3 +17,19 @@ func nearest2x4(q *float64, C *float64, d int, k int, mask *[4]int64, cst *[12]f
 func sqDistPairs4(X *float64, C *float64, d int, rows *int32, cents *int32, m int, mask *[4]int64, out *float64, root int) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func seedGain4(q *float64, X *float64, d int, n int, mask *[4]int64, closest *float64, out *float64, gain *[4]float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func seedAccept4(dist *float64, closest *float64, second *float64, lab *int, n int, c int) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func nearest2x4d16(q *float64, C *float64, k int, cst *[12]float64, res *[3]float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func seedGain4d16(q *float64, X *float64, n int, closest *float64, out *float64, gain *[4]float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

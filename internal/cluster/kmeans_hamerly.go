@@ -26,11 +26,14 @@ type hamerly struct {
 	pending     bool // p holds a movement not yet applied to the bounds
 }
 
-func newHamerly(n, k int) *hamerly {
-	return &hamerly{
-		u: make([]float64, n), l: make([]float64, n), p: make([]float64, k), dl: make([]float64, k), s: make([]float64, k),
-		rows: make([]int32, n), cents: make([]int32, n), lim: make([]float64, n), dist: make([]float64, n),
+// reset readies h for a fit of n rows and k centroids, reusing its buffers.
+func (h *hamerly) reset(n, k int) *hamerly {
+	*h = hamerly{
+		u: grow(h.u, n), l: grow(h.l, n), p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
+		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
+		pad: h.pad,
 	}
+	return h
 }
 
 // centroidMoves writes into p how far each centroid moved from old to next.

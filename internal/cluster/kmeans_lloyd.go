@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/par"
@@ -53,27 +54,54 @@ type run struct {
 }
 
 func (p *problem) newRun(centers linalg.Matrix, nFree, threads int) *run {
+	return p.newRunIn(nil, centers, nFree, threads)
+}
+
+// newRunIn is newRun reusing ws's buffers when ws is not nil.
+func (p *problem) newRunIn(ws *workspace, centers linalg.Matrix, nFree, threads int) *run {
 	k := centers.Rows
-	r := &run{
+	r := &run{}
+	if ws != nil {
+		r = &ws.r
+	}
+	*r = run{
 		p: p, threads: threads, k: k, nFree: nFree, centers: centers,
-		next:    linalg.New(k, p.d),
-		changed: make([]bool, p.nChunks),
-		tot:     make([]float64, k*p.d),
-		totN:    make([]int, k),
+		next:    linalg.Matrix{Data: grow(r.next.Data, k*p.d), Rows: k, Cols: p.d},
+		changed: grow(r.changed, p.nChunks),
+		tot:     grow(r.tot, k*p.d),
+		totN:    grow(r.totN, k),
+		sums:    grow(r.sums, p.nChunks*k*p.d),
+		counts:  grow(r.counts, p.nChunks*k),
+		labels:  r.labels[:0],
+		bufs:    r.bufs,
 	}
-	nb := min(threads, p.nChunks)
-	r.bufs = make(chan []float64, nb)
-	for range nb {
-		r.bufs <- make([]float64, subRows*k)
-	}
+	clear(r.sums)
+	clear(r.counts)
 	return r
 }
 
-func (r *run) ensureSums() {
-	if r.sums == nil {
-		r.sums = make([]float64, r.p.nChunks*r.k*r.p.d)
-		r.counts = make([]int, r.p.nChunks*r.k)
+// workspace holds the buffers of one restart (seeding, iteration state,
+// bounds). Restarts take one from wsPool and put it back when done, so a
+// scan of hundreds of fits does not allocate and zero megabytes per fit
+// for the garbage collector to reclaim. Nothing in a workspace outlives its
+// restart: fit copies out what it returns.
+type workspace struct {
+	seeder
+	r run
+	h hamerly
+}
+
+var wsPool = sync.Pool{New: func() any { return new(workspace) }}
+
+// blasBufs returns the run's per-goroutine BLAS scratch for lloydEStep.
+func (r *run) blasBufs() chan []float64 {
+	if nb := min(r.threads, r.p.nChunks); cap(r.bufs) < nb {
+		r.bufs = make(chan []float64, nb)
+		for range nb {
+			r.bufs <- nil
+		}
 	}
+	return r.bufs
 }
 
 // runOut is what one restart returns.
@@ -123,15 +151,23 @@ func (p *problem) fit(ctx context.Context, centers linalg.Matrix, nFree, maxIter
 // these centroids and the iteration is Hamerly's, from that state instead of
 // a first assignment pass: the same labels and bounds, without the distances.
 func (p *problem) fitSeeded(ctx context.Context, centers linalg.Matrix, seeds *seeder, nFree, maxIter int, tolAbs float64, algo string, threads int) (*runOut, error) {
-	r := p.newRun(centers, nFree, threads)
+	return p.fitIn(ctx, nil, centers, seeds, nFree, maxIter, tolAbs, algo, threads)
+}
+
+// fitIn is fitSeeded with the buffers of ws (nil: fresh ones).
+func (p *problem) fitIn(ctx context.Context, ws *workspace, centers linalg.Matrix, seeds *seeder, nFree, maxIter int, tolAbs float64, algo string, threads int) (*runOut, error) {
+	r := p.newRunIn(ws, centers, nFree, threads)
 	r.labels = make([]int, p.n)
 	for i := range r.labels {
 		r.labels[i] = -1
 	}
-	r.ensureSums()
 	switch algo {
 	case AlgoHamerly:
-		r.ham = newHamerly(p.n, r.k)
+		if ws != nil {
+			r.ham = ws.h.reset(p.n, r.k)
+		} else {
+			r.ham = new(hamerly).reset(p.n, r.k)
+		}
 	case AlgoElkan:
 		r.elk = newElkan(p.n, r.k)
 	}
@@ -175,7 +211,12 @@ func (p *problem) fitSeeded(ctx context.Context, centers linalg.Matrix, seeds *s
 			r.lloydEStep(false)
 		}
 	}
-	return &runOut{labels: r.labels, centers: r.centers, inertia: r.inertia(), iter: it}, nil
+	out := &runOut{labels: r.labels, centers: r.centers, inertia: r.inertia(), iter: it}
+	if ws != nil {
+		// r.centers may be ws's buffer: the result gets its own copy.
+		out.centers = r.centers.Clone()
+	}
+	return out, nil
 }
 
 // lloydEStep assigns every row to its nearest centroid, with distances
@@ -187,9 +228,10 @@ func (p *problem) fitSeeded(ctx context.Context, centers linalg.Matrix, seeds *s
 func (r *run) lloydEStep(accumulate bool) bool {
 	p, k, d := r.p, r.k, r.p.d
 	csq := linalg.RowSqNorms(r.centers, nil)
+	bufs := r.blasBufs()
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
-		buf := <-r.bufs
-		defer func() { r.bufs <- buf }()
+		buf := grow(<-bufs, subRows*k)
+		defer func() { bufs <- buf }()
 		var sums []float64
 		var counts []int
 		if accumulate {

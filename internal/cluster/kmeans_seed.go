@@ -111,22 +111,18 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 			// The potential after adding candidate t is tot minus the summed
 			// decrease over the rows it is closer to than their centroid.
 			dist := s.dist[t*n : (t+1)*n]
-			sqDistsRows(X.Row(s.cand[t]), X.Data, dist)
-			g := 0.0
 			if plain {
+				sqDistsRows(X.Row(s.cand[t]), X.Data, dist)
+				g := 0.0
 				for i, v := range dist {
 					if ci := s.closest[i]; v < ci {
 						g += math.Sqrt(ci) - math.Sqrt(v)
 					}
 				}
+				s.gain[t] = g
 			} else {
-				for i, v := range dist {
-					if ci := s.closest[i]; v < ci {
-						g += ci - v
-					}
-				}
+				s.gain[t] = seedGain(X.Row(s.cand[t]), X, s.closest, dist)
 			}
-			s.gain[t] = g
 		})
 		best := 0
 		for t := 1; t < trials; t++ {
@@ -136,13 +132,7 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 		}
 		dist := s.dist[best*n : (best+1)*n]
 		if s.state {
-			for i, v := range dist {
-				if ci := s.closest[i]; v < ci {
-					s.closest[i], s.second[i], s.lab[i] = v, ci, c
-				} else if v < s.second[i] {
-					s.second[i] = v
-				}
-			}
+			seedAccept(dist, s.closest, s.second, s.lab, c)
 		} else {
 			for i, v := range dist {
 				s.closest[i] = min(s.closest[i], v)
@@ -151,4 +141,54 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 		copy(centers.Row(c), X.Row(s.cand[best]))
 	}
 	return centers
+}
+
+// seedGain writes the squared distances from q to the rows of X into out and
+// returns how much a centroid at q lowers the potential: the sum over rows of
+// max(closest - dist, 0), summed in four partial sums over the rows i = 0, 1,
+// 2, 3 (mod 4) combined as (g0 + g1) + (g2 + g3). Four independent chains
+// instead of one: the assembly kernel keeps one per lane.
+func seedGain(q []float64, X linalg.Matrix, closest, out []float64) float64 {
+	n, d := X.Rows, X.Cols
+	closest, out = closest[:n], out[:n]
+	var g [4]float64
+	i := 0
+	if useAVX2 && n >= 4 && d > 0 {
+		i = n &^ 3
+		if d == 16 {
+			seedGain4d16(&q[0], &X.Data[0], i, &closest[0], &out[0], &g)
+		} else {
+			var mask *[4]int64
+			if d%4 != 0 {
+				mask = &tailMasks[d%4]
+			}
+			seedGain4(&q[0], &X.Data[0], d, i, mask, &closest[0], &out[0], &g)
+		}
+	}
+	for ; i < n; i++ {
+		v := sqDist(q, X.Data[i*d:(i+1)*d])
+		out[i] = v
+		g[i%4] += max(closest[i]-v, 0)
+	}
+	return (g[0] + g[1]) + (g[2] + g[3])
+}
+
+// seedAccept makes the candidate with squared distances dist the centroid c:
+// rows closer to it than to their centroid move to it, and every row's
+// second-nearest distance takes it into account.
+func seedAccept(dist, closest, second []float64, lab []int, c int) {
+	n := len(dist)
+	closest, second, lab = closest[:n], second[:n], lab[:n]
+	i := 0
+	if useAVX2 && n >= 4 {
+		i = n &^ 3
+		seedAccept4(&dist[0], &closest[0], &second[0], &lab[0], i, c)
+	}
+	for ; i < n; i++ {
+		if v, ci := dist[i], closest[i]; v < ci {
+			closest[i], second[i], lab[i] = v, ci, c
+		} else if v < second[i] {
+			second[i] = v
+		}
+	}
 }
