@@ -88,7 +88,6 @@ func transpose(dst []float64, ld int, src []float64, r, c int) {
 
 // denseGraph is the result of buildDense.
 type denseGraph struct {
-	op      *denseOp
 	deg     []float64
 	maxEdge float64 // largest squared MST edge (exact)
 	sigma   float64

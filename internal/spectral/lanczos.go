@@ -231,8 +231,12 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 			for i := 0; i < p; i++ {
 				Rblk[i*p+i] = 1
 			}
-			if cholQR(W) && cholQR(W) {
-				return
+			// CholQR2: a second pass restores orthogonality lost to
+			// rounding in the first.
+			if cholQR(W) {
+				if cholQR(W) {
+					return
+				}
 			}
 			copy(W, saved)
 		}
