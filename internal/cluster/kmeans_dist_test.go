@@ -167,7 +167,7 @@ func TestSeederMatchesPlainSeedingAndState(t *testing.T) {
 	// final state is what a first assignment pass computes: the nearest seed
 	// (lowest index on ties), the squared distance to it and to the second.
 	X := blobs(703, 5, 6, 2, 8) // 703: the kernels' remainder rows too
-	for i := 0; i < 40; i++ { // duplicate rows: exact ties
+	for i := 0; i < 40; i++ {   // duplicate rows: exact ties
 		copy(X.Row(100+i), X.Row(i))
 	}
 	p := newProblem(X)

@@ -64,18 +64,14 @@ func (r *run) hamerlyEStep() bool {
 			h.dl[arg] = p2
 		}
 	}
-	for j := 0; j < k; j++ {
-		m := math.Inf(1)
-		cj := r.centers.Row(j)
-		for j2 := 0; j2 < k; j2++ {
-			if j2 != j {
-				m = min(m, sqDist(cj, r.centers.Row(j2)))
-			}
-		}
-		h.s[j] = math.Sqrt(m) / 2
-	}
 	started, pending := h.started, h.pending
 	h.pad = padCentroids(h.pad.Data, r.centers)
+	for j := 0; j < k; j++ {
+		// Centroid j is at distance 0 from itself: the second-smallest
+		// distance is the one to its nearest other centroid.
+		_, _, m := nearest2(r.centers.Row(j), h.pad, k)
+		h.s[j] = math.Sqrt(m) / 2
+	}
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
 		// Per-chunk sums persist across iterations and are only corrected for
 		// rows that change cluster: most rows do not, and re-adding them all
@@ -96,17 +92,18 @@ func (r *run) hamerlyEStep() bool {
 		nf := 0
 		if started {
 			nt := 0
-			for i := lo; i < hi; i++ {
-				a := r.labels[i]
-				u, l := h.u[i], h.l[i]
+			labels, hu, hl := r.labels[lo:hi], h.u[lo:hi], h.l[lo:hi]
+			hp, hdl, hs := h.p[:k], h.dl[:k], h.s[:k]
+			for q, a := range labels {
+				u, l := hu[q], hl[q]
 				if pending {
-					u += h.p[a]
-					l -= h.dl[a]
-					h.u[i], h.l[i] = u, l
+					u += hp[a]
+					l -= hdl[a]
+					hu[q], hl[q] = u, l
 				}
-				m := max(h.s[a], l)
+				m := max(hs[a], l)
 				// Branch-free append: a third of the rows fail at random.
-				rows[nt], cents[nt], lim[nt] = int32(i), int32(a), m
+				rows[nt], cents[nt], lim[nt] = int32(lo+q), int32(a), m
 				if u > m {
 					nt++
 				}
@@ -140,9 +137,11 @@ func (r *run) hamerlyEStep() bool {
 			r.labels[i] = best
 			if a >= 0 {
 				counts[a]--
+				r.dirty[c*k+a] = true
 				subFrom(sums[a*d:(a+1)*d], x)
 			}
 			counts[best]++
+			r.dirty[c*k+best] = true
 			addTo(sums[best*d:(best+1)*d], x)
 		}
 		r.changed[c] = changed

@@ -45,6 +45,7 @@ type run struct {
 	sums     []float64 // nChunks x k x d partial sums
 	counts   []int     // nChunks x k
 	changed  []bool    // per chunk: did a label change in the last E-step
+	dirty    []bool    // nChunks x k: did the chunk's sum for the centroid change since the last M-step
 	tot      []float64 // k x d reduced sums
 	totN     []int
 	bufs     chan []float64 // per-goroutine BLAS scratch (subRows x k)
@@ -68,6 +69,7 @@ func (p *problem) newRunIn(ws *workspace, centers linalg.Matrix, nFree, threads 
 		p: p, threads: threads, k: k, nFree: nFree, centers: centers,
 		next:    linalg.Matrix{Data: grow(r.next.Data, k*p.d), Rows: k, Cols: p.d},
 		changed: grow(r.changed, p.nChunks),
+		dirty:   grow(r.dirty, p.nChunks*k),
 		tot:     grow(r.tot, k*p.d),
 		totN:    grow(r.totN, k),
 		sums:    grow(r.sums, p.nChunks*k*p.d),
@@ -77,6 +79,9 @@ func (p *problem) newRunIn(ws *workspace, centers linalg.Matrix, nFree, threads 
 	}
 	clear(r.sums)
 	clear(r.counts)
+	for i := range r.dirty {
+		r.dirty[i] = true
+	}
 	return r
 }
 
@@ -261,9 +266,11 @@ func (r *run) lloydEStep(accumulate bool) bool {
 					x := p.X.Data[i*d : (i+1)*d]
 					if old >= 0 {
 						counts[old]--
+						r.dirty[c*k+old] = true
 						subFrom(sums[old*d:(old+1)*d], x)
 					}
 					counts[best]++
+					r.dirty[c*k+best] = true
 					addTo(sums[best*d:(best+1)*d], x)
 				}
 			}
@@ -294,17 +301,27 @@ func addTo(dst, x []float64) {
 // squared shift of the centroids.
 func (r *run) mStep() float64 {
 	k, d := r.k, r.p.d
-	clear(r.tot)
-	clear(r.totN)
-	for c := 0; c < r.p.nChunks; c++ {
-		s := r.sums[c*k*d : (c+1)*k*d]
-		for j := range r.tot {
-			r.tot[j] += s[j]
+	// Only the centroids whose sums changed in some chunk are reduced again
+	// (late in a fit, a few): the others' totals are what the reduction
+	// would give again, bit for bit. After an empty-cluster relocation
+	// (which edits the totals) everything is reduced.
+	for j := 0; j < k; j++ {
+		dirty := r.relocate
+		for c := 0; c < r.p.nChunks && !dirty; c++ {
+			dirty = r.dirty[c*k+j]
 		}
-		for j, n := range r.counts[c*k : (c+1)*k] {
-			r.totN[j] += n
+		if !dirty {
+			continue
+		}
+		tot := r.tot[j*d : (j+1)*d]
+		clear(tot)
+		r.totN[j] = 0
+		for c := 0; c < r.p.nChunks; c++ {
+			addTo(tot, r.sums[(c*k+j)*d:(c*k+j+1)*d])
+			r.totN[j] += r.counts[c*k+j]
 		}
 	}
+	clear(r.dirty)
 	r.relocate = false
 	for j := 0; j < r.nFree; j++ {
 		if r.totN[j] == 0 {
