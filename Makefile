@@ -35,7 +35,7 @@ fmt:
 
 ## fuzz: a short run of every fuzz target (crashers land in testdata/fuzz)
 fuzz:
-	$(GO) test ./internal/io -run '^$$' -fuzz FuzzReadCSV -fuzztime 60s
+	$(GO) test ./internal/io -run '^$$' -fuzz FuzzReadCSV -fuzztime 200000x
 
 clean:
 	rm -rf bin
