@@ -218,3 +218,25 @@ func distPairs(X, C linalg.Matrix, rows, cents []int32, out []float64, root bool
 		}
 	}
 }
+
+// nearest2Rows is nearest2 for the rows rows of X, in one call when the
+// AVX2 kernel for 16 columns applies: out[3q] is the index of the nearest
+// centroid to row rows[q] (as a float64), out[3q+1] and out[3q+2] the
+// distances (square roots) to it and to the second-nearest.
+func nearest2Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out []float64) {
+	m, d := len(rows), X.Cols
+	out = out[:3*m]
+	if useAVX2 && d == 16 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
+		for _, i := range rows {
+			if uint(i) >= uint(X.Rows) {
+				panic("cluster: nearest2Rows index out of range")
+			}
+		}
+		nearest2Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &nearestConsts, &out[0])
+		return
+	}
+	for q, i := range rows {
+		b, v1, v2 := nearest2(X.Data[int(i)*d:int(i)*d+d], C, k)
+		out[3*q], out[3*q+1], out[3*q+2] = float64(b), math.Sqrt(v1), math.Sqrt(v2)
+	}
+}

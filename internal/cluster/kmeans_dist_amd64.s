@@ -640,3 +640,79 @@ g16done:
 	VMOVUPD Y13, (R11)
 	VZEROUPPER
 	RET
+
+// func nearest2Rows16(X *float64, rows *int32, m int, C *float64, k int, cst *[12]float64, out *float64)
+//
+// nearest2x4d16 for the m rows rows[0..m) of X (16 columns) in one call:
+// out[3q] = index of the nearest of the k centroids of C (k a multiple of
+// 4) to row rows[q], as a float64, out[3q+1] and out[3q+2] the square roots
+// of the squared distances to it and to the second-nearest.
+TEXT ·nearest2Rows16(SB), NOSPLIT, $0-56
+	MOVQ X+0(FP), R13
+	MOVQ rows+8(FP), R11
+	MOVQ m+16(FP), R12
+	MOVQ C+24(FP), AX
+	MOVQ k+32(FP), R14
+	MOVQ cst+40(FP), BX
+	MOVQ out+48(FP), DX
+	SHRQ $2, R14
+	TESTQ R12, R12
+	JZ   nrdone
+	TESTQ R14, R14
+	JZ   nrdone
+
+nrrow:
+	MOVLQSX (R11), SI
+	SHLQ    $7, SI            // 128 bytes a row
+	ADDQ    R13, SI
+	VMOVUPD (SI), Y6
+	VMOVUPD 32(SI), Y7
+	VMOVUPD 64(SI), Y8
+	VMOVUPD 96(SI), Y9
+	VMOVUPD (BX), Y13     // lane indices
+	VMOVUPD 64(BX), Y10   // smallest
+	VMOVUPD 64(BX), Y11   // second smallest
+	VMOVUPD (BX), Y12     // index of the smallest
+	MOVQ    AX, DI
+	MOVQ    R14, CX
+
+nrgroups:
+	LEAQ 128(DI), R8
+	LEAQ 256(DI), R9
+	LEAQ 384(DI), R10
+	D16GROUP
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y0
+	VPERM2F128 $0x31, Y5, Y4, Y1
+	VADDPD     Y1, Y0, Y0
+	VCMPPD     $1, Y10, Y0, Y1
+	VMAXPD     Y10, Y0, Y2
+	VMINPD     Y2, Y11, Y11
+	VMINPD     Y0, Y10, Y10
+	VBLENDVPD  Y1, Y13, Y12, Y12
+	VADDPD     32(BX), Y13, Y13
+	ADDQ       $512, DI
+	DECQ       CX
+	JNZ        nrgroups
+
+	VPERMILPD  $5, Y10, Y0
+	VPERMILPD  $5, Y11, Y1
+	VPERMILPD  $5, Y12, Y2
+	N2MERGE
+	VPERM2F128 $1, Y10, Y10, Y0
+	VPERM2F128 $1, Y11, Y11, Y1
+	VPERM2F128 $1, Y12, Y12, Y2
+	N2MERGE
+	VUNPCKLPD  X11, X10, X0       // (smallest, second)
+	VSQRTPD    X0, X0
+	VMOVSD     X12, (DX)
+	VMOVUPD    X0, 8(DX)
+	ADDQ       $24, DX
+	ADDQ       $4, R11
+	DECQ       R12
+	JNZ        nrrow
+
+nrdone:
+	VZEROUPPER
+	RET

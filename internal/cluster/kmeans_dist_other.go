@@ -33,3 +33,7 @@ func nearest2x4d16(q *float64, C *float64, k int, cst *[12]float64, res *[3]floa
 func seedGain4d16(q *float64, X *float64, n int, closest *float64, out *float64, gain *[4]float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func nearest2Rows16(X *float64, rows *int32, m int, C *float64, k int, cst *[12]float64, out *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

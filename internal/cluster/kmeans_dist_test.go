@@ -118,6 +118,31 @@ func TestNearest2(t *testing.T) {
 	})
 }
 
+func TestNearest2Rows(t *testing.T) {
+	bothPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, d := range []int{5, 16} {
+			X := linalg.New(50, d)
+			for i := range X.Data {
+				X.Data[i] = float64(r.IntN(4))
+			}
+			for k := 1; k <= 13; k++ {
+				C := X.Slice(0, k).Clone()
+				pc := padCentroids(nil, C)
+				rows := []int32{3, 0, 49, 17, 17, 8, 30}
+				out := make([]float64, 3*len(rows))
+				nearest2Rows(X, rows, pc, k, out)
+				for q, i := range rows {
+					b, v1, v2 := nearest2(X.Row(int(i)), pc, k)
+					if out[3*q] != float64(b) || out[3*q+1] != math.Sqrt(v1) || out[3*q+2] != math.Sqrt(v2) {
+						t.Fatalf("asm %v d=%d k=%d row %d: %v, want %d %v %v", useAVX2, d, k, i, out[3*q:3*q+3], b, math.Sqrt(v1), math.Sqrt(v2))
+					}
+				}
+			}
+		}
+	})
+}
+
 // plainPP is greedy k-means++ computing every distance, in the seeder's
 // order of operations: it must pick the same centroids.
 func plainPP(X linalg.Matrix, k, trials int, rng *rand.Rand) linalg.Matrix {

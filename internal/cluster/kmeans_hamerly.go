@@ -22,6 +22,9 @@ type hamerly struct {
 	// per-row scratch of the E-step's passes
 	rows, cents []int32
 	lim, dist   []float64
+	res         []float64 // 3 per row: nearest2Rows output
+	cidx        []int32   // 0..k-1
+	cres        []float64
 	started     bool
 	pending     bool // p holds a movement not yet applied to the bounds
 }
@@ -31,6 +34,7 @@ func (h *hamerly) reset(n, k int) *hamerly {
 	*h = hamerly{
 		u: grow(h.u, n), l: grow(h.l, n), p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
 		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
+		res: grow(h.res, 3*n), cidx: h.cidx, cres: h.cres,
 		pad: h.pad,
 	}
 	return h
@@ -66,11 +70,16 @@ func (r *run) hamerlyEStep() bool {
 	}
 	started, pending := h.started, h.pending
 	h.pad = padCentroids(h.pad.Data, r.centers)
+	// Centroid j is at distance 0 from itself: the second-smallest distance
+	// is the one to its nearest other centroid.
+	h.cidx = grow(h.cidx, k)
+	for j := range h.cidx {
+		h.cidx[j] = int32(j)
+	}
+	h.cres = grow(h.cres, 3*k)
+	nearest2Rows(r.centers, h.cidx, h.pad, k, h.cres)
 	for j := 0; j < k; j++ {
-		// Centroid j is at distance 0 from itself: the second-smallest
-		// distance is the one to its nearest other centroid.
-		_, _, m := nearest2(r.centers.Row(j), h.pad, k)
-		h.s[j] = math.Sqrt(m) / 2
+		h.s[j] = h.cres[3*j+2] / 2
 	}
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
 		// Per-chunk sums persist across iterations and are only corrected for
@@ -123,16 +132,17 @@ func (r *run) hamerlyEStep() bool {
 				nf++
 			}
 		}
-		for _, i32 := range rows[:nf] {
+		res := h.res[3*lo : 3*hi]
+		nearest2Rows(p.X, rows[:nf], h.pad, k, res)
+		for q, i32 := range rows[:nf] {
 			i := int(i32)
-			x := p.X.Data[i*d : (i+1)*d]
+			best := int(res[3*q])
+			h.u[i], h.l[i] = res[3*q+1], res[3*q+2]
 			a := r.labels[i]
-			best, bv, second := nearest2(x, h.pad, k)
-			h.u[i] = math.Sqrt(bv)
-			h.l[i] = math.Sqrt(second)
 			if best == a {
 				continue
 			}
+			x := p.X.Data[i*d : (i+1)*d]
 			changed = true
 			r.labels[i] = best
 			if a >= 0 {
