@@ -49,8 +49,16 @@ type Study struct {
 	Trials []cv.Trial
 	// Warnings report what was dropped (an incomplete last line, duplicates).
 	Warnings []string
-	// size is the length of the valid prefix of the file.
-	size int64
+	// size is the length of the valid prefix of the file, read the file's
+	// length when it was loaded.
+	size, read int64
+}
+
+// errLocked reports a study locked by another process.
+var errLocked = errors.New("locked")
+
+func lockError(path string) error {
+	return &usererr.Error{File: path, Msg: "study is being written by another ncd tune process; wait for it to finish, or use another --study"}
 }
 
 // Load reads the study at path. A missing file is reported with an error
@@ -60,7 +68,7 @@ func Load(path string) (*Study, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Study{}
+	s := &Study{read: int64(len(data))}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
 		lines = lines[:len(lines)-1]
@@ -144,8 +152,10 @@ type Writer struct {
 }
 
 // Create writes a new study file holding only the header: to a temporary
-// file in the same folder, fsynced, then renamed over path, so that path
-// never holds a partial header.
+// file in the same folder, fsynced, then linked to path, which must not
+// exist (two processes creating the same study cannot both succeed), so
+// that path never holds a partial header. The file stays locked until
+// Close.
 func Create(path string, h Header) (*Writer, error) {
 	h.Study = Version
 	line, err := json.Marshal(h)
@@ -157,21 +167,30 @@ func Create(path string, h Header) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(tmp.Name())
 	ok := false
 	defer func() {
 		if !ok {
 			tmp.Close()
-			os.Remove(tmp.Name())
 		}
 	}()
+	if err := lock(tmp); err != nil {
+		return nil, err
+	}
 	if _, err := tmp.Write(append(line, '\n')); err != nil {
 		return nil, err
 	}
 	if err := tmp.Sync(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, err
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, &usererr.Error{File: path, Msg: "study file appeared while creating it (another ncd tune?)"}
+		}
+		// A filesystem without hard links: rename (not exclusive).
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	syncDir(dir)
@@ -184,19 +203,33 @@ func Create(path string, h Header) (*Writer, error) {
 }
 
 // Append opens a loaded study for appending after its last complete line
-// (cutting an incomplete one).
+// (cutting an incomplete one). It locks the file first and refuses it if
+// it changed since Load (another process writing it).
 func Append(path string, s *Study) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Truncate(s.size); err != nil {
+	fail := func(err error) (*Writer, error) {
 		f.Close()
 		return nil, err
 	}
+	if err := lock(f); err != nil {
+		if errors.Is(err, errLocked) {
+			return fail(lockError(path))
+		}
+		return fail(err)
+	}
+	if st, err := f.Stat(); err != nil {
+		return fail(err)
+	} else if st.Size() != s.read {
+		return fail(&usererr.Error{File: path, Msg: "study changed while it was being read (another ncd tune process?)"})
+	}
+	if err := f.Truncate(s.size); err != nil {
+		return fail(err)
+	}
 	if _, err := f.Seek(s.size, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
+		return fail(err)
 	}
 	return &Writer{f: f}, nil
 }
@@ -216,8 +249,15 @@ func (w *Writer) Add(t cv.Trial) error {
 	return w.f.Sync()
 }
 
-// Close closes the file.
-func (w *Writer) Close() error { return w.f.Close() }
+// Close closes the file (and releases its lock). Closing twice is harmless.
+func (w *Writer) Close() error {
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
 
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {

@@ -138,3 +138,47 @@ func TestMismatch(t *testing.T) {
 		t.Error("identical settings reported as different")
 	}
 }
+
+func TestConcurrentWritersAreRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	w, err := Create(path, Header{Fingerprint: "f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Add(trial(0, 0.5))
+	// A second tune resuming the study while the first still runs: refused
+	// (flock), before it touches the file.
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Append(path, s); err == nil || !strings.Contains(err.Error(), "another ncd tune") {
+		t.Fatalf("second writer: err %v, want a refusal", err)
+	}
+	// Creating it anew is refused too.
+	if _, err := Create(path, Header{Fingerprint: "f"}); err == nil {
+		t.Fatal("Create over an existing study succeeded")
+	}
+	w.Add(trial(1, 0.6))
+	w.Close()
+	w.Close()
+	// Once the first writer is done the study can be resumed, but not from
+	// a stale read.
+	stale := s
+	if _, err := Append(path, stale); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Fatalf("stale Load: err %v", err)
+	}
+	s, _ = Load(path)
+	w2, err := Append(path, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.Close()
+	if s, _ = Load(path); len(s.Trials) != 2 {
+		t.Fatalf("%d trials, want 2", len(s.Trials))
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
