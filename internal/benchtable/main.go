@@ -213,7 +213,7 @@ func (r runner) estimate(ds dataset, train string) row {
 	r.run([]string{"estimate-k", "--data", train, "--novel", ds.novel}, &res)
 	_ = t0
 	return row{dataset: ds.name, method: "estimate-k", rows: res.Rows, k: res.K, kNote: fmt.Sprintf(" (ref %d, true %d)", ds.refK[0], ds.k),
-		acc: math.NaN(), nmi: math.NaN(), ari: math.NaN(), seconds: res.Seconds, ref: ds.ref["estimate-k"]}
+		acc: math.NaN(), accSD: math.NaN(), nmi: math.NaN(), ari: math.NaN(), seconds: res.Seconds, ref: ds.ref["estimate-k"]}
 }
 
 func meanSD(x []float64) (float64, float64) {
