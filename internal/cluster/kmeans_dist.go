@@ -240,3 +240,53 @@ func nearest2Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out []f
 		out[3*q], out[3*q+1], out[3*q+2] = float64(b), math.Sqrt(v1), math.Sqrt(v2)
 	}
 }
+
+// nearest3Consts returns dst (reused) holding nearestConsts followed by the
+// indices 0..rows-1 as float64: the constant block of nearest3Rows16.
+func nearest3Consts(dst []float64, rows int) []float64 {
+	dst = grow(dst, 12+rows)
+	copy(dst, nearestConsts[:])
+	for j := 0; j < rows; j++ {
+		dst[12+j] = float64(j)
+	}
+	return dst
+}
+
+// nearest3Rows writes, for each row rows[q] of X, five values to
+// out[5q:5q+5]: the index of the nearest of the first k centroids of C (the
+// lowest on ties), the index of a second-nearest (any on ties), and the
+// distances (square roots of sqDist) to the nearest, second and third (+Inf
+// when there are fewer centroids). C is padded as for nearest2; cst is
+// nearest3Consts(_, C.Rows).
+func nearest3Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, cst, out []float64) {
+	m, d := len(rows), X.Cols
+	out = out[:5*m]
+	if useAVX2 && d == 16 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
+		for _, i := range rows {
+			if uint(i) >= uint(X.Rows) {
+				panic("cluster: nearest3Rows index out of range")
+			}
+		}
+		cst = cst[:12+C.Rows]
+		nearest3Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &cst[0], &out[0])
+		return
+	}
+	for q, i := range rows {
+		x := X.Data[int(i)*d : int(i)*d+d]
+		b1, b2 := 0, 0
+		v1, v2, v3 := math.Inf(1), math.Inf(1), math.Inf(1)
+		for j := 0; j < k; j++ {
+			v := sqDist(x, C.Data[j*d:(j+1)*d])
+			switch {
+			case v < v1:
+				b1, b2, v1, v2, v3 = j, b1, v, v1, v2
+			case v < v2:
+				b2, v2, v3 = j, v, v2
+			case v < v3:
+				v3 = v
+			}
+		}
+		o := out[5*q : 5*q+5]
+		o[0], o[1], o[2], o[3], o[4] = float64(b1), float64(b2), math.Sqrt(v1), math.Sqrt(v2), math.Sqrt(v3)
+	}
+}

@@ -49,3 +49,12 @@ func seedGain4d16(q *float64, X *float64, n int, closest *float64, out *float64,
 
 //go:noescape
 func nearest2Rows16(X *float64, rows *int32, m int, C *float64, k int, cst *[12]float64, out *float64)
+
+//go:noescape
+func nearest3Rows16(X *float64, rows *int32, m int, C *float64, k int, cst *float64, out *float64)
+
+//go:noescape
+func seedAccept3x4(dist *float64, closest *float64, second *float64, third *float64, lab *int, lab2 *int, n int, c int)
+
+//go:noescape
+func hamBound3(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int

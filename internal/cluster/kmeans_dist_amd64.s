@@ -716,3 +716,286 @@ nrgroups:
 nrdone:
 	VZEROUPPER
 	RET
+
+// D16GROUP3 is D16GROUP with three temporaries (Y4, Y5, Y14), leaving Y15
+// free; register renaming hides the reuse.
+#define D16GROUP3 \
+	VSUBPD      (DI), Y6, Y4; \
+	VSUBPD      (R8), Y6, Y5; \
+	VSUBPD      (R9), Y6, Y14; \
+	VMULPD      Y4, Y4, Y0; \
+	VSUBPD      (R10), Y6, Y4; \
+	VMULPD      Y5, Y5, Y1; \
+	VMULPD      Y14, Y14, Y2; \
+	VMULPD      Y4, Y4, Y3; \
+	VSUBPD      32(DI), Y7, Y4; \
+	VSUBPD      32(R8), Y7, Y5; \
+	VSUBPD      32(R9), Y7, Y14; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VSUBPD      32(R10), Y7, Y4; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y4, Y4, Y3; \
+	VSUBPD      64(DI), Y8, Y4; \
+	VSUBPD      64(R8), Y8, Y5; \
+	VSUBPD      64(R9), Y8, Y14; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VSUBPD      64(R10), Y8, Y4; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y4, Y4, Y3; \
+	VSUBPD      96(DI), Y9, Y4; \
+	VSUBPD      96(R8), Y9, Y5; \
+	VSUBPD      96(R9), Y9, Y14; \
+	VFMADD231PD Y4, Y4, Y0; \
+	VSUBPD      96(R10), Y9, Y4; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y14, Y14, Y2; \
+	VFMADD231PD Y4, Y4, Y3
+
+// N3MERGE merges the partner lanes (Y0 smallest, Y1 second, Y2 third, Y3
+// index of the smallest, Y4 index of the second) into Y10, Y11, Y12, Y13,
+// Y15 (same roles): smallest = min (lower index on ties), second and third
+// the next values of the union, the second's index that of either on ties.
+// Clobbers Y0-Y9, Y14.
+#define N3MERGE \
+	VCMPPD    $1, Y10, Y0, Y5; \
+	VCMPPD    $0, Y10, Y0, Y6; \
+	VCMPPD    $1, Y13, Y3, Y7; \
+	VANDPD    Y7, Y6, Y6; \
+	VORPD     Y6, Y5, Y5; \
+	VBLENDVPD Y5, Y10, Y0, Y6; \
+	VBLENDVPD Y5, Y13, Y3, Y7; \
+	VBLENDVPD Y5, Y1, Y11, Y8; \
+	VBLENDVPD Y5, Y4, Y15, Y9; \
+	VMAXPD    Y11, Y0, Y14; \
+	VMINPD    Y2, Y12, Y12; \
+	VMINPD    Y14, Y12, Y12; \
+	VMAXPD    Y1, Y10, Y14; \
+	VMINPD    Y14, Y12, Y12; \
+	VBLENDVPD Y5, Y3, Y13, Y13; \
+	VMINPD    Y0, Y10, Y10; \
+	VCMPPD    $2, Y8, Y6, Y14; \
+	VBLENDVPD Y14, Y7, Y9, Y15; \
+	VMINPD    Y8, Y6, Y11
+
+// func nearest3Rows16(X *float64, rows *int32, m int, C *float64, k int, cst *float64, out *float64)
+//
+// For the m rows rows[0..m) of X (16 columns) and the k centroids of C (k a
+// multiple of 4): out[5q] = index of the nearest centroid (lowest on ties),
+// out[5q+1] = index of a second-nearest, out[5q+2..5q+5] = the square roots
+// of the three smallest squared distances (sqDist). Lane r tracks the
+// centroids r, r+4, ...: three smallest values and the indices of the first
+// two. cst holds the +Inf and lane-index vectors of nearestConsts followed
+// by the indices 0..k-1 as float64.
+TEXT ·nearest3Rows16(SB), NOSPLIT, $0-56
+	MOVQ X+0(FP), R13
+	MOVQ rows+8(FP), R11
+	MOVQ m+16(FP), R12
+	MOVQ C+24(FP), AX
+	MOVQ k+32(FP), R14
+	MOVQ cst+40(FP), BX
+	MOVQ out+48(FP), DX
+	SHRQ $2, R14
+	TESTQ R12, R12
+	JZ   n3done
+	TESTQ R14, R14
+	JZ   n3done
+
+n3row:
+	MOVLQSX (R11), SI
+	SHLQ    $7, SI
+	ADDQ    R13, SI
+	VMOVUPD (SI), Y6
+	VMOVUPD 32(SI), Y7
+	VMOVUPD 64(SI), Y8
+	VMOVUPD 96(SI), Y9
+	VMOVUPD 64(BX), Y10   // smallest
+	VMOVUPD 64(BX), Y11   // second
+	VMOVUPD 64(BX), Y12   // third
+	VMOVUPD (BX), Y13     // index of the smallest
+	VMOVUPD (BX), Y15     // index of the second
+	MOVQ    AX, DI
+	MOVQ    R14, CX
+	LEAQ    96(BX), R15   // indices of the current group
+
+n3groups:
+	LEAQ 128(DI), R8
+	LEAQ 256(DI), R9
+	LEAQ 384(DI), R10
+	D16GROUP3
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y0
+	VPERM2F128 $0x31, Y5, Y4, Y1
+	VADDPD     Y1, Y0, Y0          // the four distances
+	VCMPPD     $1, Y10, Y0, Y1     // below the smallest
+	VCMPPD     $1, Y11, Y0, Y2     // below the second
+	VMAXPD     Y11, Y0, Y3
+	VMINPD     Y3, Y12, Y12        // third
+	VMAXPD     Y10, Y0, Y3
+	VMINPD     Y3, Y11, Y11        // second
+	VMINPD     Y0, Y10, Y10        // smallest
+	VBLENDVPD  Y2, (R15), Y15, Y15 // new second's index
+	VBLENDVPD  Y1, Y13, Y15, Y15   // or the old smallest's
+	VBLENDVPD  Y1, (R15), Y13, Y13
+	ADDQ       $512, DI
+	ADDQ       $32, R15
+	DECQ       CX
+	JNZ        n3groups
+
+	VPERMILPD  $5, Y10, Y0
+	VPERMILPD  $5, Y11, Y1
+	VPERMILPD  $5, Y12, Y2
+	VPERMILPD  $5, Y13, Y3
+	VPERMILPD  $5, Y15, Y4
+	N3MERGE
+	VPERM2F128 $1, Y10, Y10, Y0
+	VPERM2F128 $1, Y11, Y11, Y1
+	VPERM2F128 $1, Y12, Y12, Y2
+	VPERM2F128 $1, Y13, Y13, Y3
+	VPERM2F128 $1, Y15, Y15, Y4
+	N3MERGE
+	VMOVSD     X13, (DX)
+	VMOVSD     X15, 8(DX)
+	VUNPCKLPD  X11, X10, X0
+	VSQRTPD    X0, X0
+	VMOVUPD    X0, 16(DX)
+	VSQRTSD    X12, X12, X12
+	VMOVSD     X12, 32(DX)
+	ADDQ       $40, DX
+	ADDQ       $4, R11
+	DECQ       R12
+	JNZ        n3row
+
+n3done:
+	VZEROUPPER
+	RET
+
+// func seedAccept3x4(dist *float64, closest *float64, second *float64, third *float64, lab *int, lab2 *int, n int, c int)
+//
+// seedAccept4 also keeping each row's second-nearest centroid (lab2) and
+// third smallest squared distance: the rows' three nearest of the centroids
+// placed so far.
+TEXT ·seedAccept3x4(SB), NOSPLIT, $0-64
+	MOVQ dist+0(FP), SI
+	MOVQ closest+8(FP), DI
+	MOVQ second+16(FP), R8
+	MOVQ third+24(FP), R10
+	MOVQ lab+32(FP), R9
+	MOVQ lab2+40(FP), R11
+	MOVQ n+48(FP), CX
+	SHRQ $2, CX
+	TESTQ CX, CX
+	JZ   s3done
+	VPBROADCASTQ c+56(FP), Y5
+
+s3loop:
+	VMOVUPD   (SI), Y0        // dist
+	VMOVUPD   (DI), Y1        // closest
+	VMOVUPD   (R8), Y2        // second
+	VMOVUPD   (R10), Y7       // third
+	VMOVUPD   (R9), Y3        // labels
+	VMOVUPD   (R11), Y8       // second labels
+	VCMPPD    $1, Y1, Y0, Y4  // dist < closest
+	VCMPPD    $1, Y2, Y0, Y9  // dist < second
+	VMAXPD    Y2, Y0, Y6
+	VMINPD    Y6, Y7, Y7      // third = min(third, max(second, dist))
+	VMAXPD    Y0, Y1, Y6
+	VMINPD    Y6, Y2, Y2      // second = min(second, max(closest, dist))
+	VMINPD    Y0, Y1, Y1      // closest = min(closest, dist)
+	VBLENDVPD Y9, Y5, Y8, Y8  // second label c where dist < second
+	VBLENDVPD Y4, Y3, Y8, Y8  // or the old label where dist < closest
+	VBLENDVPD Y4, Y5, Y3, Y3  // label c where dist < closest
+	VMOVUPD   Y1, (DI)
+	VMOVUPD   Y2, (R8)
+	VMOVUPD   Y7, (R10)
+	VMOVUPD   Y3, (R9)
+	VMOVUPD   Y8, (R11)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	ADDQ      $32, R8
+	ADDQ      $32, R10
+	ADDQ      $32, R9
+	ADDQ      $32, R11
+	DECQ      CX
+	JNZ       s3loop
+
+s3done:
+	VZEROUPPER
+	RET
+
+// HBROW is one row of hamBound3 (row index AX). With upd, the bounds are
+// first moved: u += p[a], lb -= p[b], l3 -= dl[a] (and stored).
+#define HBROW(upd) \
+	MOVQ    (BX)(AX*8), R10; \
+	SHLQ    $5, R10; \
+	MOVSD   (SI)(AX*8), X0; \
+	MOVSD   (DI)(AX*8), X1; \
+	MOVSD   (R8)(AX*8), X2; \
+	upd; \
+	MINSD   X2, X1; \
+	MAXSD   16(R9)(R10*1), X1; \
+	MOVL    AX, (R12)(R15*4); \
+	SHRQ    $5, R10; \
+	MOVL    R10, (R13)(R15*4); \
+	MOVSD   X1, (R14)(R15*8); \
+	XORL    R11, R11; \
+	UCOMISD X1, X0; \
+	SETHI   R11B; \
+	ADDQ    R11, R15
+
+#define HBMOVE \
+	MOVLQSX (DX)(AX*4), R11; \
+	SHLQ    $5, R11; \
+	ADDSD   (R9)(R10*1), X0; \
+	SUBSD   (R9)(R11*1), X1; \
+	SUBSD   8(R9)(R10*1), X2; \
+	MOVSD   X0, (SI)(AX*8); \
+	MOVSD   X1, (DI)(AX*8); \
+	MOVSD   X2, (R8)(AX*8)
+
+#define HBNONE
+
+// func hamBound3(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int
+//
+// The bound pass of the three-bound Hamerly E-step over rows lo..hi (see
+// hamerly): tab holds per centroid {p, dl, s, 0}. For each row i (label a,
+// second b), m = max(s[a], min(lb, l3)); i, a and m are appended to rows,
+// cents and lim, and the count advanced when u > m (a branch-free append).
+// Returns the count.
+TEXT ·hamBound3(SB), NOSPLIT, $0-104
+	MOVQ labels+0(FP), BX
+	MOVQ b+8(FP), DX
+	MOVQ u+16(FP), SI
+	MOVQ lb+24(FP), DI
+	MOVQ l3+32(FP), R8
+	MOVQ tab+40(FP), R9
+	MOVQ lo+48(FP), AX
+	MOVQ hi+56(FP), CX
+	MOVQ rows+72(FP), R12
+	MOVQ cents+80(FP), R13
+	MOVQ lim+88(FP), R14
+	XORQ R15, R15
+	CMPQ AX, CX
+	JGE  hbdone
+	MOVQ pending+64(FP), R11
+	TESTQ R11, R11
+	JZ   hbstill
+
+hbmove:
+	HBROW(HBMOVE)
+	INCQ AX
+	CMPQ AX, CX
+	JLT  hbmove
+	JMP  hbdone
+
+hbstill:
+	HBROW(HBNONE)
+	INCQ AX
+	CMPQ AX, CX
+	JLT  hbstill
+
+hbdone:
+	MOVQ R15, ret+96(FP)
+	RET

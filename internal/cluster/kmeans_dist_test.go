@@ -143,6 +143,56 @@ func TestNearest2Rows(t *testing.T) {
 	})
 }
 
+func TestNearest3Rows(t *testing.T) {
+	// Small integer coordinates make many exact ties: the nearest must be
+	// the lowest index among them, the second any index at the second value,
+	// the distances the three smallest of the multiset.
+	bothPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, d := range []int{5, 16} {
+			X := linalg.New(60, d)
+			for i := range X.Data {
+				X.Data[i] = float64(r.IntN(3))
+			}
+			rows := make([]int32, 60)
+			for i := range rows {
+				rows[i] = int32(i)
+			}
+			for k := 1; k <= 14; k++ {
+				C := X.Slice(10, 10+k).Clone()
+				pc := padCentroids(nil, C)
+				out := make([]float64, 5*len(rows))
+				nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), out)
+				for q, i := range rows {
+					dist := make([]float64, k)
+					for j := range dist {
+						dist[j] = refSqDist(X.Row(int(i)), C.Row(j))
+					}
+					wb := 0
+					for j, v := range dist {
+						if v < dist[wb] {
+							wb = j
+						}
+					}
+					sorted := slices.Clone(dist)
+					sort.Float64s(sorted)
+					want := []float64{math.Sqrt(sorted[0]), math.Inf(1), math.Inf(1)}
+					for m := 1; m < 3 && m < k; m++ {
+						want[m] = math.Sqrt(sorted[m])
+					}
+					o := out[5*q : 5*q+5]
+					if o[0] != float64(wb) || o[2] != want[0] || o[3] != want[1] || o[4] != want[2] {
+						t.Fatalf("asm %v d=%d k=%d row %d: %v, want %d %v", useAVX2, d, k, i, o, wb, want)
+					}
+					if k > 1 && (o[1] == o[0] || math.Sqrt(dist[int(o[1])]) != want[1]) {
+						t.Fatalf("asm %v d=%d k=%d row %d: second index %v (distance %v), want one at %v", useAVX2, d, k, i, o[1], math.Sqrt(dist[int(o[1])]), want[1])
+					}
+				}
+			}
+		}
+	})
+}
+
 // plainPP is greedy k-means++ computing every distance, in the seeder's
 // order of operations: it must pick the same centroids.
 func plainPP(X linalg.Matrix, k, trials int, rng *rand.Rand) linalg.Matrix {
@@ -206,10 +256,21 @@ func TestSeederMatchesPlainSeedingAndState(t *testing.T) {
 				if !slices.Equal(got.Data, want.Data) || !s.state {
 					t.Fatalf("k=%d seed %d: centroids differ", k, seed)
 				}
+				pc := padCentroids(nil, got)
+				rows := make([]int32, X.Rows)
+				for i := range rows {
+					rows[i] = int32(i)
+				}
+				want3 := make([]float64, 5*X.Rows)
+				nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), want3)
 				for i := 0; i < X.Rows; i++ {
-					b, v1, v2 := nearest2(X.Row(i), padCentroids(nil, got), k)
+					b, v1, v2 := nearest2(X.Row(i), pc, k)
 					if s.lab[i] != b || s.closest[i] != v1 || s.second[i] != v2 {
 						t.Fatalf("k=%d seed %d row %d: state (%d %v %v), want (%d %v %v)", k, seed, i, s.lab[i], s.closest[i], s.second[i], b, v1, v2)
+					}
+					w := want3[5*i : 5*i+5]
+					if math.Sqrt(s.third[i]) != w[4] || (k > 1 && (s.lab2[i] == b || math.Sqrt(refSqDist(X.Row(i), got.Row(s.lab2[i]))) != w[3])) {
+						t.Fatalf("k=%d seed %d row %d: second label %d, third %v; want third %v", k, seed, i, s.lab2[i], math.Sqrt(s.third[i]), w[4])
 					}
 				}
 			}

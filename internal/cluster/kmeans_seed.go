@@ -31,13 +31,15 @@ func kmeansPP(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand.Rand, t
 //
 // Without fixed centroids it ends holding exactly what a first assignment
 // pass over the seeds would compute, from distances it had to compute anyway:
-// each row's nearest seed (lowest index on ties), the squared distance to it
-// and to the second-nearest. fit starts Hamerly from that state instead of
-// spending a full pass on it.
+// each row's nearest seed (lowest index on ties), a second-nearest, and the
+// squared distances to the three nearest. fit starts Hamerly from that state
+// instead of spending a full pass on it.
 type seeder struct {
 	lab     []int     // nearest placed centroid (fixed ones first)
 	closest []float64 // squared distance to it
 	second  []float64 // squared distance to the second-nearest
+	lab2    []int     // a second-nearest (only with state)
+	third   []float64 // squared distance to the third-nearest (only with state)
 	cum     []float64
 	cand    []int
 	dist    []float64 // trials x n: squared distances to the candidates
@@ -58,6 +60,8 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 	s.lab = grow(s.lab, n)
 	s.closest = grow(s.closest, n)
 	s.second = grow(s.second, n)
+	s.lab2 = grow(s.lab2, n)
+	s.third = grow(s.third, n)
 	s.cum = grow(s.cum, n)
 	s.cand = grow(s.cand, trials)
 	s.dist = grow(s.dist, trials*n)
@@ -81,8 +85,9 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 		copy(centers.Row(0), c0)
 		sqDistsRows(c0, X.Data, s.closest)
 		clear(s.lab)
+		clear(s.lab2)
 		for i := range s.second {
-			s.second[i] = math.Inf(1)
+			s.second[i], s.third[i] = math.Inf(1), math.Inf(1)
 		}
 		s.state = true
 		start = 1
@@ -132,7 +137,7 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 		}
 		dist := s.dist[best*n : (best+1)*n]
 		if s.state {
-			seedAccept(dist, s.closest, s.second, s.lab, c)
+			seedAccept(dist, s.closest, s.second, s.third, s.lab, s.lab2, c)
 		} else {
 			for i, v := range dist {
 				s.closest[i] = min(s.closest[i], v)
@@ -175,20 +180,24 @@ func seedGain(q []float64, X linalg.Matrix, closest, out []float64) float64 {
 
 // seedAccept makes the candidate with squared distances dist the centroid c:
 // rows closer to it than to their centroid move to it, and every row's
-// second-nearest distance takes it into account.
-func seedAccept(dist, closest, second []float64, lab []int, c int) {
+// second- and third-nearest distances (and second-nearest centroid) take it
+// into account.
+func seedAccept(dist, closest, second, third []float64, lab, lab2 []int, c int) {
 	n := len(dist)
-	closest, second, lab = closest[:n], second[:n], lab[:n]
+	closest, second, third, lab, lab2 = closest[:n], second[:n], third[:n], lab[:n], lab2[:n]
 	i := 0
 	if useAVX2 && n >= 4 {
 		i = n &^ 3
-		seedAccept4(&dist[0], &closest[0], &second[0], &lab[0], i, c)
+		seedAccept3x4(&dist[0], &closest[0], &second[0], &third[0], &lab[0], &lab2[0], i, c)
 	}
 	for ; i < n; i++ {
-		if v, ci := dist[i], closest[i]; v < ci {
-			closest[i], second[i], lab[i] = v, ci, c
-		} else if v < second[i] {
-			second[i] = v
+		switch v, ci := dist[i], closest[i]; {
+		case v < ci:
+			closest[i], second[i], third[i], lab[i], lab2[i] = v, ci, second[i], c, lab[i]
+		case v < second[i]:
+			second[i], third[i], lab2[i] = v, second[i], c
+		case v < third[i]:
+			third[i] = v
 		}
 	}
 }
