@@ -364,7 +364,9 @@ func (s *scheduler) finish(i int, st *trialState, pruned bool) {
 		tc := t
 		s.best = &tc
 	}
-	if s.opt.OnTrial != nil && s.err == nil {
+	// A trial that finished while the run was being cancelled is still
+	// reported: it is in the result, so it must reach the study file too.
+	if s.opt.OnTrial != nil && (s.err == nil || errors.Is(s.err, context.Canceled) || errors.Is(s.err, context.DeadlineExceeded)) {
 		if err := s.opt.OnTrial(t); err != nil {
 			s.err = err
 		}
