@@ -192,23 +192,23 @@ func distPairs(X, C linalg.Matrix, rows, cents []int32, out []float64, root bool
 	d, m := X.Cols, len(out)
 	rows, cents = rows[:m], cents[:m]
 	p := 0
+	// The kernels trust the indices, which come from the k-means state
+	// itself (rows of this chunk, labels, second-nearest centroids).
 	if useAVX2 && m >= 4 && d > 0 {
 		p = m &^ 3
-		var mask *[4]int64
-		if d%4 != 0 {
-			mask = &tailMasks[d%4]
-		}
-		// The kernel trusts the indices: check them here.
-		for q := 0; q < p; q++ {
-			if uint(rows[q]) >= uint(X.Rows) || uint(cents[q]) >= uint(C.Rows) {
-				panic("cluster: distPairs index out of range")
+		if root && d == 16 {
+			sqrtDistPairs16(&X.Data[0], &C.Data[0], &rows[0], &cents[0], p, &out[0])
+		} else {
+			var mask *[4]int64
+			if d%4 != 0 {
+				mask = &tailMasks[d%4]
 			}
+			rt := 0
+			if root {
+				rt = 1
+			}
+			sqDistPairs4(&X.Data[0], &C.Data[0], d, &rows[0], &cents[0], p, mask, &out[0], rt)
 		}
-		rt := 0
-		if root {
-			rt = 1
-		}
-		sqDistPairs4(&X.Data[0], &C.Data[0], d, &rows[0], &cents[0], p, mask, &out[0], rt)
 	}
 	for ; p < m; p++ {
 		i, j := int(rows[p]), int(cents[p])
@@ -227,11 +227,6 @@ func nearest2Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out []f
 	m, d := len(rows), X.Cols
 	out = out[:3*m]
 	if useAVX2 && d == 16 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
-		for _, i := range rows {
-			if uint(i) >= uint(X.Rows) {
-				panic("cluster: nearest2Rows index out of range")
-			}
-		}
 		nearest2Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &nearestConsts, &out[0])
 		return
 	}
@@ -262,11 +257,6 @@ func nearest3Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, cst, ou
 	m, d := len(rows), X.Cols
 	out = out[:5*m]
 	if useAVX2 && d == 16 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
-		for _, i := range rows {
-			if uint(i) >= uint(X.Rows) {
-				panic("cluster: nearest3Rows index out of range")
-			}
-		}
 		cst = cst[:12+C.Rows]
 		nearest3Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &cst[0], &out[0])
 		return

@@ -58,3 +58,6 @@ func seedAccept3x4(dist *float64, closest *float64, second *float64, third *floa
 
 //go:noescape
 func hamBound3(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int
+
+//go:noescape
+func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, out *float64)

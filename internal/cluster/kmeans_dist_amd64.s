@@ -999,3 +999,80 @@ hbstill:
 hbdone:
 	MOVQ R15, ret+96(FP)
 	RET
+
+// PAIR16 loads the row index at off(SI) and the centroid index at off(DI),
+// and points reg1 at the row (base R13) and reg2 at the centroid (base AX),
+// 128 bytes each.
+#define PAIR16(off, reg1, reg2) \
+	MOVLQSX off(SI), reg1; \
+	MOVLQSX off(DI), reg2; \
+	SHLQ    $7, reg1; \
+	SHLQ    $7, reg2; \
+	ADDQ    R13, reg1; \
+	ADDQ    AX, reg2
+
+// PBLOCK16 accumulates feature block off of the four pairs into Y0-Y3.
+#define PBLOCK16(off, first) \
+	VMOVUPD off(R8), Y4; \
+	VMOVUPD off(R9), Y5; \
+	VMOVUPD off(R10), Y6; \
+	VMOVUPD off(R11), Y7; \
+	VSUBPD  off(BX), Y4, Y4; \
+	VSUBPD  off(CX), Y5, Y5; \
+	VSUBPD  off(DX), Y6, Y6; \
+	VSUBPD  off(R12), Y7, Y7; \
+	first
+
+#define PFIRST \
+	VMULPD Y4, Y4, Y0; \
+	VMULPD Y5, Y5, Y1; \
+	VMULPD Y6, Y6, Y2; \
+	VMULPD Y7, Y7, Y3
+
+#define PNEXT \
+	VFMADD231PD Y4, Y4, Y0; \
+	VFMADD231PD Y5, Y5, Y1; \
+	VFMADD231PD Y6, Y6, Y2; \
+	VFMADD231PD Y7, Y7, Y3
+
+// func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, out *float64)
+//
+// sqDistPairs4 for 16 columns with root: out[p] = the distance (square
+// root of sqDist) from row rows[p] of X to row cents[p] of C, p < m (m a
+// multiple of 4).
+TEXT ·sqrtDistPairs16(SB), NOSPLIT, $0-48
+	MOVQ X+0(FP), R13
+	MOVQ C+8(FP), AX
+	MOVQ rows+16(FP), SI
+	MOVQ cents+24(FP), DI
+	MOVQ m+32(FP), R14
+	MOVQ out+40(FP), R15
+	SHRQ $2, R14
+	TESTQ R14, R14
+	JZ   p16done
+
+p16group:
+	PAIR16(0, R8, BX)
+	PAIR16(4, R9, CX)
+	PAIR16(8, R10, DX)
+	PAIR16(12, R11, R12)
+	PBLOCK16(0, PFIRST)
+	PBLOCK16(32, PNEXT)
+	PBLOCK16(64, PNEXT)
+	PBLOCK16(96, PNEXT)
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VPERM2F128 $0x31, Y5, Y4, Y7
+	VADDPD     Y7, Y6, Y6
+	VSQRTPD    Y6, Y6
+	VMOVUPD    Y6, (R15)
+	ADDQ       $16, SI
+	ADDQ       $16, DI
+	ADDQ       $32, R15
+	DECQ       R14
+	JNZ        p16group
+
+p16done:
+	VZEROUPPER
+	RET
