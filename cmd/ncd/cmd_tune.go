@@ -141,7 +141,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	// Settings of NCD SC held fixed while tuning (as cluster's flags).
 	f.String("affinity", "auto", "ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "ncd-sc: neighbours per row of the kNN affinity")
-	f.Bool("known-centroids", false, "ncd-sc: known classes' embedding means as fixed pre-centroids")
+	f.Bool("known-centroids", true, "ncd-sc: known classes' embedding means as fixed pre-centroids (as ncd cluster; false: plain k-means)")
 	f.String("cpuprofile", "", "write a CPU profile of the search to this file (diagnostics)")
 	_ = f.MarkHidden("cpuprofile")
 	for _, p := range rangeFlags {

@@ -38,6 +38,9 @@ type SpectralOptions struct {
 	// as pre-centroids, as NCD k-means does, instead of plain k-means on the
 	// unlabeled rows' embedding.
 	KnownCentroids bool
+	// Rows (NCD SC only) lists the rows to cluster; nil means every
+	// unlabeled row. Tuning uses it to cluster only a fold's hidden rows.
+	Rows []int
 }
 
 // SpectralResult is a spectral clustering.
@@ -101,10 +104,12 @@ func Spectral(ctx context.Context, X linalg.Matrix, opt SpectralOptions) (*Spect
 // opt.KMeans.K novel clusters: with the known classes' embedding means as
 // fixed pre-centroids when opt.KnownCentroids is set, else plain k-means.
 func NCDSpectral(ctx context.Context, X linalg.Matrix, known []int, nClasses int, opt SpectralOptions) (*SpectralResult, error) {
-	var unl []int
-	for i, c := range known {
-		if c == dataset.Unlabeled {
-			unl = append(unl, i)
+	unl := opt.Rows
+	if unl == nil {
+		for i, c := range known {
+			if c == dataset.Unlabeled {
+				unl = append(unl, i)
+			}
 		}
 	}
 	if len(unl) == 0 {

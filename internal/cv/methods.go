@@ -165,22 +165,13 @@ func (m *NCDSC) Cluster(ctx context.Context, f *Fold, p Params) ([]int, error) {
 	if o.NComponents <= 0 {
 		o.NComponents = k
 	}
-	emb, _, err := spectral.Embed(ctx, f.Data.X, o)
-	if err != nil {
-		return nil, err
-	}
 	km := m.KMeans
 	km.K, km.Threads, km.Rng = k, f.Threads, f.KMeansRng()
-	eh := emb.Select(f.Hidden)
-	if m.KnownCentroids && len(f.Data.Classes) > 0 {
-		kc := cluster.KnownMeans(emb, f.Data.Known, len(f.Data.Classes))
-		r, err := cluster.NCDKMeans(ctx, eh, kc, cluster.NCDKMeansOptions{KMeansOptions: km})
-		if err != nil {
-			return nil, err
-		}
-		return r.Labels, nil
-	}
-	r, err := cluster.KMeans(ctx, eh, km)
+	// The same pipeline as `ncd cluster --method ncd-sc` (row-normalized
+	// embedding, the reference restart rule), on the fold's hidden rows.
+	r, err := cluster.NCDSpectral(ctx, f.Data.X, f.Data.Known, len(f.Data.Classes), cluster.SpectralOptions{
+		Embed: o, KMeans: km, RowNormalize: true, KnownCentroids: m.KnownCentroids, Rows: f.Hidden,
+	})
 	if err != nil {
 		return nil, err
 	}
