@@ -237,6 +237,14 @@ func (r *run) hamerlyFromSeeds(s *seeder) bool {
 }
 
 func subFrom(dst, x []float64) {
+	if len(x) == 16 {
+		d, v := (*[16]float64)(dst[:16]), (*[16]float64)(x)
+		d[0], d[1], d[2], d[3] = d[0]-v[0], d[1]-v[1], d[2]-v[2], d[3]-v[3]
+		d[4], d[5], d[6], d[7] = d[4]-v[4], d[5]-v[5], d[6]-v[6], d[7]-v[7]
+		d[8], d[9], d[10], d[11] = d[8]-v[8], d[9]-v[9], d[10]-v[10], d[11]-v[11]
+		d[12], d[13], d[14], d[15] = d[12]-v[12], d[13]-v[13], d[14]-v[14], d[15]-v[15]
+		return
+	}
 	dst = dst[:len(x)]
 	for j, v := range x {
 		dst[j] -= v
