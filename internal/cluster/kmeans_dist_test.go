@@ -240,11 +240,19 @@ func plainPP(X linalg.Matrix, k, trials int, rng *rand.Rand) linalg.Matrix {
 func TestSeederMatchesPlainSeedingAndState(t *testing.T) {
 	// The seeder draws the same centroids as the plain algorithm, and its
 	// final state is what a first assignment pass computes: the nearest seed
-	// (lowest index on ties), the squared distance to it and to the second.
-	X := blobs(703, 5, 6, 2, 8) // 703: the kernels' remainder rows too
-	for i := 0; i < 40; i++ {   // duplicate rows: exact ties
-		copy(X.Row(100+i), X.Row(i))
+	// (lowest index on ties), a second-nearest and the distances to the
+	// three nearest. 16 columns take the unrolled kernels.
+	for _, d := range []int{5, 16} {
+		X := blobs(703, d, 6, 2, 8) // 703: the kernels' remainder rows too
+		for i := 0; i < 40; i++ {   // duplicate rows: exact ties
+			copy(X.Row(100+i), X.Row(i))
+		}
+		checkSeeder(t, X)
 	}
+}
+
+func checkSeeder(t *testing.T, X linalg.Matrix) {
+	t.Helper()
 	p := newProblem(X)
 	var s seeder
 	bothPaths(t, func(t *testing.T) {
@@ -294,4 +302,24 @@ func TestKMeansSamePathsSameResult(t *testing.T) {
 		}
 		sameResult(t, "portable", ref, res)
 	})
+}
+
+func TestHamerly16AgreesWithLloyd(t *testing.T) {
+	// The 16-column kernels, three-bound Hamerly and the seeded start must
+	// reach Lloyd's partition in the same number of iterations (heavily
+	// overlapping blobs: 48-85 iterations, many rows near boundaries).
+	X := blobs(2500, 16, 12, 10, 21)
+	for seed := uint64(0); seed < 4; seed++ {
+		a, err := KMeans(context.Background(), X, KMeansOptions{K: 12, NInit: 2, Rng: rng(seed), Algorithm: AlgoLloyd, Tol: -1, Breathe: -1, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := KMeans(context.Background(), X, KMeansOptions{K: 12, NInit: 2, Rng: rng(seed), Algorithm: AlgoHamerly, Tol: -1, Breathe: -1, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Labels, b.Labels) || !near(a.Inertia, b.Inertia, 1e-12) || a.Iter != b.Iter {
+			t.Fatalf("seed %d: lloyd inertia %v iter %d, hamerly %v iter %d", seed, a.Inertia, a.Iter, b.Inertia, b.Iter)
+		}
+	}
 }
