@@ -256,9 +256,17 @@ func nearest3Consts(dst []float64, rows int) []float64 {
 func nearest3Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, cst, out []float64) {
 	m, d := len(rows), X.Cols
 	out = out[:5*m]
-	if useAVX2 && d == 16 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
+	if useAVX2 && d > 0 && m > 0 && C.Rows >= 4 && C.Rows&3 == 0 && k > C.Rows-4 {
 		cst = cst[:12+C.Rows]
-		nearest3Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &cst[0], &out[0])
+		if d == 16 {
+			nearest3Rows16(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, &cst[0], &out[0])
+			return
+		}
+		var mask *[4]int64
+		if d%4 != 0 {
+			mask = &tailMasks[d%4]
+		}
+		nearest3Rowsx4(&X.Data[0], &rows[0], m, &C.Data[0], C.Rows, d, mask, &cst[0], &out[0])
 		return
 	}
 	for q, i := range rows {

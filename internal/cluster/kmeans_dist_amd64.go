@@ -61,3 +61,6 @@ func hamBound3(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi i
 
 //go:noescape
 func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, out *float64)
+
+//go:noescape
+func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, mask *[4]int64, cst *float64, out *float64)

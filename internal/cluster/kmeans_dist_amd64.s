@@ -1076,3 +1076,147 @@ p16group:
 p16done:
 	VZEROUPPER
 	RET
+
+// func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, mask *[4]int64, cst *float64, out *float64)
+//
+// nearest3Rows16 for any number of columns d (the last d%4 through the
+// masked load, as sqDistRows4; mask nil when d%4 == 0).
+TEXT ·nearest3Rowsx4(SB), NOSPLIT, $0-72
+	MOVQ rows+8(FP), R11
+	MOVQ m+16(FP), R12
+	MOVQ out+64(FP), DX
+	MOVQ d+40(FP), BX
+	MOVQ BX, R14
+	ANDQ $-4, R14
+	SHLQ $3, R14          // d4 in bytes
+	SHLQ $3, BX           // row stride in bytes
+	TESTQ R12, R12
+	JZ   g3done
+	MOVQ k+32(FP), CX
+	SHRQ $2, CX
+	TESTQ CX, CX
+	JZ   g3done
+
+g3row:
+	MOVLQSX (R11), SI
+	IMULQ   BX, SI
+	ADDQ    X+0(FP), SI
+	MOVQ    mask+48(FP), R13
+	TESTQ   R13, R13
+	JZ      g3init
+	VMOVUPD (R13), Y15
+	VMASKMOVPD (SI)(R14*1), Y15, Y14
+
+g3init:
+	MOVQ    cst+56(FP), R15
+	VMOVUPD 64(R15), Y9    // smallest
+	VMOVUPD 64(R15), Y10   // second
+	VMOVUPD 64(R15), Y11   // third
+	VMOVUPD (R15), Y12     // index of the smallest
+	VMOVUPD (R15), Y13     // index of the second
+	ADDQ    $96, R15       // indices of the current group
+	MOVQ    C+24(FP), DI
+	MOVQ    k+32(FP), CX
+	SHRQ    $2, CX
+
+g3groups:
+	LEAQ   (DI)(BX*1), R8
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   AX, AX
+	CMPQ   AX, R14
+	JGE    g3tail
+
+g3feat:
+	VMOVUPD (SI)(AX*1), Y8
+	VMOVUPD (DI)(AX*1), Y4
+	VMOVUPD (R8)(AX*1), Y5
+	VMOVUPD (R9)(AX*1), Y6
+	VMOVUPD (R10)(AX*1), Y7
+	VSUBPD  Y4, Y8, Y4
+	VSUBPD  Y5, Y8, Y5
+	VSUBPD  Y6, Y8, Y6
+	VSUBPD  Y7, Y8, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ    $32, AX
+	CMPQ    AX, R14
+	JLT     g3feat
+
+g3tail:
+	MOVQ  mask+48(FP), R13
+	TESTQ R13, R13
+	JZ    g3reduce
+	VMASKMOVPD (DI)(AX*1), Y15, Y4
+	VMASKMOVPD (R8)(AX*1), Y15, Y5
+	VMASKMOVPD (R9)(AX*1), Y15, Y6
+	VMASKMOVPD (R10)(AX*1), Y15, Y7
+	VSUBPD  Y4, Y14, Y4
+	VSUBPD  Y5, Y14, Y5
+	VSUBPD  Y6, Y14, Y6
+	VSUBPD  Y7, Y14, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+
+g3reduce:
+	VHADDPD    Y1, Y0, Y4
+	VHADDPD    Y3, Y2, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y0
+	VPERM2F128 $0x31, Y5, Y4, Y1
+	VADDPD     Y1, Y0, Y0          // the four distances
+	VCMPPD     $1, Y9, Y0, Y1      // below the smallest
+	VCMPPD     $1, Y10, Y0, Y2     // below the second
+	VMAXPD     Y10, Y0, Y3
+	VMINPD     Y3, Y11, Y11        // third
+	VMAXPD     Y9, Y0, Y3
+	VMINPD     Y3, Y10, Y10        // second
+	VMINPD     Y0, Y9, Y9          // smallest
+	VBLENDVPD  Y2, (R15), Y13, Y13 // new second's index
+	VBLENDVPD  Y1, Y12, Y13, Y13   // or the old smallest's
+	VBLENDVPD  Y1, (R15), Y12, Y12
+	LEAQ       (R10)(BX*1), DI
+	ADDQ       $32, R15
+	DECQ       CX
+	JNZ        g3groups
+
+	// N3MERGE's registers: Y10-Y13 and Y15.
+	VMOVAPD    Y13, Y15
+	VMOVAPD    Y12, Y13
+	VMOVAPD    Y11, Y12
+	VMOVAPD    Y10, Y11
+	VMOVAPD    Y9, Y10
+	VPERMILPD  $5, Y10, Y0
+	VPERMILPD  $5, Y11, Y1
+	VPERMILPD  $5, Y12, Y2
+	VPERMILPD  $5, Y13, Y3
+	VPERMILPD  $5, Y15, Y4
+	N3MERGE
+	VPERM2F128 $1, Y10, Y10, Y0
+	VPERM2F128 $1, Y11, Y11, Y1
+	VPERM2F128 $1, Y12, Y12, Y2
+	VPERM2F128 $1, Y13, Y13, Y3
+	VPERM2F128 $1, Y15, Y15, Y4
+	N3MERGE
+	VMOVSD     X13, (DX)
+	VMOVSD     X15, 8(DX)
+	VUNPCKLPD  X11, X10, X0
+	VSQRTPD    X0, X0
+	VMOVUPD    X0, 16(DX)
+	VSQRTSD    X12, X12, X12
+	VMOVSD     X12, 32(DX)
+	ADDQ       $40, DX
+	ADDQ       $4, R11
+	DECQ       R12
+	JNZ        g3row
+
+g3done:
+	VZEROUPPER
+	RET

@@ -53,3 +53,7 @@ func hamBound3(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi i
 func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, out *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, mask *[4]int64, cst *float64, out *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

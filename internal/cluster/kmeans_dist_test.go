@@ -149,7 +149,7 @@ func TestNearest3Rows(t *testing.T) {
 	// the distances the three smallest of the multiset.
 	bothPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
-		for _, d := range []int{5, 16} {
+		for _, d := range []int{1, 4, 5, 6, 7, 16, 17} {
 			X := linalg.New(60, d)
 			for i := range X.Data {
 				X.Data[i] = float64(r.IntN(3))
