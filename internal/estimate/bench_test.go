@@ -116,6 +116,24 @@ func BenchmarkScanLetter(b *testing.B) {
 	}
 }
 
+// BenchmarkScanKMeans is the k-means part of BenchmarkScanLetter alone: the
+// 87 clusterings (k = 2..30, 3 runs x 10 restarts) a default scan of
+// letter's novel rows runs, one thread, without the validity indices.
+func BenchmarkScanKMeans(b *testing.B) {
+	X := letterNovel(b)
+	cl := KMeansClusterer(10)
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		rng := rand.New(rand.NewPCG(0, 0x7363616e))
+		for t := 0; t < 87; t++ {
+			if _, _, err := cl(context.Background(), X, 2+t/3, rng.Uint64(), 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportCPU(b, start)
+}
+
 // BenchmarkScanNovel runs the default silhouette scan on the raw z-scored
 // train-novel rows of letter, pendigits and optdigits (true 7, 5, 5;
 // scikit-learn found 30, 5, 9) and reports the chosen k.
