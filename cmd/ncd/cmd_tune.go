@@ -33,8 +33,10 @@ import (
 
 func init() { commands = append(commands, newTuneCmd) }
 
-// Fold-estimate defaults: a trimmed scan (see the --runs help) measured to
-// pick the same k as fit's 3 x 10 scan in most folds at a fraction of the cost.
+// Fold-estimate defaults: a trimmed scan. On 37 fold latents of letter
+// (random and top configurations) 1 run x 3 restarts picked the same k as
+// fit's 3 x 10 scan in 35 (the two others off by 4 and 1) at about 1/7 of
+// the cost; 1 x 1 agreed in only 12 of 20.
 const (
 	tuneDefaultRuns      = 1
 	tuneDefaultScanNInit = 3
@@ -125,7 +127,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("k", "auto", "clusters per fold: auto (silhouette scan on the hidden rows) or true (the number of hidden classes)")
 	f.Int("k-min", 2, "--k auto: smallest k scanned")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
-	f.Int("runs", tuneDefaultRuns, "--k auto: k-means runs per k in a fold's scan (fit uses 3; fewer is faster, see --help)")
+	f.Int("runs", tuneDefaultRuns, "--k auto: k-means runs per k in a fold's scan (fit uses 3; 1 x 3 restarts picks fit's k in ~95% of folds at 1/7 of the cost)")
 	f.Int("scan-n-init", tuneDefaultScanNInit, "--k auto: k-means restarts per run in a fold's scan (fit uses --n-init)")
 	f.Int("n-init", 10, "restarts of the final k-means of a fold (as fit's --n-init)")
 	f.Int("prune", 0, "median rule: stop a trial whose mean ACC over its first N folds is below the earlier trials' median (0 = off)")
