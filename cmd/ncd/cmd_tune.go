@@ -471,6 +471,9 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	set("lag", o.Lag)
 	set("prune", o.Prune)
 	set("seed", c.Seed)
+	// Another ncd version may score the same trial differently (k-means,
+	// training): its trials must not be mixed into this study.
+	set("ncd-version", versionString())
 	s.opt = o
 	return s, nil
 }
