@@ -12,8 +12,8 @@ import (
 	"github.com/ncd-project/ncd/internal/linalg"
 )
 
-// datasetsDir holds the shared real datasets (see its README.md).
-const datasetsDir = "/work/shared/datasets"
+// datasetsDir holds the bundled datasets (see testdata/README.md).
+const datasetsDir = "../../testdata"
 
 // loadCSV reads a shared dataset: numeric feature columns, class label last.
 // Tests that need it skip when the file is absent (e.g. outside the dev machine).
