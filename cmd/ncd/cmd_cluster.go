@@ -103,6 +103,7 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
 	f.Int("n-components", 0, "sc/ncd-sc: embedding dimension (default: k)")
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
+	f.Float64("eigen-tol", 0, "sc/ncd-sc: residual |Mu - lambda u| at which an eigenvector counts as converged (0 = default 1e-8)")
 	f.Bool("known-centroids", true, "ncd-sc: known classes' embedding means as fixed pre-centroids (false: plain k-means on the unlabeled rows' embedding)")
 	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: yes for ncd-sc and kNN affinities, no for sc on a dense affinity)")
 	return cmd
@@ -220,6 +221,7 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 				NComponents: v.GetInt("n-components"),
 				Affinity:    v.GetString("affinity"),
 				KNN:         v.GetInt("knn"),
+				Tol:         v.GetFloat64("eigen-tol"),
 				Threads:     c.Threads,
 				Seed:        c.Seed,
 			},

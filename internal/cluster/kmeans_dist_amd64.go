@@ -2,32 +2,16 @@
 
 package cluster
 
-// Implemented in kmeans_dist_amd64.s.
+import "github.com/ncd-project/ncd/internal/simd"
 
-func kmCpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func kmXgetbv() (eax, edx uint32)
+// Implemented in kmeans_dist_amd64.s.
 
 //go:noescape
 func sqDistRows4(q *float64, rows *float64, d int, m int, out *float64, mask *[4]int64)
 
-// useAVX2 reports whether the CPU and OS support AVX2 and FMA (YMM state
-// saved by the OS), which the assembly kernels need.
-var useAVX2 = func() bool {
-	maxID, _, _, _ := kmCpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := kmCpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if ecx1&fma == 0 || ecx1&osxsave == 0 || ecx1&avx == 0 {
-		return false
-	}
-	if xcr0, _ := kmXgetbv(); xcr0&6 != 6 {
-		return false
-	}
-	_, ebx7, _, _ := kmCpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}()
+// useAVX2 reports whether the CPU and OS support AVX2 and FMA, which the
+// assembly kernels need.
+var useAVX2 = simd.AVX2FMA
 
 //go:noescape
 func nearest2x4(q *float64, C *float64, d int, k int, mask *[4]int64, cst *[12]float64, res *[3]float64)

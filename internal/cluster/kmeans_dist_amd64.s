@@ -18,25 +18,6 @@
 	VMINPD    Y4, Y11, Y11; \
 	VMINPD    Y0, Y10, Y10
 
-// func kmCpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·kmCpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func kmXgetbv() (eax, edx uint32)
-TEXT ·kmXgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
 // func sqDistRows4(q *float64, rows *float64, d int, m int, out *float64, mask *[4]int64)
 //
 // out[j] = squared distance from q to rows[j*d:(j+1)*d] for j < m (m a

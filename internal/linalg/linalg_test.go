@@ -97,3 +97,25 @@ func TestSelectSliceClone(t *testing.T) {
 		t.Fatal("Clone must copy")
 	}
 }
+
+func TestMakeBig(t *testing.T) {
+	// Above and below the huge-page threshold: the right length, all zero,
+	// writable to the last element.
+	for _, n := range []int{0, 7, hugeMin/8 + 3} {
+		s := MakeBig[float64](n)
+		if len(s) != n {
+			t.Fatalf("len %d, want %d", len(s), n)
+		}
+		for i, v := range s {
+			if v != 0 {
+				t.Fatalf("element %d = %g, want 0", i, v)
+			}
+		}
+		if n > 0 {
+			s[n-1] = 1
+		}
+	}
+	if f := MakeBig[float32](hugeMin/4 + 1); len(f) != hugeMin/4+1 || f[len(f)-1] != 0 {
+		t.Fatal("float32 slice wrong")
+	}
+}

@@ -117,7 +117,7 @@ func newBufPool(threads, size int) bufPool {
 func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int, S []T) (*denseGraph, []T, error) {
 	n := X.Rows
 	if cap(S) < n*n {
-		S = make([]T, n*n)
+		S = linalg.MakeBig[T](n * n)
 	}
 	S = S[:n*n]
 	norms := linalg.RowSqNorms(X, nil)

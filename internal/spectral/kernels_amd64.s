@@ -7,25 +7,6 @@
 // dot/axpy loops that reuse no operand across outputs; these register-tiled
 // kernels reuse every load three or four times.
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
 // HSUMADD reduces the four lanes of Y, adds the double at off(DX) and
 // stores the sum there. Clobbers X12 and the upper half of Y.
 #define HSUMADD(Y, X, off) \
