@@ -63,7 +63,7 @@ Methods:
               k-means on its first --n-components nontrivial eigenvectors.
   ncd-sc      spectral embedding of known and unlabeled rows together, then
               k-means on the unlabeled rows' embedding (--known-centroids
-              fixes the known classes' embedding means as pre-centroids).
+              adds the known classes' embedding means as fixed centroids).
 
 Features are z-scored with statistics of --data. --k auto (default) estimates
 the number of novel classes with a silhouette scan (see 'ncd estimate-k').
@@ -94,7 +94,7 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
 	f.String("method", "ncd-kmeans", "kmeans|ncd-kmeans|sc|ncd-sc")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json")
 	f.String("model", "", "assign the rows of --data with a model fitted by 'ncd fit' (no training)")
-	f.Int("n-init", 10, "k-means restarts (the lowest inertia wins)")
+	f.Int("n-init", 0, "k-means restarts (0 = auto: 10, or 50 on a spectral embedding, where restarts are cheap and the optimum is hard to find)")
 	f.Int("max-iter", 300, "k-means iterations per restart")
 	f.Float64("tol", 1e-4, "k-means tolerance, relative to the mean feature variance")
 	f.Bool("assign-known", false, "ncd-kmeans: unlabeled rows may also join a known class (generalized setting)")
@@ -104,7 +104,7 @@ and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
 	f.Float64("eigen-tol", 0, "sc/ncd-sc: residual |Mu - lambda u| at which an eigenvector counts as converged (0 = default 1e-8)")
-	f.Bool("known-centroids", true, "ncd-sc: known classes' embedding means as fixed pre-centroids (false: plain k-means on the unlabeled rows' embedding)")
+	f.Bool("known-centroids", false, "ncd-sc: the known classes' embedding means as fixed pre-centroids (default: plain k-means on the unlabeled rows' embedding)")
 	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: yes for ncd-sc and kNN affinities, no for sc on a dense affinity)")
 	return cmd
 }

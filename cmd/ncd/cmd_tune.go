@@ -129,7 +129,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.Int("k-max", 30, "--k auto: largest k scanned")
 	f.Int("runs", tuneDefaultRuns, "--k auto: k-means runs per k in a fold's scan (fit uses 3; 1 x 3 restarts picks fit's k in ~95% of folds at 1/7 of the cost)")
 	f.Int("scan-n-init", tuneDefaultScanNInit, "--k auto: k-means restarts per run in a fold's scan (fit uses --n-init)")
-	f.Int("n-init", 10, "restarts of the final k-means of a fold (as fit's --n-init)")
+	f.Int("n-init", 0, "restarts of the final k-means of a fold (0 = auto: 10, as fit's --n-init; 50 for ncd-sc, as cluster's)")
 	f.Int("prune", 0, "median rule: stop a trial whose mean ACC over its first N folds is below the earlier trials' median (0 = off)")
 	f.String("out", "best.yaml", "write the best configuration to this YAML file (empty: do not write)")
 	f.String("study", "", "study file (JSON lines) of finished trials (default: --out with .study.jsonl)")
@@ -143,7 +143,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	// Settings of NCD SC held fixed while tuning (as cluster's flags).
 	f.String("affinity", "auto", "ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "ncd-sc: neighbours per row of the kNN affinity")
-	f.Bool("known-centroids", true, "ncd-sc: known classes' embedding means as fixed pre-centroids (as ncd cluster; false: plain k-means)")
+	f.Bool("known-centroids", false, "ncd-sc: the known classes' embedding means as fixed pre-centroids (as ncd cluster; default plain k-means)")
 	f.String("cpuprofile", "", "write a CPU profile of the search to this file (diagnostics)")
 	_ = f.MarkHidden("cpuprofile")
 	for _, p := range rangeFlags {
@@ -359,6 +359,13 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	}
 	method := v.GetString("method")
 	set("method", method)
+	nInit := v.GetInt("n-init")
+	if nInit == 0 {
+		nInit = 10
+		if method == "ncd-sc" {
+			nInit = cluster.SpectralNInit
+		}
+	}
 	switch method {
 	case pbn.MethodPBN, pbn.MethodBaseline:
 		cfg := pbn.DefaultConfig()
@@ -375,7 +382,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		if cfg.Epochs < 1 || cfg.BatchSize < 2 {
 			return nil, usererr.New("--epochs must be >= 1 and --batch-size >= 2 (got %d, %d)", cfg.Epochs, cfg.BatchSize)
 		}
-		s.method = &cv.PBN{Base: cfg, Normalized: normalized, NInit: v.GetInt("n-init")}
+		s.method = &cv.PBN{Base: cfg, Normalized: normalized, NInit: nInit}
 		s.space = cv.PBNSpace(method, ds.X.Cols)
 		for _, k := range []string{"epochs", "batch-size", "shuffle", "latent"} {
 			set(k, v.GetString(k))
@@ -383,7 +390,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	case "ncd-sc":
 		s.method = &cv.NCDSC{
 			Embed:          spectral.Options{Affinity: v.GetString("affinity"), KNN: v.GetInt("knn")},
-			KMeans:         cluster.KMeansOptions{NInit: v.GetInt("n-init")},
+			KMeans:         cluster.KMeansOptions{NInit: nInit},
 			KnownCentroids: v.GetBool("known-centroids"),
 		}
 		s.space = cv.NCDSCSpace(ds.Rows())
@@ -412,10 +419,10 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	if err := s.space.Validate(); err != nil {
 		return nil, err
 	}
-	if v.GetInt("n-init") < 1 {
-		return nil, usererr.New("--n-init must be >= 1, got %d", v.GetInt("n-init"))
+	if v.GetInt("n-init") < 0 {
+		return nil, usererr.New("--n-init must be >= 0 (0 = auto), got %d", v.GetInt("n-init"))
 	}
-	set("n-init", v.GetInt("n-init"))
+	set("n-init", nInit)
 	sp, _ := json.Marshal(s.space)
 	set("space", string(sp))
 

@@ -83,7 +83,7 @@ func main() {
 	bin := flag.String("bin", "bin/ncd", "ncd binary")
 	data := flag.String("data", "testdata", "folder with the bundled CSV files")
 	threads := flag.Int("threads", 1, "--threads passed to ncd")
-	seeds := flag.Int("seeds", 5, "PBN trainings per dataset (mean reported)")
+	seeds := flag.Int("seeds", 5, "runs per dataset and method, with --seed 0..seeds-1 (mean +- sd reported)")
 	only := flag.String("only", "", "comma-separated methods to run (default all): kmeans,ncd-kmeans,sc,ncd-sc,pbn,pbn-auto,estimate-k")
 	sets := flag.String("datasets", "", "comma-separated datasets (default all)")
 	flag.Parse()
@@ -117,7 +117,7 @@ func main() {
 			case "ncd-sc":
 				args = append(args, ds.ncdsc...)
 			}
-			rows = append(rows, r.scored(ds, m, args, 1))
+			rows = append(rows, r.scored(ds, m, args, *seeds))
 		}
 		if want(*only, "pbn") {
 			args := append(append(append([]string{"fit"}, base...), ds.pbn...), kflag...)
