@@ -6,8 +6,10 @@ import "github.com/ncd-project/ncd/internal/par"
 // over threads in chunks whose bounds depend only on the problem size, and
 // every output element is summed by one goroutine in a fixed order, so the
 // results are identical for any thread count. On amd64 with AVX2+FMA the
-// inner tiles run in assembly (kernels_amd64.s); elsewhere, and for the
-// ragged edges of every tile grid, in plain Go.
+// inner tiles run in assembly (kernels_amd64.s), with AVX-512 where the CPU
+// has it; elsewhere, and for the ragged edges of every tile grid, in plain
+// Go. Which kernels run depends only on the machine, so results on a given
+// machine stay identical for any thread count.
 
 // dotJB is the length of the slices of the dot products handled per pass:
 // a 4-row tile of A and all rows of B then stay in the L1/L2 caches.
@@ -32,35 +34,44 @@ func dotRows[T float32 | float64](c []float64, ldc int, a []T, lda, lo, hi int, 
 	i4 := lo
 	if useAsm {
 		i4 = lo + (hi-lo)/4*4
-		s3 := nb / 3 * 3
+		// Column tiles: 6 vectors wide with AVX-512, then 3 wide.
+		s6 := 0
+		if useAVX512 {
+			s6 = nb / 6 * 6
+		}
+		s3 := s6 + (nb-s6)/3*3
+		var tile [24]float64
 		for j0 := 0; j0 < n; j0 += dotJB {
 			jl := min(dotJB, n-j0)
-			jv := jl / 4 * 4 // vector part; the rest is summed in Go
-			var tile [12]float64
+			// Vector parts (multiples of the kernels' lane counts); the
+			// rest of each slice is summed in Go.
+			j8, j4 := j0+jl/8*8, j0+jl/4*4
 			for i := lo; i < i4; i += 4 {
-				for s := 0; s < s3; s += 3 {
-					tile = [12]float64{}
-					if jv > 0 {
-						switch av := any(a).(type) {
-						case []float64:
-							dot4x3(&av[i*lda+j0], lda, &b[s*ldb+j0], ldb, jv, &tile[0])
-						case []float32:
-							dot4x3f32(&av[i*lda+j0], lda, &b[s*ldb+j0], ldb, jv, &tile[0])
+				for s := 0; s < s6; s += 6 {
+					tile = [24]float64{}
+					if j8 > j0 {
+						switch ap := any(&a[i*lda+j0]).(type) {
+						case *float64:
+							dot4x6z(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0])
+						case *float32:
+							dot4x6zf32(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0])
 						}
 					}
-					for r := 0; r < 4; r++ {
-						for t := 0; t < 3; t++ {
-							v := tile[r*3+t]
-							ar := a[(i+r)*lda : (i+r)*lda+n]
-							br := b[(s+t)*ldb : (s+t)*ldb+n]
-							for j := j0 + jv; j < j0+jl; j++ {
-								v += float64(ar[j]) * br[j]
-							}
-							c[(i+r)*ldc+s+t] += v
-						}
-					}
+					tileEdge(c, ldc, a, lda, i, 4, b, ldb, s, 6, j8, j0+jl, &tile)
 				}
-				// Columns of C beyond the last full 3-tile.
+				for s := s6; s < s3; s += 3 {
+					tile = [24]float64{}
+					if j4 > j0 {
+						switch ap := any(&a[i*lda+j0]).(type) {
+						case *float64:
+							dot4x3(ap, lda, &b[s*ldb+j0], ldb, j4-j0, &tile[0])
+						case *float32:
+							dot4x3f32(ap, lda, &b[s*ldb+j0], ldb, j4-j0, &tile[0])
+						}
+					}
+					tileEdge(c, ldc, a, lda, i, 4, b, ldb, s, 3, j4, j0+jl, &tile)
+				}
+				// Columns of C beyond the last full tile.
 				for r := 0; r < 4; r++ {
 					ar := a[(i+r)*lda : (i+r)*lda+n]
 					for s := s3; s < nb; s++ {
@@ -75,6 +86,23 @@ func dotRows[T float32 | float64](c []float64, ldc int, a []T, lda, lo, hi int, 
 		ar := a[i*lda : i*lda+n]
 		for s := 0; s < nb; s++ {
 			c[i*ldc+s] += dotMixed(ar, b[s*ldb:s*ldb+n])
+		}
+	}
+}
+
+// tileEdge finishes a rows x cols tile of dot products whose sums over the
+// columns before jlo are in tile (row-major): it adds the terms of columns
+// [jlo, jhi) in Go and accumulates the sums into C.
+func tileEdge[T float32 | float64](c []float64, ldc int, a []T, lda, i, rows int, b []float64, ldb, s, cols, jlo, jhi int, tile *[24]float64) {
+	for r := 0; r < rows; r++ {
+		ar := a[(i+r)*lda:]
+		for t := 0; t < cols; t++ {
+			v := tile[r*cols+t]
+			br := b[(s+t)*ldb:]
+			for j := jlo; j < jhi; j++ {
+				v += float64(ar[j]) * br[j]
+			}
+			c[(i+r)*ldc+s+t] += v
 		}
 	}
 }

@@ -13,6 +13,12 @@ func dot4x3(a *float64, lda int, b *float64, ldb int, n int, c *float64)
 func dot4x3f32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
 
 //go:noescape
+func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64)
+
+//go:noescape
+func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
+
+//go:noescape
 func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int)
 
 //go:noescape
@@ -21,3 +27,7 @@ func sqdist4(u *float64, x *float64, d int, r int, out *float64)
 // useAsm reports whether the CPU and OS support AVX2 and FMA, which the
 // assembly kernels need.
 var useAsm = simd.AVX2FMA
+
+// useAVX512 reports whether the AVX-512 kernels may run as well (only
+// consulted when useAsm is set).
+var useAVX512 = simd.AVX512

@@ -5,11 +5,21 @@ package spectral
 // Without the amd64 assembly every product takes the portable Go path.
 var useAsm = false
 
+var useAVX512 = false
+
 func dot4x3(a *float64, lda int, b *float64, ldb int, n int, c *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
 func dot4x3f32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 

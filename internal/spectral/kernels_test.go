@@ -30,14 +30,16 @@ func randSlice(r *rand.Rand, n int) []float64 {
 	return x
 }
 
+// withAsm runs f on the portable path, then with the AVX2 kernels and with
+// the AVX-512 ones where the machine has them.
 func withAsm(t *testing.T, f func(t *testing.T)) {
-	saved := useAsm
-	defer func() { useAsm = saved }()
-	for _, on := range []bool{false, true} {
-		if on && !saved {
+	saved, saved512 := useAsm, useAVX512
+	defer func() { useAsm, useAVX512 = saved, saved512 }()
+	for _, mode := range []struct{ asm, z bool }{{false, false}, {true, false}, {true, true}} {
+		if (mode.asm && !saved) || (mode.z && !saved512) {
 			continue
 		}
-		useAsm = on
+		useAsm, useAVX512 = mode.asm, mode.z
 		f(t)
 	}
 }
@@ -45,7 +47,7 @@ func withAsm(t *testing.T, f func(t *testing.T)) {
 func TestKernelsMatchNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	withAsm(t, func(t *testing.T) {
-		for _, sh := range [][3]int{{1, 1, 1}, {4, 3, 4}, {5, 7, 9}, {9, 12, 16}, {64, 12, 1500}, {130, 13, 37}, {3, 2, 1100}} {
+		for _, sh := range [][3]int{{1, 1, 1}, {4, 3, 4}, {5, 7, 9}, {9, 12, 16}, {64, 12, 1500}, {130, 13, 37}, {3, 2, 1100}, {8, 6, 8}, {12, 15, 1031}, {7, 18, 523}, {4, 9, 45}} {
 			m, nb, n := sh[0], sh[1], sh[2]
 			lda, ldb := n+3, n+1
 			a := randSlice(r, m*lda)
@@ -70,10 +72,10 @@ func TestKernelsMatchNaive(t *testing.T) {
 				want32 := naiveABt(a64, lda, m, b, ldb, nb, n)
 				for i := range c {
 					if math.Abs(c[i]-1-want[i]) > 1e-11*math.Sqrt(float64(n)) {
-						t.Fatalf("asm=%v dotABt %v [%d] = %g, want %g", useAsm, sh, i, c[i]-1, want[i])
+						t.Fatalf("asm=%v avx512=%v dotABt %v [%d] = %g, want %g", useAsm, useAVX512, sh, i, c[i]-1, want[i])
 					}
 					if math.Abs(c32[i]-want32[i]) > 1e-11*math.Sqrt(float64(n)) {
-						t.Fatalf("asm=%v dotABt f32 %v [%d] = %g, want %g", useAsm, sh, i, c32[i], want32[i])
+						t.Fatalf("asm=%v avx512=%v dotABt f32 %v [%d] = %g, want %g", useAsm, useAVX512, sh, i, c32[i], want32[i])
 					}
 				}
 			}
