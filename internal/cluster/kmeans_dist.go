@@ -288,3 +288,59 @@ func nearest3Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, cst, ou
 		o[0], o[1], o[2], o[3], o[4] = float64(b1), float64(b2), math.Sqrt(v1), math.Sqrt(v2), math.Sqrt(v3)
 	}
 }
+
+// octPairs are the rows of a block of eight stored together in the oct
+// layout, pair by pair.
+var octPairs = [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}}
+
+// octLayout copies the rows x 16 matrix src into dst (reused when large
+// enough) in the layout the AVX-512 kernels read: blocks of 8 rows, each
+// block the pairs of rows octPairs, each pair four groups of 8 values,
+// group q holding features 4q..4q+3 of the pair's first row, then of its
+// second. A kernel subtracting a row broadcast to both halves of a ZMM
+// register then squares and accumulates group after group: lane r of the
+// accumulator sums the features r, r+4, r+8, r+12 in order, which is
+// sqDist's partial sum s_r, for two rows at once; the pairing makes a
+// block's eight distances come out in row order. Rows past the last
+// (rows rounded up to a multiple of 8) are filled with pad.
+func octLayout(dst, src []float64, rows int, pad float64) []float64 {
+	blocks := (rows + 7) / 8
+	dst = grow(dst, blocks*128)
+	for b := 0; b < blocks; b++ {
+		blk := dst[b*128 : (b+1)*128]
+		for p, pr := range octPairs {
+			for h, r := range pr {
+				i := 8*b + r
+				for q := 0; q < 4; q++ {
+					o := blk[p*32+q*8+h*4 : p*32+q*8+h*4+4]
+					if i < rows {
+						copy(o, src[i*16+q*4:i*16+q*4+4])
+					} else {
+						o[0], o[1], o[2], o[3] = pad, pad, pad, pad
+					}
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// octConsts is the constant block of nearest3Rows16x8: the lane indices,
+// the block size and +Inf.
+var octConsts = [16]float64{0, 1, 2, 3, 4, 5, 6, 7, 8, math.Inf(1)}
+
+// nearest3RowsOct is nearest3Rows for 16 columns with the AVX-512 kernel:
+// oct holds the k centroids in the oct layout padded with +Inf
+// (octLayout(_, C.Data, k, +Inf)). The caller checks useAVX512.
+func nearest3RowsOct(X linalg.Matrix, rows []int32, oct []float64, k int, out []float64) {
+	m := len(rows)
+	out = out[:5*m]
+	k8 := (k + 7) &^ 7
+	if m == 0 || k == 0 {
+		return
+	}
+	if X.Cols != 16 || len(oct) < k8*16 {
+		panic("cluster: nearest3RowsOct: bad shapes")
+	}
+	nearest3Rows16x8(&X.Data[0], &rows[0], m, &oct[0], k8, &octConsts, &out[0])
+}

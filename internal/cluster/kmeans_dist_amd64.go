@@ -48,3 +48,16 @@ func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, o
 
 //go:noescape
 func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, mask *[4]int64, cst *float64, out *float64)
+
+// useAVX512 selects the AVX-512 kernels for 16 features (they give the same
+// bits as the AVX2 and Go paths; see octLayout).
+var useAVX512 = simd.AVX512
+
+//go:noescape
+func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64)
+
+//go:noescape
+func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64)
+
+//go:noescape
+func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)

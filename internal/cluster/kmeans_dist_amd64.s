@@ -1201,3 +1201,313 @@ g3reduce:
 g3done:
 	VZEROUPPER
 	RET
+
+// AVX-512 kernels for 16 features. They read the 16-column rows of one side
+// in the oct layout (see octLayout): blocks of 8 rows, each block 4 pairs of
+// rows (0,2), (1,3), (4,6), (5,7), each pair 4 ZMM words, word q holding
+// features 4q..4q+3 of the pair's first row then of its second. With the
+// other side's row broadcast to both halves of Z6-Z9 (features 4q..4q+3
+// twice in Zq), lane r of a pair's accumulator sums the features f = r
+// (mod 4) of its row in feature order, exactly as sqDist's partial sum s_r.
+//
+// D16OCT leaves in Z0 the eight squared distances (sqDist's bits) from the
+// row in Z6-Z9 to the block at DI, in row order. The two unpacks and adds
+// form s0 + s1 and s2 + s3 of all eight rows, the two 128-bit shuffles
+// gather them so that the last add is (s0 + s1) + (s2 + s3).
+// Clobbers Z1-Z5, Z18, Z19.
+#define D16OCT \
+	VSUBPD      (DI), Z6, Z4; \
+	VSUBPD      256(DI), Z6, Z5; \
+	VSUBPD      512(DI), Z6, Z18; \
+	VSUBPD      768(DI), Z6, Z19; \
+	VMULPD      Z4, Z4, Z0; \
+	VMULPD      Z5, Z5, Z1; \
+	VMULPD      Z18, Z18, Z2; \
+	VMULPD      Z19, Z19, Z3; \
+	VSUBPD      64(DI), Z7, Z4; \
+	VSUBPD      320(DI), Z7, Z5; \
+	VSUBPD      576(DI), Z7, Z18; \
+	VSUBPD      832(DI), Z7, Z19; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z18, Z18, Z2; \
+	VFMADD231PD Z19, Z19, Z3; \
+	VSUBPD      128(DI), Z8, Z4; \
+	VSUBPD      384(DI), Z8, Z5; \
+	VSUBPD      640(DI), Z8, Z18; \
+	VSUBPD      896(DI), Z8, Z19; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z18, Z18, Z2; \
+	VFMADD231PD Z19, Z19, Z3; \
+	VSUBPD      192(DI), Z9, Z4; \
+	VSUBPD      448(DI), Z9, Z5; \
+	VSUBPD      704(DI), Z9, Z18; \
+	VSUBPD      960(DI), Z9, Z19; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z18, Z18, Z2; \
+	VFMADD231PD Z19, Z19, Z3; \
+	VUNPCKLPD   Z1, Z0, Z4; \
+	VUNPCKHPD   Z1, Z0, Z5; \
+	VADDPD      Z5, Z4, Z4; \
+	VUNPCKLPD   Z3, Z2, Z18; \
+	VUNPCKHPD   Z3, Z2, Z19; \
+	VADDPD      Z19, Z18, Z18; \
+	VSHUFF64X2  $0x88, Z18, Z4, Z0; \
+	VSHUFF64X2  $0xDD, Z18, Z4, Z1; \
+	VADDPD      Z1, Z0, Z0
+
+// func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64)
+//
+// seedGain4d16 with AVX-512 over the rows of X in the oct layout Xo (n a
+// multiple of 8): rows 8b..8b+3 then 8b+4..8b+7 go to the four gain lanes,
+// the order of seedGain's partial sums g[i%4].
+TEXT ·seedGain8d16(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ Xo+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ closest+24(FP), BX
+	MOVQ out+32(FP), DX
+	MOVQ gain+40(FP), R11
+	SHRQ $3, CX
+	VBROADCASTF64X4 (SI), Z6
+	VBROADCASTF64X4 32(SI), Z7
+	VBROADCASTF64X4 64(SI), Z8
+	VBROADCASTF64X4 96(SI), Z9
+	VMOVUPD (R11), Y13    // gains
+	VXORPD  Z12, Z12, Z12 // zero
+	TESTQ CX, CX
+	JZ   g8done
+
+g8rows:
+	D16OCT
+	VMOVUPD       Z0, (DX)
+	VMOVUPD       (BX), Z1
+	VSUBPD        Z0, Z1, Z1     // closest - dist
+	VMAXPD        Z12, Z1, Z1    // max(., 0)
+	VEXTRACTF64X4 $1, Z1, Y2
+	VADDPD        Y1, Y13, Y13
+	VADDPD        Y2, Y13, Y13
+	ADDQ          $64, DX
+	ADDQ          $64, BX
+	ADDQ          $1024, DI
+	DECQ          CX
+	JNZ           g8rows
+
+g8done:
+	VMOVUPD Y13, (R11)
+	VZEROUPPER
+	RET
+
+// func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64)
+//
+// nearest3Rows16 with AVX-512, the k centroids (k a multiple of 8, padding
+// rows +Inf) in the oct layout: lane r tracks the centroids r, r+8, ...
+// cst holds the lane indices 0..7, then 8 and +Inf. The eight lanes are
+// merged into four with N3MERGE, then as nearest3Rows16 does.
+TEXT ·nearest3Rows16x8(SB), NOSPLIT, $0-56
+	MOVQ X+0(FP), R13
+	MOVQ rows+8(FP), R11
+	MOVQ m+16(FP), R12
+	MOVQ C+24(FP), AX
+	MOVQ k+32(FP), R14
+	MOVQ cst+40(FP), BX
+	MOVQ out+48(FP), DX
+	SHRQ $3, R14
+	TESTQ R12, R12
+	JZ   n8done
+	TESTQ R14, R14
+	JZ   n8done
+	VBROADCASTSD 64(BX), Z20 // 8
+	VBROADCASTSD 72(BX), Z21 // +Inf
+	VMOVUPD      (BX), Z22   // lane indices
+
+n8row:
+	MOVLQSX         (R11), SI
+	SHLQ            $7, SI
+	ADDQ            R13, SI
+	VBROADCASTF64X4 (SI), Z6
+	VBROADCASTF64X4 32(SI), Z7
+	VBROADCASTF64X4 64(SI), Z8
+	VBROADCASTF64X4 96(SI), Z9
+	VMOVAPD         Z21, Z10 // smallest
+	VMOVAPD         Z21, Z11 // second
+	VMOVAPD         Z21, Z12 // third
+	VMOVAPD         Z22, Z13 // index of the smallest
+	VMOVAPD         Z22, Z15 // index of the second
+	VMOVAPD         Z22, Z16 // indices of the current block
+	MOVQ            AX, DI
+	MOVQ            R14, CX
+
+n8groups:
+	D16OCT
+	VCMPPD  $1, Z10, Z0, K1 // below the smallest
+	VCMPPD  $1, Z11, Z0, K2 // below the second
+	VMAXPD  Z11, Z0, Z3
+	VMINPD  Z3, Z12, Z12    // third
+	VMAXPD  Z10, Z0, Z3
+	VMINPD  Z3, Z11, Z11    // second
+	VMINPD  Z0, Z10, Z10    // smallest
+	VMOVAPD Z16, K2, Z15    // new second's index
+	VMOVAPD Z13, K1, Z15    // or the old smallest's
+	VMOVAPD Z16, K1, Z13
+	VADDPD  Z20, Z16, Z16
+	ADDQ    $1024, DI
+	DECQ    CX
+	JNZ     n8groups
+
+	VEXTRACTF64X4 $1, Z10, Y0
+	VEXTRACTF64X4 $1, Z11, Y1
+	VEXTRACTF64X4 $1, Z12, Y2
+	VEXTRACTF64X4 $1, Z13, Y3
+	VEXTRACTF64X4 $1, Z15, Y4
+	N3MERGE
+	VPERMILPD     $5, Y10, Y0
+	VPERMILPD     $5, Y11, Y1
+	VPERMILPD     $5, Y12, Y2
+	VPERMILPD     $5, Y13, Y3
+	VPERMILPD     $5, Y15, Y4
+	N3MERGE
+	VPERM2F128    $1, Y10, Y10, Y0
+	VPERM2F128    $1, Y11, Y11, Y1
+	VPERM2F128    $1, Y12, Y12, Y2
+	VPERM2F128    $1, Y13, Y13, Y3
+	VPERM2F128    $1, Y15, Y15, Y4
+	N3MERGE
+	VMOVSD        X13, (DX)
+	VMOVSD        X15, 8(DX)
+	VUNPCKLPD     X11, X10, X0
+	VSQRTPD       X0, X0
+	VMOVUPD       X0, 16(DX)
+	VSQRTSD       X12, X12, X12
+	VMOVSD        X12, 32(DX)
+	ADDQ          $40, DX
+	ADDQ          $4, R11
+	DECQ          R12
+	JNZ           n8row
+
+n8done:
+	VZEROUPPER
+	RET
+
+// D16OCTR is D16OCT with the block's 16 words in Z16-Z31 (pair A in
+// Z16-Z19, B in Z20-Z23, C in Z24-Z27, D in Z28-Z31) and the query in
+// memory at R8 as four 8-value words (features 4q..4q+3 twice). It computes
+// block - query instead of query - block: the squares are the same.
+// Clobbers Z1-Z5, Z12, Z13.
+#define D16OCTR \
+	VSUBPD      (R8), Z16, Z4; \
+	VSUBPD      (R8), Z20, Z5; \
+	VSUBPD      (R8), Z24, Z12; \
+	VSUBPD      (R8), Z28, Z13; \
+	VMULPD      Z4, Z4, Z0; \
+	VMULPD      Z5, Z5, Z1; \
+	VMULPD      Z12, Z12, Z2; \
+	VMULPD      Z13, Z13, Z3; \
+	VSUBPD      64(R8), Z17, Z4; \
+	VSUBPD      64(R8), Z21, Z5; \
+	VSUBPD      64(R8), Z25, Z12; \
+	VSUBPD      64(R8), Z29, Z13; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z12, Z12, Z2; \
+	VFMADD231PD Z13, Z13, Z3; \
+	VSUBPD      128(R8), Z18, Z4; \
+	VSUBPD      128(R8), Z22, Z5; \
+	VSUBPD      128(R8), Z26, Z12; \
+	VSUBPD      128(R8), Z30, Z13; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z12, Z12, Z2; \
+	VFMADD231PD Z13, Z13, Z3; \
+	VSUBPD      192(R8), Z19, Z4; \
+	VSUBPD      192(R8), Z23, Z5; \
+	VSUBPD      192(R8), Z27, Z12; \
+	VSUBPD      192(R8), Z31, Z13; \
+	VFMADD231PD Z4, Z4, Z0; \
+	VFMADD231PD Z5, Z5, Z1; \
+	VFMADD231PD Z12, Z12, Z2; \
+	VFMADD231PD Z13, Z13, Z3; \
+	VUNPCKLPD   Z1, Z0, Z4; \
+	VUNPCKHPD   Z1, Z0, Z5; \
+	VADDPD      Z5, Z4, Z4; \
+	VUNPCKLPD   Z3, Z2, Z12; \
+	VUNPCKHPD   Z3, Z2, Z13; \
+	VADDPD      Z13, Z12, Z12; \
+	VSHUFF64X2  $0x88, Z12, Z4, Z0; \
+	VSHUFF64X2  $0xDD, Z12, Z4, Z1; \
+	VADDPD      Z1, Z0, Z0
+
+// func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)
+//
+// seedGain8d16 for t candidates in one pass over X (n a multiple of 8):
+// each block of 8 rows is loaded once into Z16-Z31 and measured against
+// every candidate, instead of streaming all of X (which does not fit in L1)
+// once per candidate. qd holds candidate c's 16 features as four 8-value
+// words (features 4q..4q+3 twice) at qd[32c:]; its distances go to
+// out[c*stride:], its four gain lanes to gain[4c:] (read and updated).
+TEXT ·seedGainMulti8d16(SB), NOSPLIT, $0-64
+	MOVQ qd+0(FP), SI
+	MOVQ t+8(FP), R9
+	MOVQ Xo+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ stride+32(FP), R12
+	MOVQ closest+40(FP), BX
+	MOVQ out+48(FP), DX
+	MOVQ gain+56(FP), R11
+	SHLQ $3, R12          // bytes between the candidates' outputs
+	SHRQ $3, CX
+	VXORPD Z6, Z6, Z6     // zero
+	TESTQ CX, CX
+	JZ   gmdone
+	TESTQ R9, R9
+	JZ   gmdone
+
+gmrows:
+	VMOVUPD (DI), Z16
+	VMOVUPD 64(DI), Z17
+	VMOVUPD 128(DI), Z18
+	VMOVUPD 192(DI), Z19
+	VMOVUPD 256(DI), Z20
+	VMOVUPD 320(DI), Z21
+	VMOVUPD 384(DI), Z22
+	VMOVUPD 448(DI), Z23
+	VMOVUPD 512(DI), Z24
+	VMOVUPD 576(DI), Z25
+	VMOVUPD 640(DI), Z26
+	VMOVUPD 704(DI), Z27
+	VMOVUPD 768(DI), Z28
+	VMOVUPD 832(DI), Z29
+	VMOVUPD 896(DI), Z30
+	VMOVUPD 960(DI), Z31
+	VMOVUPD (BX), Z7      // closest
+	MOVQ    SI, R8
+	MOVQ    DX, R10
+	MOVQ    R11, R13
+	MOVQ    R9, R14
+
+gmcand:
+	D16OCTR
+	VMOVUPD       Z0, (R10)
+	VSUBPD        Z0, Z7, Z1     // closest - dist
+	VMAXPD        Z6, Z1, Z1     // max(., 0)
+	VEXTRACTF64X4 $1, Z1, Y2
+	VADDPD        (R13), Y1, Y1  // rows 8b..8b+3, then 8b+4..8b+7
+	VADDPD        Y2, Y1, Y1
+	VMOVUPD       Y1, (R13)
+	ADDQ          $256, R8
+	ADDQ          R12, R10
+	ADDQ          $32, R13
+	DECQ          R14
+	JNZ           gmcand
+
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  gmrows
+
+gmdone:
+	VZEROUPPER
+	RET

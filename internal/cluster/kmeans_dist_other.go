@@ -57,3 +57,17 @@ func sqrtDistPairs16(X *float64, C *float64, rows *int32, cents *int32, m int, o
 func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, mask *[4]int64, cst *float64, out *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+var useAVX512 = false
+
+func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

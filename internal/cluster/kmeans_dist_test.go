@@ -22,19 +22,74 @@ func refSqDist(a, b []float64) float64 {
 	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
-// bothPaths runs fn with the assembly kernels (when the CPU has them) and
-// with the portable Go code.
+// bothPaths runs fn with the AVX-512 kernels, the AVX2 ones and the
+// portable Go code (those the CPU has).
 func bothPaths(t *testing.T, fn func(t *testing.T)) {
 	t.Helper()
-	saved := useAVX2
-	defer func() { useAVX2 = saved }()
-	for _, asm := range []bool{true, false} {
-		if asm && !saved {
+	s2, s5 := useAVX2, useAVX512
+	defer func() { useAVX2, useAVX512 = s2, s5 }()
+	for _, p := range [][2]bool{{true, true}, {true, false}, {false, false}} {
+		if (p[0] && !s2) || (p[1] && !s5) {
 			continue
 		}
-		useAVX2 = asm
+		useAVX2, useAVX512 = p[0], p[1]
 		fn(t)
 	}
+}
+
+func TestSeedGainOctBitIdentical(t *testing.T) {
+	// The oct-layout kernels (one candidate or several per pass) give
+	// seedGain's documented bits: sqDist per row, gains in four chains
+	// over the rows i (mod 4), for every row count (the Go and AVX2
+	// remainders after the blocks of 8).
+	bothPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for n := 1; n <= 45; n++ {
+			X := linalg.New(n, 16)
+			for i := range X.Data {
+				X.Data[i] = 3 * r.NormFloat64()
+			}
+			closest := make([]float64, n)
+			for i := range closest {
+				closest[i] = 40 * r.Float64()
+			}
+			cand := []int{r.IntN(n), r.IntN(n), r.IntN(n), 0, n - 1}
+			want := make([]float64, len(cand))
+			wantDist := make([]float64, len(cand)*n)
+			for tr, c := range cand {
+				var g [4]float64
+				for i := 0; i < n; i++ {
+					v := refSqDist(X.Row(c), X.Row(i))
+					wantDist[tr*n+i] = v
+					if v < closest[i] {
+						g[i%4] += closest[i] - v
+					}
+				}
+				want[tr] = (g[0] + g[1]) + (g[2] + g[3])
+			}
+			p := newProblem(X)
+			xo := p.octX()
+			dist := make([]float64, len(cand)*n)
+			for tr, c := range cand {
+				if got := seedGain(X.Row(c), X, xo, closest, dist[tr*n:(tr+1)*n]); got != want[tr] {
+					t.Fatalf("avx2 %v avx512 %v n=%d cand %d: gain %v, want %v", useAVX2, useAVX512, n, tr, got, want[tr])
+				}
+			}
+			if !slices.Equal(dist, wantDist) {
+				t.Fatalf("avx2 %v avx512 %v n=%d: distances differ", useAVX2, useAVX512, n)
+			}
+			if xo == nil {
+				continue
+			}
+			var qd []float64
+			gain := make([]float64, len(cand))
+			clear(dist)
+			seedGainsOct(X, xo, cand, closest, dist, gain, &qd)
+			if !slices.Equal(gain, want) || !slices.Equal(dist, wantDist) {
+				t.Fatalf("n=%d: seedGainsOct %v, want %v", n, gain, want)
+			}
+		}
+	})
 }
 
 func TestDistanceKernelsBitIdentical(t *testing.T) {
@@ -158,11 +213,15 @@ func TestNearest3Rows(t *testing.T) {
 			for i := range rows {
 				rows[i] = int32(i)
 			}
-			for k := 1; k <= 14; k++ {
+			for k := 1; k <= 19; k++ {
 				C := X.Slice(10, 10+k).Clone()
 				pc := padCentroids(nil, C)
 				out := make([]float64, 5*len(rows))
-				nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), out)
+				if useAVX512 && d == 16 {
+					nearest3RowsOct(X, rows, octLayout(nil, C.Data, k, math.Inf(1)), k, out)
+				} else {
+					nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), out)
+				}
 				for q, i := range rows {
 					dist := make([]float64, k)
 					for j := range dist {
@@ -182,7 +241,7 @@ func TestNearest3Rows(t *testing.T) {
 					}
 					o := out[5*q : 5*q+5]
 					if o[0] != float64(wb) || o[2] != want[0] || o[3] != want[1] || o[4] != want[2] {
-						t.Fatalf("asm %v d=%d k=%d row %d: %v, want %d %v", useAVX2, d, k, i, o, wb, want)
+						t.Fatalf("asm %v/%v d=%d k=%d row %d: %v, want %d %v", useAVX2, useAVX512, d, k, i, o, wb, want)
 					}
 					if k > 1 && (o[1] == o[0] || math.Sqrt(dist[int(o[1])]) != want[1]) {
 						t.Fatalf("asm %v d=%d k=%d row %d: second index %v (distance %v), want one at %v", useAVX2, d, k, i, o[1], math.Sqrt(dist[int(o[1])]), want[1])

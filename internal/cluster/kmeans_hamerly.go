@@ -30,6 +30,7 @@ type hamerly struct {
 	dl        []float64 // how far l3 drops for a row of each centroid
 	s         []float64 // half the distance from each centroid to its nearest other one
 	pad       linalg.Matrix
+	oct       []float64 // the centroids in the oct layout (AVX-512, 16 columns)
 	cst       []float64 // nearest3Consts
 	tab       []float64 // per centroid {p, dl, s, 0} for hamBound3
 	// per-row scratch of the E-step's passes
@@ -49,7 +50,7 @@ func (h *hamerly) reset(n, k int) *hamerly {
 		p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
 		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
 		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab,
-		pad: h.pad,
+		pad: h.pad, oct: h.oct,
 	}
 	return h
 }
@@ -83,6 +84,10 @@ func (r *run) hamerlyEStep() bool {
 	started, pending := h.started, h.pending
 	h.pad = padCentroids(h.pad.Data, r.centers)
 	h.cst = nearest3Consts(h.cst, h.pad.Rows)
+	oct := useAVX512 && d == 16
+	if oct {
+		h.oct = octLayout(h.oct, r.centers.Data, k, math.Inf(1))
+	}
 	// Centroid j is at distance 0 from itself: the second-smallest distance
 	// is the one to its nearest other centroid.
 	h.cidx = grow(h.cidx, k)
@@ -191,7 +196,11 @@ func (r *run) hamerlyEStep() bool {
 			}
 		}
 		res := h.res[5*lo : 5*hi]
-		nearest3Rows(p.X, rows[:nf], h.pad, k, h.cst, res)
+		if oct {
+			nearest3RowsOct(p.X, rows[:nf], h.oct, k, res)
+		} else {
+			nearest3Rows(p.X, rows[:nf], h.pad, k, h.cst, res)
+		}
 		for q, i32 := range rows[:nf] {
 			i := int(i32)
 			o := res[5*q : 5*q+5]

@@ -22,6 +22,22 @@ type problem struct {
 	n, d    int
 	chunk   int // rows per par.For chunk: depends on n only, never on threads
 	nChunks int
+	// xo is X in the oct layout for the AVX-512 seeding kernel (16 columns),
+	// built on first use by octX.
+	xoOnce sync.Once
+	xo     []float64
+}
+
+// octX returns X in the oct layout (see octLayout) when the AVX-512 kernels
+// apply to it, else nil. The copy is built once per problem, on first use:
+// the k-means++ gains stream all of X for every candidate, and a problem
+// seeds n_init restarts.
+func (p *problem) octX() []float64 {
+	if !useAVX512 || p.d != 16 || p.n < 8 {
+		return nil
+	}
+	p.xoOnce.Do(func() { p.xo = octLayout(nil, p.X.Data, p.n&^7, 0) })
+	return p.xo
 }
 
 func newProblem(X linalg.Matrix) *problem {

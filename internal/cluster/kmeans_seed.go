@@ -44,6 +44,7 @@ type seeder struct {
 	cand    []int
 	dist    []float64 // trials x n: squared distances to the candidates
 	gain    []float64
+	qd      []float64 // seedGainsOct's duplicated candidates
 	// state is set when lab, closest and second describe the returned seeds.
 	state bool
 }
@@ -69,6 +70,10 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 	s.state = false
 	centers := linalg.New(k, d)
 	start := 0
+	var xo []float64
+	if !plain {
+		xo = p.octX()
+	}
 	if fixed != nil && fixed.Rows > 0 {
 		par.For(threads, n, p.chunk, func(_, lo, hi int) {
 			dist := make([]float64, fixed.Rows)
@@ -112,23 +117,27 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 			idx := sort.SearchFloat64s(s.cum, r)
 			s.cand[t] = min(idx, n-1)
 		}
-		par.Each(threads, trials, func(t int) {
-			// The potential after adding candidate t is tot minus the summed
-			// decrease over the rows it is closer to than their centroid.
-			dist := s.dist[t*n : (t+1)*n]
-			if plain {
-				sqDistsRows(X.Row(s.cand[t]), X.Data, dist)
-				g := 0.0
-				for i, v := range dist {
-					if ci := s.closest[i]; v < ci {
-						g += math.Sqrt(ci) - math.Sqrt(v)
+		if xo != nil && threads <= 1 {
+			seedGainsOct(X, xo, s.cand, s.closest, s.dist, s.gain, &s.qd)
+		} else {
+			par.Each(threads, trials, func(t int) {
+				// The potential after adding candidate t is tot minus the summed
+				// decrease over the rows it is closer to than their centroid.
+				dist := s.dist[t*n : (t+1)*n]
+				if plain {
+					sqDistsRows(X.Row(s.cand[t]), X.Data, dist)
+					g := 0.0
+					for i, v := range dist {
+						if ci := s.closest[i]; v < ci {
+							g += math.Sqrt(ci) - math.Sqrt(v)
+						}
 					}
+					s.gain[t] = g
+				} else {
+					s.gain[t] = seedGain(X.Row(s.cand[t]), X, xo, s.closest, dist)
 				}
-				s.gain[t] = g
-			} else {
-				s.gain[t] = seedGain(X.Row(s.cand[t]), X, s.closest, dist)
-			}
-		})
+			})
+		}
 		best := 0
 		for t := 1; t < trials; t++ {
 			if tot-s.gain[t] < tot-s.gain[best] {
@@ -152,22 +161,28 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 // returns how much a centroid at q lowers the potential: the sum over rows of
 // max(closest - dist, 0), summed in four partial sums over the rows i = 0, 1,
 // 2, 3 (mod 4) combined as (g0 + g1) + (g2 + g3). Four independent chains
-// instead of one: the assembly kernel keeps one per lane.
-func seedGain(q []float64, X linalg.Matrix, closest, out []float64) float64 {
+// instead of one: the assembly kernel keeps one per lane. xo is X in the
+// oct layout (problem.octX) or nil.
+func seedGain(q []float64, X linalg.Matrix, xo []float64, closest, out []float64) float64 {
 	n, d := X.Rows, X.Cols
 	closest, out = closest[:n], out[:n]
 	var g [4]float64
 	i := 0
-	if useAVX2 && n >= 4 && d > 0 {
+	if useAVX512 && d == 16 && n >= 8 && len(xo) >= (n&^7)*16 {
+		i = n &^ 7
+		seedGain8d16(&q[0], &xo[0], i, &closest[0], &out[0], &g)
+	}
+	if useAVX2 && n-i >= 4 && d > 0 {
+		j := i
 		i = n &^ 3
 		if d == 16 {
-			seedGain4d16(&q[0], &X.Data[0], i, &closest[0], &out[0], &g)
+			seedGain4d16(&q[0], &X.Data[j*d], i-j, &closest[j], &out[j], &g)
 		} else {
 			var mask *[4]int64
 			if d%4 != 0 {
 				mask = &tailMasks[d%4]
 			}
-			seedGain4(&q[0], &X.Data[0], d, i, mask, &closest[0], &out[0], &g)
+			seedGain4(&q[0], &X.Data[j*d], d, i-j, mask, &closest[j], &out[j], &g)
 		}
 	}
 	for ; i < n; i++ {
@@ -199,5 +214,45 @@ func seedAccept(dist, closest, second, third []float64, lab, lab2 []int, c int) 
 		case v < third[i]:
 			third[i] = v
 		}
+	}
+}
+
+// seedGainsOct is seedGain for every candidate row cand[t] of X (16
+// columns, xo its oct layout), distances to dist[t*n:(t+1)*n], gains to
+// gain[t], with the same bits. The AVX-512 kernel measures each block of 8
+// rows against all candidates while it is in registers: streaming X
+// (larger than L1) once per candidate made the single-candidate kernel
+// bound by L2 bandwidth. qd is scratch.
+func seedGainsOct(X linalg.Matrix, xo []float64, cand []int, closest, dist, gain []float64, qd *[]float64) {
+	n, T := X.Rows, len(cand)
+	*qd = grow(*qd, T*36)
+	q := *qd
+	g := q[T*32 : T*36]
+	clear(g)
+	for t, c := range cand {
+		row := X.Row(c)
+		for k := 0; k < 4; k++ {
+			copy(q[t*32+k*8:t*32+k*8+4], row[k*4:k*4+4])
+			copy(q[t*32+k*8+4:t*32+k*8+8], row[k*4:k*4+4])
+		}
+	}
+	n8 := n &^ 7
+	if n8 > 0 {
+		seedGainMulti8d16(&q[0], T, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
+	}
+	for t, c := range cand {
+		out := dist[t*n : (t+1)*n]
+		gt := (*[4]float64)(g[4*t : 4*t+4])
+		i := n8
+		if useAVX2 && n-i >= 4 {
+			seedGain4d16(&X.Data[c*16], &X.Data[i*16], 4, &closest[i], &out[i], gt)
+			i += 4
+		}
+		for ; i < n; i++ {
+			v := sqDist16((*[16]float64)(X.Data[c*16:c*16+16]), (*[16]float64)(X.Data[i*16:i*16+16]))
+			out[i] = v
+			gt[i%4] += max(closest[i]-v, 0)
+		}
+		gain[t] = (gt[0] + gt[1]) + (gt[2] + gt[3])
 	}
 }

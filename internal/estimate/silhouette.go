@@ -437,22 +437,41 @@ func gatherGroup(acc []float64, g group, k, t int, dist []float64, m0 int) {
 }
 
 // gather8 adds, for each listed column j, the distances of the 8 rows of
-// micro-block m0 (one cache line: dist[j*silBlock+m0 : +8]) to acc. Eight
-// independent accumulators keep the adds pipelined.
+// micro-block m0 (one cache line: dist[j*silBlock+m0 : +8]) to acc. Each
+// row's sum runs in four chains over the list positions p = 0, 1, 2, 3
+// (mod 4), the first starting from acc, combined as (s0 + s1) + (s2 + s3):
+// the assembly kernels keep four vector adds in flight (one 8-wide ZMM or
+// two YMM per column), and every path sums in this order, so the scores
+// have the same bits on every machine.
 func gather8(acc *[silMicro]float64, dist []float64, m0 int, cols []int32) {
-	a0, a1, a2, a3, a4, a5, a6, a7 := acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
-	for _, j := range cols {
-		p := (*[silMicro]float64)(dist[int(j)*silBlock+m0:])
-		a0 += p[0]
-		a1 += p[1]
-		a2 += p[2]
-		a3 += p[3]
-		a4 += p[4]
-		a5 += p[5]
-		a6 += p[6]
-		a7 += p[7]
+	if len(cols) == 0 {
+		return
 	}
-	acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = a0, a1, a2, a3, a4, a5, a6, a7
+	// The kernels index dist without bounds checks: the columns come from
+	// groupCols (row indices < n) and dist is n x silBlock.
+	if m0 < 0 || m0+silMicro > silBlock {
+		panic("estimate: gather8: micro-block out of range")
+	}
+	switch {
+	case useGather512:
+		gather8x512(acc, &dist[m0], &cols[0], len(cols))
+		return
+	case useGather256:
+		gather8x256(acc, &dist[m0], &cols[0], len(cols))
+		return
+	}
+	var s [4][silMicro]float64
+	s[0] = *acc
+	for p, j := range cols {
+		v := (*[silMicro]float64)(dist[int(j)*silBlock+m0:])
+		a := &s[p%4]
+		for r := range a {
+			a[r] += v[r]
+		}
+	}
+	for r := range acc {
+		acc[r] = (s[0][r] + s[1][r]) + (s[2][r] + s[3][r])
+	}
 }
 
 // silRow is the silhouette of micro-block row r with label own, from the
