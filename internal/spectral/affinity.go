@@ -106,12 +106,12 @@ func newBufPool(threads, size int) bufPool {
 	return p
 }
 
-// buildDense computes the squared distance matrix (upper triangle through
-// BLAS, then mirrored), the MST and sigma from it, and turns it in place into
-// M = Deg^-1/2 A Deg^-1/2 with A = exp(-D^2 / (2 sigma^2)), zero diagonal.
-// The MST is found on the stored distances; its edges are then re-measured
-// exactly, so sigma does not inherit the cancellation error of the BLAS
-// distances.
+// buildDense computes the squared distance matrix (upper triangle by
+// upperDistances, then mirrored), the MST and sigma from it, and turns it in
+// place into M = Deg^-1/2 A Deg^-1/2 with A = exp(-D^2 / (2 sigma^2)), zero
+// diagonal. The MST is found on the stored distances; its edges are then
+// re-measured exactly, so sigma does not inherit the cancellation error of
+// dot-product distances (or float32 storage).
 //
 // S, when long enough, is reused for the matrix (see Workspace).
 func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int, S []T) (*denseGraph, []T, error) {
@@ -120,9 +120,99 @@ func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDi
 		S = linalg.MakeBig[T](n * n)
 	}
 	S = S[:n*n]
+	const bs = 64
+	upperDistances(ctx, X, S, threads)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	mirror(S, n, threads)
+
+	u, v := primStored(S, n, threads)
+	m := 0.0
+	for e := range u {
+		m = max(m, sqDist(X.Row(u[e]), X.Row(v[e])))
+	}
+	sigma := Sigma(m, minDist)
+	inv := 1 / (2 * sigma * sigma)
+
+	// One pass over the upper triangle turns distances into affinities and
+	// collects row sums, plus per-chunk column sums for the lower triangle
+	// (reduced in chunk order, so degrees do not depend on the threads).
+	nChunks := par.Chunks(n, bs)
+	colPart := make([]float64, nChunks*n)
+	rowPart := make([]float64, n)
+	par.For(threads, n, bs, func(c, lo, hi int) {
+		cp := colPart[c*n : (c+1)*n]
+		for i := lo; i < hi; i++ {
+			row := S[i*n+i+1 : (i+1)*n]
+			rowPart[i] = expAffinityRow(row, cp[i+1:], inv)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	deg := make([]float64, n)
+	for i := range deg {
+		s := rowPart[i]
+		for c := 0; c < nChunks; c++ {
+			s += colPart[c*n+i]
+		}
+		deg[i] = s
+	}
+	isq := invSqrt(deg)
+	scaleMirror(S, n, isq, threads)
+	return &denseGraph{deg: deg, maxEdge: m, sigma: sigma}, S, nil
+}
+
+// upperDistances writes the squared distances between the rows of X into
+// the upper triangle of the n x n matrix S (diagonal included).
+//
+// With AVX-512 and few columns (letter has 16) each row's distances come
+// from sqdistTz on the transposed data: exact differences, eight points per
+// vector lane, no reductions. Otherwise they are |x_i|^2 + |x_j|^2 - 2 x_i.x_j
+// with the dot products from the tiled kernel, clamped at 0 (cancellation can
+// leave tiny negative values).
+func upperDistances[T float32 | float64](ctx context.Context, X linalg.Matrix, S []T, threads int) {
+	n, d := X.Rows, X.Cols
+	const bs = 64
+	if useAsm && useAVX512 && d >= 1 && d <= 64 {
+		xt := make([]float64, d*n)
+		transpose(xt, n, X.Data, n, d)
+		s64, _ := any(S).([]float64)
+		pool := newBufPool(threads, n)
+		par.For(threads, n, bs, func(_, lo, hi int) {
+			if ctx.Err() != nil {
+				return
+			}
+			buf := <-pool
+			defer func() { pool <- buf }()
+			for i := lo; i < hi; i++ {
+				w := n - i
+				out := buf[:w]
+				if s64 != nil {
+					out = s64[i*n+i : (i+1)*n]
+				}
+				m := w / 8 * 8
+				if m > 0 {
+					sqdistTz(&X.Data[i*d], d, &xt[i], n, m, &out[0])
+				}
+				xi := X.Row(i)
+				for j := m; j < w; j++ {
+					out[j] = sqDist(xi, X.Row(i+j))
+				}
+				if s64 == nil {
+					dst := S[i*n+i : (i+1)*n]
+					for j, v := range out {
+						dst[j] = T(v)
+					}
+				}
+				S[i*n+i] = 0
+			}
+		})
+		return
+	}
 	norms := linalg.RowSqNorms(X, nil)
 	Xp, dp := padded(X)
-	const bs = 64
 	pool := newBufPool(threads, bs*n)
 	par.For(threads, n, bs, func(_, lo, hi int) {
 		if ctx.Err() != nil {
@@ -150,54 +240,6 @@ func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDi
 			S[i*n+i] = 0
 		}
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	mirror(S, n, threads)
-
-	u, v := primStored(S, n, threads)
-	m := 0.0
-	for e := range u {
-		m = max(m, sqDist(X.Row(u[e]), X.Row(v[e])))
-	}
-	sigma := Sigma(m, minDist)
-	inv := 1 / (2 * sigma * sigma)
-
-	// One pass over the upper triangle turns distances into affinities and
-	// collects row sums, plus per-chunk column sums for the lower triangle
-	// (reduced in chunk order, so degrees do not depend on the threads).
-	nChunks := par.Chunks(n, bs)
-	colPart := make([]float64, nChunks*n)
-	rowPart := make([]float64, n)
-	par.For(threads, n, bs, func(c, lo, hi int) {
-		cp := colPart[c*n : (c+1)*n]
-		for i := lo; i < hi; i++ {
-			row := S[i*n+i+1 : (i+1)*n]
-			cs := cp[i+1:]
-			s := 0.0
-			for j, d2 := range row {
-				a := T(math.Exp(-float64(d2) * inv))
-				row[j] = a
-				s += float64(a)
-				cs[j] += float64(a)
-			}
-			rowPart[i] = s
-		}
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	deg := make([]float64, n)
-	for i := range deg {
-		s := rowPart[i]
-		for c := 0; c < nChunks; c++ {
-			s += colPart[c*n+i]
-		}
-		deg[i] = s
-	}
-	isq := invSqrt(deg)
-	scaleMirror(S, n, isq, threads)
-	return &denseGraph{deg: deg, maxEdge: m, sigma: sigma}, S, nil
 }
 
 // scaleMirror multiplies the strict upper triangle of S by isq_i * isq_j

@@ -1,6 +1,10 @@
 package spectral
 
-import "github.com/ncd-project/ncd/internal/par"
+import (
+	"math"
+
+	"github.com/ncd-project/ncd/internal/par"
+)
 
 // Drivers for the three product shapes of this package. Each splits its work
 // over threads in chunks whose bounds depend only on the problem size, and
@@ -180,4 +184,27 @@ func sqDistMany(u, x []float64, d, r int, out []float64) {
 	for i := r4; i < r; i++ {
 		out[i] = sqDist(u, x[i*d:(i+1)*d])
 	}
+}
+
+// expAffinityRow turns the squared distances of row into affinities,
+// row[j] = exp(-row[j] * inv), adds them to cs[j] and returns their sum
+// (summed in float64). With AVX-512 and float64 storage the exponentials are
+// vectorized (expaffz, within about an ulp of math.Exp); the remainder, and
+// everything elsewhere, uses math.Exp.
+func expAffinityRow[T float32 | float64](row []T, cs []float64, inv float64) float64 {
+	j0, s := 0, 0.0
+	if useAsm && useAVX512 && len(row) >= 8 {
+		if r64, ok := any(row).([]float64); ok {
+			j0 = len(row) / 8 * 8
+			s = expaffz(&r64[0], j0, -inv, &cs[0])
+		}
+	}
+	cs = cs[:len(row)]
+	for j := j0; j < len(row); j++ {
+		a := T(math.Exp(-float64(row[j]) * inv))
+		row[j] = a
+		s += float64(a)
+		cs[j] += float64(a)
+	}
+	return s
 }

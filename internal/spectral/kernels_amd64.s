@@ -473,3 +473,188 @@ dot4x6zf32done:
 	STORE24
 	VZEROUPPER
 	RET
+
+// Constants of expaffz: log2(e), ln(2) split in a high part (exact when
+// multiplied by the integers of the reduction) and a low part, the clamp
+// below which exp underflows to 0, 1, and the Taylor coefficients
+// 1/13!, ..., 1/2! (on |r| <= ln(2)/2 the series truncated after r^13 is
+// within 2e-17 of exp(r)).
+DATA expconst<>+0(SB)/8, $0x3ff71547652b82fe // log2e = 1.4426950408889634
+DATA expconst<>+8(SB)/8, $0x3fe62e42fee00000 // ln2hi = 0.6931471803691238
+DATA expconst<>+16(SB)/8, $0x3dea39ef35793c76 // ln2lo = 1.9082149292705877e-10
+DATA expconst<>+24(SB)/8, $0xc087500000000000 // minx = -746.0
+DATA expconst<>+32(SB)/8, $0x3ff0000000000000 // one = 1.0
+DATA expconst<>+40(SB)/8, $0x3de6124613a86d09 // c13 = 1.6059043836821613e-10
+DATA expconst<>+48(SB)/8, $0x3e21eed8eff8d898 // c12 = 2.08767569878681e-09
+DATA expconst<>+56(SB)/8, $0x3e5ae64567f544e4 // c11 = 2.505210838544172e-08
+DATA expconst<>+64(SB)/8, $0x3e927e4fb7789f5c // c10 = 2.755731922398589e-07
+DATA expconst<>+72(SB)/8, $0x3ec71de3a556c734 // c9 = 2.7557319223985893e-06
+DATA expconst<>+80(SB)/8, $0x3efa01a01a01a01a // c8 = 2.48015873015873e-05
+DATA expconst<>+88(SB)/8, $0x3f2a01a01a01a01a // c7 = 0.0001984126984126984
+DATA expconst<>+96(SB)/8, $0x3f56c16c16c16c17 // c6 = 0.001388888888888889
+DATA expconst<>+104(SB)/8, $0x3f81111111111111 // c5 = 0.008333333333333333
+DATA expconst<>+112(SB)/8, $0x3fa5555555555555 // c4 = 0.041666666666666664
+DATA expconst<>+120(SB)/8, $0x3fc5555555555555 // c3 = 0.16666666666666666
+DATA expconst<>+128(SB)/8, $0x3fe0000000000000 // c2 = 0.5
+GLOBL expconst<>(SB), RODATA|NOPTR, $136
+
+// func expaffz(row *float64, n int, ninv float64, cs *float64) float64
+// row[j] = exp(row[j] * ninv); cs[j] += row[j]; returns the sum of the new
+// row[j], for j < n (n a multiple of 8, ninv <= 0, row[j] >= 0). exp(x) is
+// 2^k exp(r) with k = round(x log2(e)), r = x - k ln(2) (Cody-Waite, two
+// FMAs) and exp(r) = 1 + (r + r^2 q(r)) from the Taylor series; VSCALEFPD
+// applies 2^k, underflowing gradually to 0 as math.Exp does. Agrees with
+// math.Exp to about an ulp.
+TEXT ·expaffz(SB), NOSPLIT, $0-40
+	MOVQ         row+0(FP), SI
+	MOVQ         n+8(FP), CX
+	SHRQ         $3, CX
+	VBROADCASTSD ninv+16(FP), Z31
+	MOVQ         cs+24(FP), DI
+	LEAQ         expconst<>(SB), AX
+	VBROADCASTSD 0(AX), Z30
+	VBROADCASTSD 8(AX), Z29
+	VBROADCASTSD 16(AX), Z28
+	VBROADCASTSD 24(AX), Z27
+	VBROADCASTSD 32(AX), Z26
+	VBROADCASTSD 40(AX), Z13
+	VBROADCASTSD 48(AX), Z14
+	VBROADCASTSD 56(AX), Z15
+	VBROADCASTSD 64(AX), Z16
+	VBROADCASTSD 72(AX), Z17
+	VBROADCASTSD 80(AX), Z18
+	VBROADCASTSD 88(AX), Z19
+	VBROADCASTSD 96(AX), Z20
+	VBROADCASTSD 104(AX), Z21
+	VBROADCASTSD 112(AX), Z22
+	VBROADCASTSD 120(AX), Z23
+	VBROADCASTSD 128(AX), Z24
+	VPXORQ       Z0, Z0, Z0
+	TESTQ        CX, CX
+	JZ           expaffzdone
+
+expaffzloop:
+	VMULPD       (SI), Z31, Z1
+	VMAXPD       Z27, Z1, Z1
+	VMULPD       Z30, Z1, Z2
+	VRNDSCALEPD  $0, Z2, Z2
+	VFNMADD231PD Z29, Z2, Z1
+	VFNMADD231PD Z28, Z2, Z1
+	VMOVAPD      Z13, Z3
+	VFMADD213PD  Z14, Z1, Z3
+	VFMADD213PD  Z15, Z1, Z3
+	VFMADD213PD  Z16, Z1, Z3
+	VFMADD213PD  Z17, Z1, Z3
+	VFMADD213PD  Z18, Z1, Z3
+	VFMADD213PD  Z19, Z1, Z3
+	VFMADD213PD  Z20, Z1, Z3
+	VFMADD213PD  Z21, Z1, Z3
+	VFMADD213PD  Z22, Z1, Z3
+	VFMADD213PD  Z23, Z1, Z3
+	VFMADD213PD  Z24, Z1, Z3
+	VMULPD       Z1, Z1, Z4
+	VFMADD213PD  Z1, Z4, Z3
+	VADDPD       Z26, Z3, Z3
+	VSCALEFPD    Z2, Z3, Z3
+	VMOVUPD      Z3, (SI)
+	VADDPD       Z3, Z0, Z0
+	VADDPD       (DI), Z3, Z5
+	VMOVUPD      Z5, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          expaffzloop
+
+expaffzdone:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $1, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64)
+// out[j] = sum_{k<d} (xt[k*ldx+j] - u[k])^2 for j < m (m a multiple of 8):
+// the squared distances from u to the m points stored as the columns of the
+// d x m matrix xt. Each lane sums its own point's terms in order, so there
+// are no horizontal reductions: for few dimensions this is much faster than
+// dot-product tiles, and exact differences have no cancellation.
+TEXT ·sqdistTz(SB), NOSPLIT, $0-48
+	MOVQ u+0(FP), SI
+	MOVQ d+8(FP), DX
+	MOVQ xt+16(FP), DI
+	MOVQ ldx+24(FP), R8
+	SHLQ $3, R8
+	MOVQ m+32(FP), CX
+	MOVQ out+40(FP), BX
+	MOVQ CX, R12
+	SHRQ $5, CX
+	ANDQ $31, R12
+	SHRQ $3, R12
+	TESTQ DX, DX
+	JZ   sqtdone
+	TESTQ CX, CX
+	JZ   sqt8
+
+sqt32:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ   DI, R9
+	MOVQ   SI, R10
+	MOVQ   DX, R11
+
+sqt32k:
+	VBROADCASTSD (R10), Z8
+	VSUBPD       (R9), Z8, Z4
+	VSUBPD       64(R9), Z8, Z5
+	VSUBPD       128(R9), Z8, Z6
+	VSUBPD       192(R9), Z8, Z7
+	VFMADD231PD  Z4, Z4, Z0
+	VFMADD231PD  Z5, Z5, Z1
+	VFMADD231PD  Z6, Z6, Z2
+	VFMADD231PD  Z7, Z7, Z3
+	ADDQ         $8, R10
+	ADDQ         R8, R9
+	DECQ         R11
+	JNZ          sqt32k
+	VMOVUPD      Z0, (BX)
+	VMOVUPD      Z1, 64(BX)
+	VMOVUPD      Z2, 128(BX)
+	VMOVUPD      Z3, 192(BX)
+	ADDQ         $256, DI
+	ADDQ         $256, BX
+	DECQ         CX
+	JNZ          sqt32
+
+sqt8:
+	TESTQ R12, R12
+	JZ    sqtdone
+
+sqt8loop:
+	VPXORQ Z0, Z0, Z0
+	MOVQ   DI, R9
+	MOVQ   SI, R10
+	MOVQ   DX, R11
+
+sqt8k:
+	VBROADCASTSD (R10), Z8
+	VSUBPD       (R9), Z8, Z4
+	VFMADD231PD  Z4, Z4, Z0
+	ADDQ         $8, R10
+	ADDQ         R8, R9
+	DECQ         R11
+	JNZ          sqt8k
+	VMOVUPD      Z0, (BX)
+	ADDQ         $64, DI
+	ADDQ         $64, BX
+	DECQ         R12
+	JNZ          sqt8loop
+
+sqtdone:
+	VZEROUPPER
+	RET

@@ -23,6 +23,14 @@ func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
+func expaffz(row *float64, n int, ninv float64, cs *float64) float64 {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
+func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
 func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int) {
 	panic("spectral: no assembly kernels on this architecture")
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ncd-project/ncd/internal/linalg"
 )
 
 // naive references
@@ -134,22 +136,121 @@ func TestPortablePathAgreesWithAssembly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		useAsm = false
-		Eg, ig, err := Embed(context.Background(), X, opt)
-		useAsm = true
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ia.Sigma != ig.Sigma && math.Abs(ia.Sigma-ig.Sigma) > 1e-14*ia.Sigma {
-			t.Errorf("%s: sigma %v (asm) vs %v (Go)", aff, ia.Sigma, ig.Sigma)
-		}
-		for j := range ia.Eigenvalues {
-			if math.Abs(ia.Eigenvalues[j]-ig.Eigenvalues[j]) > 1e-12 {
-				t.Errorf("%s: eigenvalue %d: %v (asm) vs %v (Go)", aff, j, ia.Eigenvalues[j], ig.Eigenvalues[j])
+		// The portable path, and the AVX2 kernels alone when the
+		// default also runs AVX-512 ones.
+		for _, z := range []bool{false, true} {
+			if z && !useAVX512 {
+				continue
 			}
-		}
-		if ang := maxPrincipalAngle(embedAsDense(Ea), embedAsDense(Eg)); ang > 1e-8 {
-			t.Errorf("%s: principal angle %g between the two paths", aff, ang)
+			saved512 := useAVX512
+			useAsm, useAVX512 = z, false
+			Eg, ig, err := Embed(context.Background(), X, opt)
+			useAsm, useAVX512 = true, saved512
+			if err != nil {
+				t.Fatal(err)
+			}
+			comparePaths(t, aff, Ea, Eg, ia, ig)
 		}
 	}
+}
+
+// comparePaths checks that two kernel paths gave the same embedding to
+// rounding.
+func comparePaths(t *testing.T, aff string, Ea, Eg linalg.Matrix, ia, ig *Info) {
+	t.Helper()
+	if ia.Sigma != ig.Sigma && math.Abs(ia.Sigma-ig.Sigma) > 1e-14*ia.Sigma {
+		t.Errorf("%s: sigma %v (default) vs %v (other path)", aff, ia.Sigma, ig.Sigma)
+	}
+	for j := range ia.Eigenvalues {
+		if math.Abs(ia.Eigenvalues[j]-ig.Eigenvalues[j]) > 1e-12 {
+			t.Errorf("%s: eigenvalue %d: %v (default) vs %v (other path)", aff, j, ia.Eigenvalues[j], ig.Eigenvalues[j])
+		}
+	}
+	if ang := maxPrincipalAngle(embedAsDense(Ea), embedAsDense(Eg)); ang > 1e-8 {
+		t.Errorf("%s: principal angle %g between the two paths", aff, ang)
+	}
+}
+
+// TestExpAffinityRow checks the affinity pass against math.Exp: every entry
+// to 2 ulps (the vector kernel's polynomial), exact zeros where math.Exp
+// underflows, column sums added, row sum returned; over squared distances
+// from 0 to far past underflow, and rows of every length mod 8.
+func TestExpAffinityRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	withAsm(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 7, 8, 9, 64, 1003} {
+			for _, inv := range []float64{1e-3, 0.5, 3, 1e3} {
+				row := make([]float64, n)
+				for j := range row {
+					switch j % 5 {
+					case 0:
+						row[j] = 0
+					case 1:
+						row[j] = r.Float64() * 1e4 // mostly underflow
+					default:
+						row[j] = r.Float64() * 60
+					}
+				}
+				cs := randSlice(r, n)
+				cs0 := append([]float64(nil), cs...)
+				in := append([]float64(nil), row...)
+				s := expAffinityRow(row, cs, inv)
+				want := 0.0
+				for j, d2 := range in {
+					e := math.Exp(-d2 * inv)
+					want += e
+					if e == 0 || e < 1e-300 {
+						if row[j] > 1e-300 {
+							t.Fatalf("asm=%v avx512=%v exp(-%g) = %g, want %g", useAsm, useAVX512, d2*inv, row[j], e)
+						}
+					} else if math.Abs(row[j]-e) > 2*ulp(e) {
+						t.Fatalf("asm=%v avx512=%v exp(-%g) = %g, want %g (%g ulp)", useAsm, useAVX512, d2*inv, row[j], e, (row[j]-e)/ulp(e))
+					}
+					if cs[j] != cs0[j]+row[j] {
+						t.Fatalf("column sum %d: %g, want %g", j, cs[j], cs0[j]+row[j])
+					}
+				}
+				if math.Abs(s-want) > 1e-14*math.Max(want, 1) {
+					t.Fatalf("asm=%v avx512=%v n=%d row sum %g, want %g", useAsm, useAVX512, n, s, want)
+				}
+			}
+		}
+	})
+}
+
+func ulp(x float64) float64 {
+	return math.Nextafter(x, math.Inf(1)) - x
+}
+
+// TestUpperDistances compares the upper triangle of the stored distance
+// matrix with exact squared distances, for both storage types, on every
+// kernel path (the AVX-512 one takes the transposed kernel up to 64
+// columns, the dot-product tiles above).
+func TestUpperDistances(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	withAsm(t, func(t *testing.T) {
+		for _, sh := range [][2]int{{1, 1}, {9, 1}, {45, 13}, {77, 16}, {40, 64}, {33, 70}} {
+			n, d := sh[0], sh[1]
+			X := linalg.Matrix{Data: randSlice(r, n*d), Rows: n, Cols: d}
+			S := make([]float64, n*n)
+			S32 := make([]float32, n*n)
+			for _, th := range []int{1, 2} {
+				upperDistances(context.Background(), X, S, th)
+				upperDistances(context.Background(), X, S32, th)
+				for i := 0; i < n; i++ {
+					for j := i; j < n; j++ {
+						want := 0.0
+						for k := 0; k < d; k++ {
+							want += (X.At(i, k) - X.At(j, k)) * (X.At(i, k) - X.At(j, k))
+						}
+						// The dot-product path cancels |x|^2 terms of ~d.
+						tol := 1e-13 * float64(d)
+						if math.Abs(S[i*n+j]-want) > tol || math.Abs(float64(S32[i*n+j])-want) > tol+1e-7*want {
+							t.Fatalf("asm=%v avx512=%v %v: d2(%d,%d) = %g / %g, want %g", useAsm, useAVX512, sh, i, j, S[i*n+j], S32[i*n+j], want)
+						}
+					}
+				}
+			}
+		}
+	})
 }
