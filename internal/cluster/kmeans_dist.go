@@ -325,22 +325,35 @@ func octLayout(dst, src []float64, rows int, pad float64) []float64 {
 	return dst
 }
 
-// octConsts is the constant block of nearest3Rows16x8: the lane indices,
-// the block size and +Inf.
-var octConsts = [16]float64{0, 1, 2, 3, 4, 5, 6, 7, 8, math.Inf(1)}
-
-// nearest3RowsOct is nearest3Rows for 16 columns with the AVX-512 kernel:
-// oct holds the k centroids in the oct layout padded with +Inf
-// (octLayout(_, C.Data, k, +Inf)). The caller checks useAVX512.
-func nearest3RowsOct(X linalg.Matrix, rows []int32, oct []float64, k int, out []float64) {
+// nearest3RowsT is nearest3Rows for 16 columns with the AVX-512 kernel
+// (the caller checks useAVX512), on the unpadded k x 16 centroids C, in a
+// blocked layout: the values of rows[q] are at out[t3At(q) + 8f] for the
+// fields f = 0..4 (nearest index, second index, the three distances). out
+// needs t3Len(len(rows)) values. Same bits as the Go path, indices too.
+func nearest3RowsT(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out []float64) {
 	m := len(rows)
-	out = out[:5*m]
-	k8 := (k + 7) &^ 7
 	if m == 0 || k == 0 {
 		return
 	}
-	if X.Cols != 16 || len(oct) < k8*16 {
-		panic("cluster: nearest3RowsOct: bad shapes")
+	if X.Cols != 16 || C.Cols != 16 || C.Rows < k || len(out) < t3Len(m) {
+		panic("cluster: nearest3RowsT: bad shapes")
 	}
-	nearest3Rows16x8(&X.Data[0], &rows[0], m, &oct[0], k8, &octConsts, &out[0])
+	m8 := m &^ 7
+	if m8 > 0 {
+		nearest3T16(&X.Data[0], &rows[0], m8, &C.Data[0], k, &out[0])
+	}
+	if m8 < m {
+		// The last rows, padded with copies of the last one.
+		var last [8]int32
+		for q := range last {
+			last[q] = rows[min(m8+q, m-1)]
+		}
+		nearest3T16(&X.Data[0], &last[0], 8, &C.Data[0], k, &out[5*m8])
+	}
 }
+
+// t3Len is the output length of nearest3RowsT for m rows.
+func t3Len(m int) int { return 5 * ((m + 7) &^ 7) }
+
+// t3At is where row q's values start in nearest3RowsT's output.
+func t3At(q int) int { return 40*(q>>3) + q&7 }

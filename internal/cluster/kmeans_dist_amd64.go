@@ -57,7 +57,7 @@ var useAVX512 = simd.AVX512
 func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64)
 
 //go:noescape
-func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64)
+func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64)
 
 //go:noescape
 func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)

@@ -1300,97 +1300,6 @@ g8done:
 	VZEROUPPER
 	RET
 
-// func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64)
-//
-// nearest3Rows16 with AVX-512, the k centroids (k a multiple of 8, padding
-// rows +Inf) in the oct layout: lane r tracks the centroids r, r+8, ...
-// cst holds the lane indices 0..7, then 8 and +Inf. The eight lanes are
-// merged into four with N3MERGE, then as nearest3Rows16 does.
-TEXT ·nearest3Rows16x8(SB), NOSPLIT, $0-56
-	MOVQ X+0(FP), R13
-	MOVQ rows+8(FP), R11
-	MOVQ m+16(FP), R12
-	MOVQ C+24(FP), AX
-	MOVQ k+32(FP), R14
-	MOVQ cst+40(FP), BX
-	MOVQ out+48(FP), DX
-	SHRQ $3, R14
-	TESTQ R12, R12
-	JZ   n8done
-	TESTQ R14, R14
-	JZ   n8done
-	VBROADCASTSD 64(BX), Z20 // 8
-	VBROADCASTSD 72(BX), Z21 // +Inf
-	VMOVUPD      (BX), Z22   // lane indices
-
-n8row:
-	MOVLQSX         (R11), SI
-	SHLQ            $7, SI
-	ADDQ            R13, SI
-	VBROADCASTF64X4 (SI), Z6
-	VBROADCASTF64X4 32(SI), Z7
-	VBROADCASTF64X4 64(SI), Z8
-	VBROADCASTF64X4 96(SI), Z9
-	VMOVAPD         Z21, Z10 // smallest
-	VMOVAPD         Z21, Z11 // second
-	VMOVAPD         Z21, Z12 // third
-	VMOVAPD         Z22, Z13 // index of the smallest
-	VMOVAPD         Z22, Z15 // index of the second
-	VMOVAPD         Z22, Z16 // indices of the current block
-	MOVQ            AX, DI
-	MOVQ            R14, CX
-
-n8groups:
-	D16OCT
-	VCMPPD  $1, Z10, Z0, K1 // below the smallest
-	VCMPPD  $1, Z11, Z0, K2 // below the second
-	VMAXPD  Z11, Z0, Z3
-	VMINPD  Z3, Z12, Z12    // third
-	VMAXPD  Z10, Z0, Z3
-	VMINPD  Z3, Z11, Z11    // second
-	VMINPD  Z0, Z10, Z10    // smallest
-	VMOVAPD Z16, K2, Z15    // new second's index
-	VMOVAPD Z13, K1, Z15    // or the old smallest's
-	VMOVAPD Z16, K1, Z13
-	VADDPD  Z20, Z16, Z16
-	ADDQ    $1024, DI
-	DECQ    CX
-	JNZ     n8groups
-
-	VEXTRACTF64X4 $1, Z10, Y0
-	VEXTRACTF64X4 $1, Z11, Y1
-	VEXTRACTF64X4 $1, Z12, Y2
-	VEXTRACTF64X4 $1, Z13, Y3
-	VEXTRACTF64X4 $1, Z15, Y4
-	N3MERGE
-	VPERMILPD     $5, Y10, Y0
-	VPERMILPD     $5, Y11, Y1
-	VPERMILPD     $5, Y12, Y2
-	VPERMILPD     $5, Y13, Y3
-	VPERMILPD     $5, Y15, Y4
-	N3MERGE
-	VPERM2F128    $1, Y10, Y10, Y0
-	VPERM2F128    $1, Y11, Y11, Y1
-	VPERM2F128    $1, Y12, Y12, Y2
-	VPERM2F128    $1, Y13, Y13, Y3
-	VPERM2F128    $1, Y15, Y15, Y4
-	N3MERGE
-	VMOVSD        X13, (DX)
-	VMOVSD        X15, 8(DX)
-	VUNPCKLPD     X11, X10, X0
-	VSQRTPD       X0, X0
-	VMOVUPD       X0, 16(DX)
-	VSQRTSD       X12, X12, X12
-	VMOVSD        X12, 32(DX)
-	ADDQ          $40, DX
-	ADDQ          $4, R11
-	DECQ          R12
-	JNZ           n8row
-
-n8done:
-	VZEROUPPER
-	RET
-
 // D16OCTR is D16OCT with the block's 16 words in Z16-Z31 (pair A in
 // Z16-Z19, B in Z20-Z23, C in Z24-Z27, D in Z28-Z31) and the query in
 // memory at R8 as four 8-value words (features 4q..4q+3 twice). It computes
@@ -1509,5 +1418,171 @@ gmcand:
 	JNZ  gmrows
 
 gmdone:
+	VZEROUPPER
+	RET
+
+// TR8 transposes the 8 x 8 block held in Z0-Z7 (row r in Zr) into d0-d7
+// (feature f of the 8 rows in df): pairs of rows are interleaved, then
+// 128-bit lanes gathered twice. Clobbers Z0-Z15.
+#define TR8(d0, d1, d2, d3, d4, d5, d6, d7) \
+	VUNPCKLPD  Z1, Z0, Z8; \
+	VUNPCKHPD  Z1, Z0, Z9; \
+	VUNPCKLPD  Z3, Z2, Z10; \
+	VUNPCKHPD  Z3, Z2, Z11; \
+	VUNPCKLPD  Z5, Z4, Z12; \
+	VUNPCKHPD  Z5, Z4, Z13; \
+	VUNPCKLPD  Z7, Z6, Z14; \
+	VUNPCKHPD  Z7, Z6, Z15; \
+	VSHUFF64X2 $0x88, Z10, Z8, Z0; \
+	VSHUFF64X2 $0xDD, Z10, Z8, Z1; \
+	VSHUFF64X2 $0x88, Z11, Z9, Z2; \
+	VSHUFF64X2 $0xDD, Z11, Z9, Z3; \
+	VSHUFF64X2 $0x88, Z14, Z12, Z4; \
+	VSHUFF64X2 $0xDD, Z14, Z12, Z5; \
+	VSHUFF64X2 $0x88, Z15, Z13, Z6; \
+	VSHUFF64X2 $0xDD, Z15, Z13, Z7; \
+	VSHUFF64X2 $0x88, Z4, Z0, d0; \
+	VSHUFF64X2 $0xDD, Z4, Z0, d4; \
+	VSHUFF64X2 $0x88, Z5, Z1, d2; \
+	VSHUFF64X2 $0xDD, Z5, Z1, d6; \
+	VSHUFF64X2 $0x88, Z6, Z2, d1; \
+	VSHUFF64X2 $0xDD, Z6, Z2, d5; \
+	VSHUFF64X2 $0x88, Z7, Z3, d3; \
+	VSHUFF64X2 $0xDD, Z7, Z3, d7
+
+// LOAD8 loads 8 values at offset off of the 8 rows listed at R11 (int32
+// row indices into X at R13, 128 bytes a row) into Z0-Z7.
+#define LOAD8(off) \
+	MOVLQSX (R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z0; \
+	MOVLQSX 4(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z1; \
+	MOVLQSX 8(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z2; \
+	MOVLQSX 12(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z3; \
+	MOVLQSX 16(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z4; \
+	MOVLQSX 20(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z5; \
+	MOVLQSX 24(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z6; \
+	MOVLQSX 28(R11), R8; \
+	SHLQ    $7, R8; \
+	VMOVUPD off(R13)(R8*1), Z7
+
+// func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64)
+//
+// nearest3Rows for 16 columns with AVX-512, eight rows at a time, one per
+// lane: the rows rows[8b..8b+8) are transposed into Z16-Z31 (feature f of
+// the 8 rows in Z(16+f)) and the k centroids of C (k x 16, no padding)
+// visited in order, each feature broadcast from memory. Lane r's four
+// partial sums are then exactly sqDist's s0..s3 for its row, and the
+// running three smallest and two indices are updated as the Go loop does
+// (strict comparisons, centroids in index order), so the output has the Go
+// path's bits, indices included. m is a multiple of 8. Output per block of
+// 8 rows, 40 values: the nearest indices, the second indices, then the
+// square roots of the three smallest squared distances, 8 of each.
+TEXT ·nearest3T16(SB), NOSPLIT, $0-48
+	MOVQ X+0(FP), R13
+	MOVQ rows+8(FP), R11
+	MOVQ m+16(FP), R12
+	MOVQ C+24(FP), AX
+	MOVQ k+32(FP), R14
+	MOVQ out+40(FP), DX
+	SHRQ $3, R12
+	JZ   t3done
+	TESTQ R14, R14
+	JZ   t3done
+	MOVQ $0x3FF0000000000000, R9 // 1.0
+	MOVQ $0x7FF0000000000000, R10 // +Inf
+
+t3block:
+	LOAD8(0)
+	TR8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	LOAD8(64)
+	TR8(Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31)
+	VPBROADCASTQ R9, Z14
+	VPBROADCASTQ R10, Z8  // smallest
+	VMOVAPD      Z8, Z9   // second
+	VMOVAPD      Z8, Z10  // third
+	VPXORQ       Z11, Z11, Z11 // index of the smallest
+	VPXORQ       Z12, Z12, Z12 // index of the second
+	VPXORQ       Z13, Z13, Z13 // current centroid
+	MOVQ         AX, CX
+	MOVQ         R14, BX
+
+t3cent:
+	VSUBPD.BCST  (CX), Z16, Z4
+	VSUBPD.BCST  8(CX), Z17, Z5
+	VSUBPD.BCST  16(CX), Z18, Z6
+	VSUBPD.BCST  24(CX), Z19, Z7
+	VMULPD       Z4, Z4, Z0
+	VMULPD       Z5, Z5, Z1
+	VMULPD       Z6, Z6, Z2
+	VMULPD       Z7, Z7, Z3
+	VSUBPD.BCST  32(CX), Z20, Z4
+	VSUBPD.BCST  40(CX), Z21, Z5
+	VSUBPD.BCST  48(CX), Z22, Z6
+	VSUBPD.BCST  56(CX), Z23, Z7
+	VFMADD231PD  Z4, Z4, Z0
+	VFMADD231PD  Z5, Z5, Z1
+	VFMADD231PD  Z6, Z6, Z2
+	VFMADD231PD  Z7, Z7, Z3
+	VSUBPD.BCST  64(CX), Z24, Z4
+	VSUBPD.BCST  72(CX), Z25, Z5
+	VSUBPD.BCST  80(CX), Z26, Z6
+	VSUBPD.BCST  88(CX), Z27, Z7
+	VFMADD231PD  Z4, Z4, Z0
+	VFMADD231PD  Z5, Z5, Z1
+	VFMADD231PD  Z6, Z6, Z2
+	VFMADD231PD  Z7, Z7, Z3
+	VSUBPD.BCST  96(CX), Z28, Z4
+	VSUBPD.BCST  104(CX), Z29, Z5
+	VSUBPD.BCST  112(CX), Z30, Z6
+	VSUBPD.BCST  120(CX), Z31, Z7
+	VFMADD231PD  Z4, Z4, Z0
+	VFMADD231PD  Z5, Z5, Z1
+	VFMADD231PD  Z6, Z6, Z2
+	VFMADD231PD  Z7, Z7, Z3
+	VADDPD       Z1, Z0, Z0
+	VADDPD       Z3, Z2, Z2
+	VADDPD       Z2, Z0, Z0      // the 8 rows' distances to the centroid
+	VCMPPD       $1, Z8, Z0, K1  // below the smallest
+	VCMPPD       $1, Z9, Z0, K2  // below the second
+	VMAXPD       Z9, Z0, Z3
+	VMINPD       Z3, Z10, Z10    // third
+	VMAXPD       Z8, Z0, Z3
+	VMINPD       Z3, Z9, Z9      // second
+	VMINPD       Z0, Z8, Z8      // smallest
+	VMOVAPD      Z13, K2, Z12    // new second's index
+	VMOVAPD      Z11, K1, Z12    // or the old smallest's
+	VMOVAPD      Z13, K1, Z11
+	VADDPD       Z14, Z13, Z13
+	ADDQ         $128, CX
+	DECQ         BX
+	JNZ          t3cent
+
+	VSQRTPD Z8, Z8
+	VSQRTPD Z9, Z9
+	VSQRTPD Z10, Z10
+	VMOVUPD Z11, (DX)
+	VMOVUPD Z12, 64(DX)
+	VMOVUPD Z8, 128(DX)
+	VMOVUPD Z9, 192(DX)
+	VMOVUPD Z10, 256(DX)
+	ADDQ    $320, DX
+	ADDQ    $32, R11
+	DECQ    R12
+	JNZ     t3block
+
+t3done:
 	VZEROUPPER
 	RET

@@ -64,7 +64,7 @@ func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64
 	panic("cluster: no assembly kernels on this architecture")
 }
 
-func nearest3Rows16x8(X *float64, rows *int32, m int, C *float64, k int, cst *[16]float64, out *float64) {
+func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
 

@@ -218,7 +218,22 @@ func TestNearest3Rows(t *testing.T) {
 				pc := padCentroids(nil, C)
 				out := make([]float64, 5*len(rows))
 				if useAVX512 && d == 16 {
-					nearest3RowsOct(X, rows, octLayout(nil, C.Data, k, math.Inf(1)), k, out)
+					// The blocked layout, rows in an order that is not
+					// increasing and not a multiple of 8.
+					rows := rows[3:]
+					rows[0], rows[20] = rows[20], rows[0]
+					blk := make([]float64, t3Len(len(rows)))
+					nearest3RowsT(X, rows, C, k, blk)
+					clear(out)
+					for q, i := range rows {
+						for f := 0; f < 5; f++ {
+							out[5*int(i)+f] = blk[t3At(q)+8*f]
+						}
+					}
+					rows[0], rows[20] = rows[20], rows[0]
+					for q := 0; q < 3; q++ {
+						nearest3Rows(X, []int32{int32(q)}, pc, k, nearest3Consts(nil, pc.Rows), out[5*q:5*q+5])
+					}
 				} else {
 					nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), out)
 				}

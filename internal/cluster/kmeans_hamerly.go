@@ -30,7 +30,6 @@ type hamerly struct {
 	dl        []float64 // how far l3 drops for a row of each centroid
 	s         []float64 // half the distance from each centroid to its nearest other one
 	pad       linalg.Matrix
-	oct       []float64 // the centroids in the oct layout (AVX-512, 16 columns)
 	cst       []float64 // nearest3Consts
 	tab       []float64 // per centroid {p, dl, s, 0} for hamBound3
 	// per-row scratch of the E-step's passes
@@ -50,7 +49,7 @@ func (h *hamerly) reset(n, k int) *hamerly {
 		p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
 		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
 		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab,
-		pad: h.pad, oct: h.oct,
+		pad: h.pad,
 	}
 	return h
 }
@@ -84,9 +83,12 @@ func (r *run) hamerlyEStep() bool {
 	started, pending := h.started, h.pending
 	h.pad = padCentroids(h.pad.Data, r.centers)
 	h.cst = nearest3Consts(h.cst, h.pad.Rows)
-	oct := useAVX512 && d == 16
-	if oct {
-		h.oct = octLayout(h.oct, r.centers.Data, k, math.Inf(1))
+	// With AVX-512 and 16 columns the full searches take eight rows at a
+	// time (nearest3RowsT), writing a blocked layout: each chunk gets its
+	// own region of res, rounded up to whole blocks.
+	t16 := useAVX512 && d == 16
+	if t16 {
+		h.res = grow(h.res, 5*p.n+40*p.nChunks)
 	}
 	// Centroid j is at distance 0 from itself: the second-smallest distance
 	// is the one to its nearest other centroid.
@@ -195,18 +197,23 @@ func (r *run) hamerlyEStep() bool {
 				nf++
 			}
 		}
-		res := h.res[5*lo : 5*hi]
-		if oct {
-			nearest3RowsOct(p.X, rows[:nf], h.oct, k, res)
+		// Row q's five values are at res[at(q) + fs*f].
+		var res []float64
+		sh, bs, msk, fs := 0, 5, 0, 1
+		if t16 {
+			res = h.res[5*lo+40*c : 5*hi+40*(c+1)]
+			nearest3RowsT(p.X, rows[:nf], r.centers, k, res)
+			sh, bs, msk, fs = 3, 40, 7, 8
 		} else {
+			res = h.res[5*lo : 5*hi]
 			nearest3Rows(p.X, rows[:nf], h.pad, k, h.cst, res)
 		}
 		for q, i32 := range rows[:nf] {
 			i := int(i32)
-			o := res[5*q : 5*q+5]
+			o := res[(q>>sh)*bs+q&msk:]
 			best := int(o[0])
-			h.b[i] = int32(o[1])
-			h.u[i], h.lb[i], h.l3[i] = o[2], o[3], o[4]
+			h.b[i] = int32(o[fs])
+			h.u[i], h.lb[i], h.l3[i] = o[2*fs], o[3*fs], o[4*fs]
 			if a := r.labels[i]; best != a {
 				move(i, a, best)
 			}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"math"
 	"testing"
 )
 
@@ -15,7 +14,7 @@ func BenchmarkKernels16(b *testing.B) {
 	C := X.Slice(0, k).Clone()
 	pc := padCentroids(nil, C)
 	cst := nearest3Consts(nil, pc.Rows)
-	oct := octLayout(nil, C.Data, k, math.Inf(1))
+	blk := make([]float64, t3Len(X.Rows))
 	xo := octLayout(nil, X.Data, X.Rows&^7, 0)
 	rows := make([]int32, X.Rows)
 	for i := range rows {
@@ -47,7 +46,7 @@ func BenchmarkKernels16(b *testing.B) {
 			defer set()()
 			for b.Loop() {
 				if useAVX512 {
-					nearest3RowsOct(X, rows, oct, k, out)
+					nearest3RowsT(X, rows, C, k, blk)
 				} else {
 					nearest3Rows(X, rows, pc, k, cst, out)
 				}
