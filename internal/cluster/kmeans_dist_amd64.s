@@ -1586,3 +1586,129 @@ t3cent:
 t3done:
 	VZEROUPPER
 	RET
+
+// LOOKUP32 sets dst to the entries idx (int64 lanes, < 32) of the 32-entry
+// table t0-t3 (8 entries a register): two 16-entry permutes, the second
+// taken where bit 4 of the index is set (mask K). Clobbers Z15.
+#define LOOKUP32(idx, msk, t0, t1, t2, t3, dst) \
+	VMOVDQA64 idx, dst; \
+	VPERMI2PD t1, t0, dst; \
+	VMOVDQA64 idx, Z15; \
+	VPERMI2PD t3, t2, Z15; \
+	VMOVAPD   Z15, msk, dst
+
+// HB8LOAD loads rows AX..AX+7: labels a in Z0, second labels b in Z1 (as
+// int64), u, lb, l3 in Z2-Z4, bit 4 of a in K2, s[a] in Z5.
+#define HB8LOAD \
+	VMOVDQU64 (BX)(AX*8), Z0; \
+	VPMOVSXDQ (DX)(AX*4), Z1; \
+	VMOVUPD   (SI)(AX*8), Z2; \
+	VMOVUPD   (DI)(AX*8), Z3; \
+	VMOVUPD   (R8)(AX*8), Z4; \
+	VPTESTMQ  Z29, Z0, K2; \
+	LOOKUP32(Z0, K2, Z24, Z25, Z26, Z27, Z5)
+
+// HB8MOVE moves the bounds by the last M-step: u += p[a], lb -= p[b],
+// l3 -= dl[a], and stores them.
+#define HB8MOVE \
+	VPTESTMQ Z29, Z1, K3; \
+	LOOKUP32(Z0, K2, Z16, Z17, Z18, Z19, Z6); \
+	LOOKUP32(Z1, K3, Z16, Z17, Z18, Z19, Z7); \
+	LOOKUP32(Z0, K2, Z20, Z21, Z22, Z23, Z8); \
+	VADDPD   Z6, Z2, Z2; \
+	VSUBPD   Z7, Z3, Z3; \
+	VSUBPD   Z8, Z4, Z4; \
+	VMOVUPD  Z2, (SI)(AX*8); \
+	VMOVUPD  Z3, (DI)(AX*8); \
+	VMOVUPD  Z4, (R8)(AX*8)
+
+// HB8TEST computes m = max(s[a], min(lb, l3)) (the scalar kernel's operand
+// order) and appends the rows with u > m, their labels and m to rows, cents
+// and lim at R15, advancing R15 by their count. The compressed vectors are
+// stored whole: the slots past the count are scratch.
+#define HB8TEST \
+	VMINPD       Z4, Z3, Z9; \
+	VMAXPD       Z5, Z9, Z9; \
+	VCMPPD       $0x1e, Z9, Z2, K1; \
+	VPBROADCASTD AX, Y10; \
+	VPADDD       Y28, Y10, Y10; \
+	VPCOMPRESSD  Y10, K1, Y11; \
+	VMOVDQU32    Y11, (R12)(R15*4); \
+	VPMOVQD      Z0, Y12; \
+	VPCOMPRESSD  Y12, K1, Y13; \
+	VMOVDQU32    Y13, (R13)(R15*4); \
+	VCOMPRESSPD  Z9, K1, Z14; \
+	VMOVUPD      Z14, (R14)(R15*8); \
+	KMOVB        K1, R10; \
+	POPCNTL      R10, R10; \
+	ADDQ         R10, R15
+
+DATA lanes32<>+0(SB)/4, $0
+DATA lanes32<>+4(SB)/4, $1
+DATA lanes32<>+8(SB)/4, $2
+DATA lanes32<>+12(SB)/4, $3
+DATA lanes32<>+16(SB)/4, $4
+DATA lanes32<>+20(SB)/4, $5
+DATA lanes32<>+24(SB)/4, $6
+DATA lanes32<>+28(SB)/4, $7
+GLOBL lanes32<>(SB), RODATA|NOPTR, $32
+
+// func hamBound8(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int
+//
+// hamBound3 with AVX-512, eight rows at a time (hi - lo a multiple of 8)
+// and at most 32 centroids: tab holds p, dl and s, 32 entries each, looked
+// up with permutes. Same bounds, same appended lists.
+TEXT ·hamBound8(SB), NOSPLIT, $0-104
+	MOVQ labels+0(FP), BX
+	MOVQ b+8(FP), DX
+	MOVQ u+16(FP), SI
+	MOVQ lb+24(FP), DI
+	MOVQ l3+32(FP), R8
+	MOVQ tab+40(FP), R9
+	MOVQ lo+48(FP), AX
+	MOVQ hi+56(FP), CX
+	MOVQ rows+72(FP), R12
+	MOVQ cents+80(FP), R13
+	MOVQ lim+88(FP), R14
+	XORQ R15, R15
+	CMPQ AX, CX
+	JGE  h8done
+	VMOVUPD (R9), Z16       // p
+	VMOVUPD 64(R9), Z17
+	VMOVUPD 128(R9), Z18
+	VMOVUPD 192(R9), Z19
+	VMOVUPD 256(R9), Z20    // dl
+	VMOVUPD 320(R9), Z21
+	VMOVUPD 384(R9), Z22
+	VMOVUPD 448(R9), Z23
+	VMOVUPD 512(R9), Z24    // s
+	VMOVUPD 576(R9), Z25
+	VMOVUPD 640(R9), Z26
+	VMOVUPD 704(R9), Z27
+	VMOVDQU32 lanes32<>(SB), Y28 // 0..7 as int32
+	MOVQ    $16, R10
+	VPBROADCASTQ R10, Z29   // bit 4
+	MOVQ pending+64(FP), R11
+	TESTQ R11, R11
+	JZ   h8still
+
+h8move:
+	HB8LOAD
+	HB8MOVE
+	HB8TEST
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT  h8move
+	JMP  h8done
+
+h8still:
+	HB8LOAD
+	HB8TEST
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT  h8still
+
+h8done:
+	MOVQ R15, ret+96(FP)
+	VZEROUPPER
+	RET

@@ -71,3 +71,7 @@ func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64
 func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func hamBound8(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int {
+	panic("cluster: no assembly kernels on this architecture")
+}

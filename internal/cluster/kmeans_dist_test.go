@@ -397,3 +397,60 @@ func TestHamerly16AgreesWithLloyd(t *testing.T) {
 		}
 	}
 }
+
+func TestHamBound8MatchesScalar(t *testing.T) {
+	// The AVX-512 bound pass must move the bounds and append the same rows,
+	// labels and limits as the scalar one, for every k up to 32 (one or two
+	// permutes per lookup), with and without a pending move.
+	if !useAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	n := 203
+	for k := 1; k <= 32; k++ {
+		for pend := 0; pend < 2; pend++ {
+			labels := make([]int, n)
+			b := make([]int32, n)
+			u, lb, l3 := make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range labels {
+				labels[i], b[i] = r.IntN(k), int32(r.IntN(k))
+				u[i], lb[i], l3[i] = r.Float64(), r.Float64(), r.Float64()
+				if i%7 == 0 {
+					lb[i] = l3[i] // ties in min(lb, l3)
+				}
+			}
+			tab := make([]float64, 4*k)
+			tabv := make([]float64, 96)
+			for j := 0; j < k; j++ {
+				p, dl, s := r.Float64()/4, r.Float64()/4, r.Float64()/2
+				tab[4*j], tab[4*j+1], tab[4*j+2] = p, dl, s
+				tabv[j], tabv[32+j], tabv[64+j] = p, dl, s
+			}
+			lo, hi := 5, 5+8*((n-5)/8)
+			run := func(vec bool) (int, []int32, []int32, []float64, [][]float64) {
+				uu, ll, l33 := slices.Clone(u), slices.Clone(lb), slices.Clone(l3)
+				rows, cents, lim := make([]int32, n), make([]int32, n), make([]float64, n)
+				var nt int
+				if vec {
+					nt = hamBound8(&labels[0], &b[0], &uu[0], &ll[0], &l33[0], &tabv[0], lo, hi, pend, &rows[0], &cents[0], &lim[0])
+				} else {
+					nt = hamBound3(&labels[0], &b[0], &uu[0], &ll[0], &l33[0], &tab[0], lo, hi, pend, &rows[0], &cents[0], &lim[0])
+				}
+				return nt, rows[:nt], cents[:nt], lim[:nt], [][]float64{uu, ll, l33}
+			}
+			n1, r1, c1, m1, b1 := run(false)
+			n2, r2, c2, m2, b2 := run(true)
+			if n1 != n2 || !slices.Equal(r1, r2) || !slices.Equal(c1, c2) || !slices.Equal(m1, m2) {
+				t.Fatalf("k=%d pending %d: %d rows appended, want %d (or lists differ)", k, pend, n2, n1)
+			}
+			for f := range b1 {
+				if !slices.Equal(b1[f], b2[f]) {
+					t.Fatalf("k=%d pending %d: bound %d differs", k, pend, f)
+				}
+			}
+			if n1 == 0 || n1 == hi-lo {
+				t.Fatalf("k=%d: degenerate case, %d of %d rows appended", k, n1, hi-lo)
+			}
+		}
+	}
+}

@@ -32,6 +32,7 @@ type hamerly struct {
 	pad       linalg.Matrix
 	cst       []float64 // nearest3Consts
 	tab       []float64 // per centroid {p, dl, s, 0} for hamBound3
+	tabv      []float64 // p, dl, s (32 entries each) for hamBound8
 	// per-row scratch of the E-step's passes
 	rows, cents []int32
 	lim, dist   []float64
@@ -48,7 +49,7 @@ func (h *hamerly) reset(n, k int) *hamerly {
 		u: grow(h.u, n), lb: grow(h.lb, n), l3: grow(h.l3, n), b: grow(h.b, n),
 		p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
 		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
-		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab,
+		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab, tabv: h.tabv,
 		pad: h.pad,
 	}
 	return h
@@ -103,6 +104,15 @@ func (r *run) hamerlyEStep() bool {
 		h.s[j] = h.cres[3*j+2] / 2
 		h.tab[4*j], h.tab[4*j+1], h.tab[4*j+2], h.tab[4*j+3] = h.p[j], h.dl[j], h.s[j], 0
 	}
+	// hamBound8 looks p, dl and s up in registers: 32 entries each.
+	tv := useAVX512 && k <= 32
+	if tv {
+		h.tabv = grow(h.tabv, 96)
+		clear(h.tabv)
+		copy(h.tabv[0:32], h.p[:k])
+		copy(h.tabv[32:64], h.dl[:k])
+		copy(h.tabv[64:96], h.s[:k])
+	}
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
 		// Per-chunk sums persist across iterations and are only corrected for
 		// rows that change cluster: most rows do not, and re-adding them all
@@ -142,7 +152,15 @@ func (r *run) hamerlyEStep() bool {
 				if pending {
 					pend = 1
 				}
-				nt = hamBound3(&r.labels[0], &h.b[0], &h.u[0], &h.lb[0], &h.l3[0], &h.tab[0], lo, hi, pend, &rows[0], &cents[0], &lim[0])
+				i := lo
+				if tv {
+					// Whole blocks of 8 rows with AVX-512, the rest below.
+					i = lo + (hi-lo)&^7
+					nt = hamBound8(&r.labels[0], &h.b[0], &h.u[0], &h.lb[0], &h.l3[0], &h.tabv[0], lo, i, pend, &rows[0], &cents[0], &lim[0])
+				}
+				if i < hi {
+					nt += hamBound3(&r.labels[0], &h.b[0], &h.u[0], &h.lb[0], &h.l3[0], &h.tab[0], i, hi, pend, &rows[nt], &cents[nt], &lim[nt])
+				}
 			} else {
 				labels, hu, hlb, hl3, hb := r.labels[lo:hi], h.u[lo:hi], h.lb[lo:hi], h.l3[lo:hi], h.b[lo:hi]
 				hp, hdl, hs := h.p[:k], h.dl[:k], h.s[:k]
