@@ -98,6 +98,18 @@ func dotRows[T float32 | float64](c []float64, ldc int, a []T, lda, lo, hi int, 
 // columns before jlo are in tile (row-major): it adds the terms of columns
 // [jlo, jhi) in Go and accumulates the sums into C.
 func tileEdge[T float32 | float64](c []float64, ldc int, a []T, lda, i, rows int, b []float64, ldb, s, cols, jlo, jhi int, tile *[24]float64) {
+	if jlo >= jhi {
+		// No remainder (the common case: the operator's rows are
+		// multiples of the lane count): only the accumulation.
+		for r := 0; r < rows; r++ {
+			cr := c[(i+r)*ldc+s : (i+r)*ldc+s+cols]
+			tr := tile[r*cols : r*cols+cols]
+			for t, v := range tr {
+				cr[t] += v
+			}
+		}
+		return
+	}
 	for r := 0; r < rows; r++ {
 		ar := a[(i+r)*lda:]
 		for t := 0; t < cols; t++ {
@@ -139,6 +151,23 @@ func atbAdd(threads int, c []float64, ldc int, a []float64, lda, p int, b []floa
 	}
 	// 768 columns per chunk: a multiple of the 12-column tile.
 	par.For(threads, n, 768, func(_, lo, hi int) {
+		if useAsm && useAVX512 && p >= 12 {
+			// 12 x 16 tiles: every row of B is read once per 12 rows
+			// of C (a Lanczos block), not three times.
+			j16, p12 := lo+(hi-lo)/16*16, p/12*12
+			for j := lo; j < j16; j += 16 {
+				for r := 0; r < p12; r += 12 {
+					atb12x16z(&a[r], lda, &b[j], ldb, q, &c[r*ldc+j], ldc)
+				}
+			}
+			for r := p12; r < p; r++ {
+				atbRow(c[r*ldc:], a, lda, r, b, ldb, q, lo, j16)
+			}
+			for r := 0; r < p; r++ {
+				atbRow(c[r*ldc:], a, lda, r, b, ldb, q, j16, hi)
+			}
+			return
+		}
 		j12 := lo
 		p4 := 0
 		if useAsm {

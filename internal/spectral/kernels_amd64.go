@@ -25,6 +25,9 @@ func expaffz(row *float64, n int, ninv float64, cs *float64) float64
 func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64)
 
 //go:noescape
+func atb12x16z(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int)
+
+//go:noescape
 func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int)
 
 //go:noescape

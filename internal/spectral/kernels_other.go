@@ -31,6 +31,10 @@ func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
+func atb12x16z(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int) {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
 func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int) {
 	panic("spectral: no assembly kernels on this architecture")
 }

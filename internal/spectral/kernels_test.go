@@ -83,7 +83,7 @@ func TestKernelsMatchNaive(t *testing.T) {
 			}
 		}
 		// atbAdd: C (p x n) += A^T B, A q x p, B q x n.
-		for _, sh := range [][3]int{{1, 1, 1}, {4, 5, 12}, {12, 30, 2000}, {7, 3, 29}, {13, 100, 775}} {
+		for _, sh := range [][3]int{{1, 1, 1}, {4, 5, 12}, {12, 30, 2000}, {7, 3, 29}, {13, 100, 775}, {12, 1, 16}, {24, 7, 50}, {63, 40, 1541}} {
 			p, q, n := sh[0], sh[1], sh[2]
 			lda, ldb, ldc := p+2, n+5, n+1
 			a := randSlice(r, q*lda)
@@ -99,7 +99,7 @@ func TestKernelsMatchNaive(t *testing.T) {
 							want += a[l*lda+i] * b[l*ldb+j]
 						}
 						if math.Abs(c[i*ldc+j]-want) > 1e-11*math.Sqrt(float64(q)) {
-							t.Fatalf("asm=%v atbAdd %v (%d,%d) = %g, want %g", useAsm, sh, i, j, c[i*ldc+j], want)
+							t.Fatalf("asm=%v avx512=%v atbAdd %v (%d,%d) = %g, want %g", useAsm, useAVX512, sh, i, j, c[i*ldc+j], want)
 						}
 					}
 				}
@@ -253,4 +253,18 @@ func TestUpperDistances(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMaxIterTooSmall: an iteration limit that stops the basis short of
+// NComponents vectors is an error (it used to index past the Ritz vectors).
+func TestMaxIterTooSmall(t *testing.T) {
+	X, _ := loadCSV(t, "testdata/wine.csv")
+	zscore(X, X)
+	_, _, err := Embed(context.Background(), X, Options{NComponents: 10, Block: 5, MaxIter: 1, Affinity: AffinityDense})
+	if err == nil {
+		t.Fatal("no error for 1 iteration of block 5 and 10 components")
+	}
+	if _, _, err := Embed(context.Background(), X, Options{NComponents: 10, Block: 5, MaxIter: 2, Affinity: AffinityDense}); err != nil {
+		t.Fatalf("2 iterations of block 5 for 10 components: %v", err)
+	}
 }

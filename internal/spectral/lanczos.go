@@ -114,6 +114,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	G := make([]float64, p*p)
 	Ui := make([]float64, p*p)
 	W2 := make([]float64, p*n)
+	savedW := make([]float64, p*n) // orth's copy of a block before Cholesky QR
 
 	// project removes from the b vectors W (rows) their components along Z
 	// and along the basis rows Q[:q0]. When h0 is non-nil the coefficients
@@ -226,7 +227,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 			}
 		}
 		if !deficient {
-			saved := append([]float64(nil), W...)
+			saved := append(savedW[:0], W...)
 			clear(Rblk)
 			for i := 0; i < p; i++ {
 				Rblk[i*p+i] = 1
@@ -328,6 +329,10 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 		needRestart := k+p > mmax
 		if !(needRestart || it >= o.maxIter || (k >= o.nev+p && it%4 == 0)) {
 			continue
+		}
+		if k < o.nev {
+			// maxIter ran out before the basis could hold nev vectors.
+			return eigResult{}, fmt.Errorf("spectral: %d Lanczos iterations of block size %d cannot give %d eigenpairs", it, p, o.nev)
 		}
 		// Rayleigh-Ritz on the basis.
 		sym := mat.NewSymDense(k, nil)
