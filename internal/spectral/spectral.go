@@ -13,9 +13,10 @@
 // graph has several connected components.
 //
 // The products that dominate (M times a block of vectors, Gram-Schmidt
-// against the basis, distances) run in AVX2/FMA assembly on amd64 CPUs that
-// have it and in plain Go elsewhere; the two paths agree to rounding, and
-// each is deterministic for any thread count.
+// against the basis, distances, the affinity's exponentials) run in AVX2/FMA
+// or AVX-512 assembly on amd64 CPUs that have it and in plain Go elsewhere;
+// the paths agree to rounding, and each is deterministic for any thread
+// count.
 package spectral
 
 import (
