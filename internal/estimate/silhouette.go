@@ -108,6 +108,29 @@ func groupCols(cols []int32, label func(j int32) int32, k, n int) group {
 // encode maps arbitrary integer labels to 0..k-1 in sorted order (as
 // scikit-learn's LabelEncoder) and returns k.
 func encode(labels []int) ([]int32, int) {
+	// Labels from a clusterer are 0..k-1 with k small: mark which occur
+	// instead of sorting n values.
+	if len(labels) == 0 {
+		return nil, 0
+	}
+	if lo, hi := slices.Min(labels), slices.Max(labels); lo >= 0 && hi < 4*len(labels)+64 {
+		idx := make([]int32, hi+1)
+		for _, v := range labels {
+			idx[v] = 1
+		}
+		k := int32(0)
+		for v, seen := range idx {
+			if seen != 0 {
+				idx[v] = k
+				k++
+			}
+		}
+		out := make([]int32, len(labels))
+		for i, v := range labels {
+			out[i] = idx[v]
+		}
+		return out, int(k)
+	}
 	vals := slices.Clone(labels)
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
@@ -485,7 +508,7 @@ func silRow(p *prepared, acc []float64, r, own int) float64 {
 	b := math.Inf(1)
 	for c := 0; c < p.k; c++ {
 		if c != own {
-			b = math.Min(b, acc[c*silMicro+r]/p.size[c])
+			b = min(b, acc[c*silMicro+r]/p.size[c])
 		}
 	}
 	den := math.Max(a, b)
