@@ -193,6 +193,7 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 		return nil, err
 	}
 	p := newProblem(X)
+	defer p.release()
 	tolAbs := ro.tolRel * meanVariance(X)
 	best, bestIdx, err := restarts(ctx, ro, func(rr *rand.Rand, inner int) (*runOut, error) {
 		ws := wsPool.Get().(*workspace)

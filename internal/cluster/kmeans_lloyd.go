@@ -36,8 +36,29 @@ func (p *problem) octX() []float64 {
 	if !useAVX512 || p.d != 16 || p.n < 8 {
 		return nil
 	}
-	p.xoOnce.Do(func() { p.xo = octLayout(nil, p.X.Data, p.n&^7, 0) })
+	p.xoOnce.Do(func() {
+		var buf []float64
+		if b, ok := octPool.Get().(*[]float64); ok {
+			buf = *b
+		}
+		p.xo = octLayout(buf, p.X.Data, p.n&^7, 0)
+	})
 	return p.xo
+}
+
+// octPool recycles the oct copies of X: a scan runs hundreds of KMeans
+// calls on the same rows, and a fresh half-megabyte copy per call costs
+// page faults and collections.
+var octPool sync.Pool
+
+// release hands p's scratch copies back for reuse; p must not be used
+// afterwards.
+func (p *problem) release() {
+	if p.xo != nil {
+		b := p.xo
+		p.xo = nil
+		octPool.Put(&b)
+	}
 }
 
 func newProblem(X linalg.Matrix) *problem {
