@@ -325,18 +325,34 @@ func octLayout(dst, src []float64, rows int, pad float64) []float64 {
 	return dst
 }
 
-// nearest3RowsT is nearest3Rows for 16 columns with the AVX-512 kernel
-// (the caller checks useAVX512), on the unpadded k x 16 centroids C, in a
-// blocked layout: the values of rows[q] are at out[t3At(q) + 8f] for the
-// fields f = 0..4 (nearest index, second index, the three distances). out
-// needs t3Len(len(rows)) values. Same bits as the Go path, indices too.
-func nearest3RowsT(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out []float64) {
-	m := len(rows)
+// nearest3RowsT is nearest3Rows with the AVX-512 kernels (the caller
+// checks useAVX512), eight rows at a time, on the unpadded k x d centroids
+// C, in a blocked layout: the values of rows[q] are at out[t3At(q) + 8f]
+// for the fields f = 0..4 (nearest index, second index, the three
+// distances). out needs t3Len(len(rows)) values; xt is scratch of 8d values
+// (unused for d = 16, whose kernel transposes in registers). Same bits as
+// the Go path, indices too.
+func nearest3RowsT(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out, xt []float64) {
+	m, d := len(rows), X.Cols
 	if m == 0 || k == 0 {
 		return
 	}
-	if X.Cols != 16 || C.Cols != 16 || C.Rows < k || len(out) < t3Len(m) {
+	if C.Cols != d || C.Rows < k || len(out) < t3Len(m) || (d != 16 && len(xt) < 8*d) {
 		panic("cluster: nearest3RowsT: bad shapes")
+	}
+	if d != 16 {
+		for b := 0; b < m; b += 8 {
+			// Transpose the block (the last padded with copies of its
+			// last row): feature f of the 8 rows at xt[8f:8f+8].
+			for r := 0; r < 8; r++ {
+				i := int(rows[min(b+r, m-1)])
+				for f, v := range X.Data[i*d : i*d+d] {
+					xt[8*f+r] = v
+				}
+			}
+			nearest3TG8(&xt[0], d, &C.Data[0], k, &out[5*b])
+		}
+		return
 	}
 	m8 := m &^ 7
 	if m8 > 0 {

@@ -64,3 +64,6 @@ func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, close
 
 //go:noescape
 func hamBound8(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int
+
+//go:noescape
+func nearest3TG8(xt *float64, d int, C *float64, k int, out *float64)

@@ -1712,3 +1712,135 @@ h8done:
 	MOVQ R15, ret+96(FP)
 	VZEROUPPER
 	RET
+
+// GSTEP adds feature f (the 8 rows' values at off1(DI), the centroids'
+// at off2(R11) and off2(R13)) to the partial sums accA (centroid at R11)
+// and accB (centroid at R13).
+#define GSTEP(off1, off2, accA, accB) \
+	VMOVUPD      off1(DI), Z4; \
+	VSUBPD.BCST  off2(R11), Z4, Z5; \
+	VSUBPD.BCST  off2(R13), Z4, Z6; \
+	VFMADD231PD  Z5, Z5, accA; \
+	VFMADD231PD  Z6, Z6, accB
+
+// N3UPDATE folds the 8 rows' squared distances in dist to the current
+// centroid (index Z13) into the running three smallest (Z8-Z10) and the
+// indices of the first two (Z11, Z12), as the Go loop does. Clobbers Z3.
+#define N3UPDATE(dist) \
+	VCMPPD  $1, Z8, dist, K1; \
+	VCMPPD  $1, Z9, dist, K2; \
+	VMAXPD  Z9, dist, Z3; \
+	VMINPD  Z3, Z10, Z10; \
+	VMAXPD  Z8, dist, Z3; \
+	VMINPD  Z3, Z9, Z9; \
+	VMINPD  dist, Z8, Z8; \
+	VMOVAPD Z13, K2, Z12; \
+	VMOVAPD Z11, K1, Z12; \
+	VMOVAPD Z13, K1, Z11; \
+	VADDPD  Z14, Z13, Z13
+
+// func nearest3TG8(xt *float64, d int, C *float64, k int, out *float64)
+//
+// nearest3T16 for any number of features d, for one block of 8 rows given
+// transposed in xt (feature f of the 8 rows at xt[8f:8f+8]). Features are
+// streamed from L1 instead of held in registers; two centroids share each
+// load. Lane sums as sqDist: feature f into partial sum f%4, in order
+// (starting from 0 with a fused multiply-add, which rounds as the first
+// product does). Writes 40 values to out as nearest3T16 does for a block.
+TEXT ·nearest3TG8(SB), NOSPLIT, $0-40
+	MOVQ xt+0(FP), SI
+	MOVQ d+8(FP), R8
+	MOVQ C+16(FP), AX
+	MOVQ k+24(FP), BX
+	MOVQ out+32(FP), DX
+	MOVQ R8, R9
+	SHRQ $2, R9           // groups of 4 features
+	MOVQ R8, R10
+	ANDQ $3, R10          // the rest
+	MOVQ R8, R15
+	SHLQ $3, R15          // bytes a centroid
+	MOVQ $0x3FF0000000000000, R12
+	VPBROADCASTQ R12, Z14 // 1
+	MOVQ $0x7FF0000000000000, R12
+	VPBROADCASTQ R12, Z8  // smallest
+	VMOVAPD Z8, Z9        // second
+	VMOVAPD Z8, Z10       // third
+	VPXORQ  Z11, Z11, Z11 // index of the smallest
+	VPXORQ  Z12, Z12, Z12 // index of the second
+	VPXORQ  Z13, Z13, Z13 // current centroid
+	MOVQ    AX, CX
+	TESTQ   BX, BX
+	JZ      tgstore
+
+tgpair:
+	// Two centroids at CX and CX + d (the second a repeat of the first
+	// when only one is left; its result is then dropped).
+	MOVQ   CX, R11
+	LEAQ   (CX)(R15*1), R13
+	CMPQ   BX, $1
+	JNE    tgtwo
+	MOVQ   CX, R13
+
+tgtwo:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z16, Z16, Z16
+	VPXORQ Z17, Z17, Z17
+	VPXORQ Z18, Z18, Z18
+	VPXORQ Z19, Z19, Z19
+	MOVQ   SI, DI
+	MOVQ   R9, R12
+	TESTQ  R12, R12
+	JZ     tgrest
+
+tggroup:
+	GSTEP(0, 0, Z0, Z16)
+	GSTEP(64, 8, Z1, Z17)
+	GSTEP(128, 16, Z2, Z18)
+	GSTEP(192, 24, Z3, Z19)
+	ADDQ $256, DI
+	ADDQ $32, R11
+	ADDQ $32, R13
+	DECQ R12
+	JNZ  tggroup
+
+tgrest:
+	CMPQ R10, $0
+	JE   tgsum
+	GSTEP(0, 0, Z0, Z16)
+	CMPQ R10, $1
+	JE   tgsum
+	GSTEP(64, 8, Z1, Z17)
+	CMPQ R10, $2
+	JE   tgsum
+	GSTEP(128, 16, Z2, Z18)
+
+tgsum:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	VADDPD Z17, Z16, Z16
+	VADDPD Z19, Z18, Z18
+	VADDPD Z18, Z16, Z16
+	N3UPDATE(Z0)
+	ADDQ   R15, CX
+	DECQ   BX
+	JZ     tgstore
+	N3UPDATE(Z16)
+	ADDQ   R15, CX
+	DECQ   BX
+	JNZ    tgpair
+
+tgstore:
+	VSQRTPD Z8, Z8
+	VSQRTPD Z9, Z9
+	VSQRTPD Z10, Z10
+	VMOVUPD Z11, (DX)
+	VMOVUPD Z12, 64(DX)
+	VMOVUPD Z8, 128(DX)
+	VMOVUPD Z9, 192(DX)
+	VMOVUPD Z10, 256(DX)
+	VZEROUPPER
+	RET

@@ -204,7 +204,7 @@ func TestNearest3Rows(t *testing.T) {
 	// the distances the three smallest of the multiset.
 	bothPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
-		for _, d := range []int{1, 4, 5, 6, 7, 16, 17} {
+		for _, d := range []int{1, 4, 5, 6, 7, 16, 17, 62} {
 			X := linalg.New(60, d)
 			for i := range X.Data {
 				X.Data[i] = float64(r.IntN(3))
@@ -217,13 +217,13 @@ func TestNearest3Rows(t *testing.T) {
 				C := X.Slice(10, 10+k).Clone()
 				pc := padCentroids(nil, C)
 				out := make([]float64, 5*len(rows))
-				if useAVX512 && d == 16 {
+				if useAVX512 {
 					// The blocked layout, rows in an order that is not
 					// increasing and not a multiple of 8.
 					rows := rows[3:]
 					rows[0], rows[20] = rows[20], rows[0]
 					blk := make([]float64, t3Len(len(rows)))
-					nearest3RowsT(X, rows, C, k, blk)
+					nearest3RowsT(X, rows, C, k, blk, make([]float64, 8*d))
 					clear(out)
 					for q, i := range rows {
 						for f := 0; f < 5; f++ {

@@ -33,6 +33,7 @@ type hamerly struct {
 	cst       []float64 // nearest3Consts
 	tab       []float64 // per centroid {p, dl, s, 0} for hamBound3
 	tabv      []float64 // p, dl, s (32 entries each) for hamBound8
+	xt        []float64 // per chunk: 8 rows transposed for nearest3RowsT
 	// per-row scratch of the E-step's passes
 	rows, cents []int32
 	lim, dist   []float64
@@ -49,7 +50,7 @@ func (h *hamerly) reset(n, k int) *hamerly {
 		u: grow(h.u, n), lb: grow(h.lb, n), l3: grow(h.l3, n), b: grow(h.b, n),
 		p: grow(h.p, k), dl: grow(h.dl, k), s: grow(h.s, k),
 		rows: grow(h.rows, n), cents: grow(h.cents, n), lim: grow(h.lim, n), dist: grow(h.dist, n),
-		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab, tabv: h.tabv,
+		res: grow(h.res, 5*n), cidx: h.cidx, cres: h.cres, cst: h.cst, tab: h.tab, tabv: h.tabv, xt: h.xt,
 		pad: h.pad,
 	}
 	return h
@@ -87,9 +88,12 @@ func (r *run) hamerlyEStep() bool {
 	// With AVX-512 and 16 columns the full searches take eight rows at a
 	// time (nearest3RowsT), writing a blocked layout: each chunk gets its
 	// own region of res, rounded up to whole blocks.
-	t16 := useAVX512 && d == 16
+	t16 := useAVX512
 	if t16 {
 		h.res = grow(h.res, 5*p.n+40*p.nChunks)
+		if d != 16 {
+			h.xt = grow(h.xt, 8*d*p.nChunks)
+		}
 	}
 	// Centroid j is at distance 0 from itself: the second-smallest distance
 	// is the one to its nearest other centroid.
@@ -220,7 +224,11 @@ func (r *run) hamerlyEStep() bool {
 		sh, bs, msk, fs := 0, 5, 0, 1
 		if t16 {
 			res = h.res[5*lo+40*c : 5*hi+40*(c+1)]
-			nearest3RowsT(p.X, rows[:nf], r.centers, k, res)
+			var xt []float64
+			if d != 16 {
+				xt = h.xt[8*d*c : 8*d*(c+1)]
+			}
+			nearest3RowsT(p.X, rows[:nf], r.centers, k, res, xt)
 			sh, bs, msk, fs = 3, 40, 7, 8
 		} else {
 			res = h.res[5*lo : 5*hi]

@@ -46,7 +46,7 @@ func BenchmarkKernels16(b *testing.B) {
 			defer set()()
 			for b.Loop() {
 				if useAVX512 {
-					nearest3RowsT(X, rows, C, k, blk)
+					nearest3RowsT(X, rows, C, k, blk, nil)
 				} else {
 					nearest3Rows(X, rows, pc, k, cst, out)
 				}
