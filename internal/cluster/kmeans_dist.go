@@ -293,30 +293,37 @@ func nearest3Rows(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, cst, ou
 // layout, pair by pair.
 var octPairs = [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}}
 
-// octLayout copies the rows x 16 matrix src into dst (reused when large
+// octLayout copies the rows x d matrix src into dst (reused when large
 // enough) in the layout the AVX-512 kernels read: blocks of 8 rows, each
-// block the pairs of rows octPairs, each pair four groups of 8 values,
-// group q holding features 4q..4q+3 of the pair's first row, then of its
-// second. A kernel subtracting a row broadcast to both halves of a ZMM
-// register then squares and accumulates group after group: lane r of the
-// accumulator sums the features r, r+4, r+8, r+12 in order, which is
-// sqDist's partial sum s_r, for two rows at once; the pairing makes a
-// block's eight distances come out in row order. Rows past the last
-// (rows rounded up to a multiple of 8) are filled with pad.
-func octLayout(dst, src []float64, rows int, pad float64) []float64 {
+// block the pairs of rows octPairs, each pair w = ceil(d/4) words of 8
+// values, word q holding features 4q..4q+3 of the pair's first row, then
+// of its second (features past d are 0). A kernel subtracting a row
+// broadcast to both halves of a ZMM register then squares and accumulates
+// word after word: lane r of the accumulator sums the features r, r+4,
+// r+8, ... in order, which is sqDist's partial sum s_r, for two rows at
+// once; the pairing makes a block's eight distances come out in row order.
+// Rows past the last (rows rounded up to a multiple of 8) are filled with
+// pad.
+func octLayout(dst, src []float64, rows, d int, pad float64) []float64 {
+	w := (d + 3) / 4
 	blocks := (rows + 7) / 8
-	dst = grow(dst, blocks*128)
+	dst = grow(dst, blocks*32*w)
 	for b := 0; b < blocks; b++ {
-		blk := dst[b*128 : (b+1)*128]
+		blk := dst[b*32*w : (b+1)*32*w]
 		for p, pr := range octPairs {
 			for h, r := range pr {
 				i := 8*b + r
-				for q := 0; q < 4; q++ {
-					o := blk[p*32+q*8+h*4 : p*32+q*8+h*4+4]
-					if i < rows {
-						copy(o, src[i*16+q*4:i*16+q*4+4])
-					} else {
-						o[0], o[1], o[2], o[3] = pad, pad, pad, pad
+				for q := 0; q < w; q++ {
+					o := blk[p*8*w+q*8+h*4 : p*8*w+q*8+h*4+4]
+					for f := range o {
+						switch {
+						case i >= rows:
+							o[f] = pad
+						case 4*q+f < d:
+							o[f] = src[i*d+4*q+f]
+						default:
+							o[f] = 0
+						}
 					}
 				}
 			}

@@ -1844,3 +1844,94 @@ tgstore:
 	VMOVUPD Z10, 256(DX)
 	VZEROUPPER
 	RET
+
+// GOWORD adds word off of the four pairs of the block at AX (pair stride
+// R9 bytes; R10 = 2*R9, BX = 3*R9) against the query word at R8 to Z0-Z3.
+#define GOWORD(off) \
+	VMOVUPD     off(R8), Z4; \
+	VSUBPD      off(AX), Z4, Z5; \
+	VSUBPD      off(AX)(R9*1), Z4, Z12; \
+	VSUBPD      off(AX)(R10*1), Z4, Z13; \
+	VSUBPD      off(AX)(BX*1), Z4, Z14; \
+	VFMADD231PD Z5, Z5, Z0; \
+	VFMADD231PD Z12, Z12, Z1; \
+	VFMADD231PD Z13, Z13, Z2; \
+	VFMADD231PD Z14, Z14, Z3
+
+// func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)
+//
+// seedGainMulti8d16 for any number of features: w words of 8 values a
+// row pair (features 4q..4q+3 of both rows in word q, zero-padded), the
+// block of 8 rows (32w values) read from L1 for every candidate after the
+// first. Partial sums start from 0 with a fused multiply-add (which rounds
+// as a first product does), and padded features add exact zeros.
+TEXT ·seedGainMultiG(SB), NOSPLIT, $0-72
+	MOVQ w+16(FP), R9
+	SHLQ $6, R9            // bytes a pair: 64w
+	LEAQ (R9)(R9*1), R10
+	LEAQ (R10)(R9*1), BX
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ   ggdone
+	MOVQ t+8(FP), R14
+	TESTQ R14, R14
+	JZ   ggdone
+	MOVQ Xo+24(FP), DI
+	MOVQ closest+48(FP), SI
+	MOVQ out+56(FP), DX
+	VXORPD Z6, Z6, Z6      // zero
+
+ggrows:
+	VMOVUPD (SI), Z7       // closest
+	MOVQ    qd+0(FP), R8
+	MOVQ    DX, R11
+	MOVQ    gain+64(FP), R13
+	MOVQ    t+8(FP), R14
+
+ggcand:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ   DI, AX
+	MOVQ   w+16(FP), R12
+
+ggword:
+	GOWORD(0)
+	ADDQ $64, R8
+	ADDQ $64, AX
+	DECQ R12
+	JNZ  ggword
+
+	VUNPCKLPD     Z1, Z0, Z4
+	VUNPCKHPD     Z1, Z0, Z5
+	VADDPD        Z5, Z4, Z4
+	VUNPCKLPD     Z3, Z2, Z12
+	VUNPCKHPD     Z3, Z2, Z13
+	VADDPD        Z13, Z12, Z12
+	VSHUFF64X2    $0x88, Z12, Z4, Z0
+	VSHUFF64X2    $0xDD, Z12, Z4, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVUPD       Z0, (R11)
+	VSUBPD        Z0, Z7, Z1     // closest - dist
+	VMAXPD        Z6, Z1, Z1     // max(., 0)
+	VEXTRACTF64X4 $1, Z1, Y2
+	VADDPD        (R13), Y1, Y1  // rows 8b..8b+3, then 8b+4..8b+7
+	VADDPD        Y2, Y1, Y1
+	VMOVUPD       Y1, (R13)
+	MOVQ          stride+40(FP), R12
+	LEAQ          (R11)(R12*8), R11
+	ADDQ          $32, R13
+	DECQ          R14
+	JNZ           ggcand
+
+	ADDQ $64, DX
+	ADDQ $64, SI
+	LEAQ (DI)(R9*4), DI
+	DECQ CX
+	JNZ  ggrows
+
+ggdone:
+	VZEROUPPER
+	RET

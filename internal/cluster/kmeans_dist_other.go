@@ -79,3 +79,7 @@ func hamBound8(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi i
 func nearest3TG8(xt *float64, d int, C *float64, k int, out *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

@@ -44,49 +44,51 @@ func TestSeedGainOctBitIdentical(t *testing.T) {
 	// remainders after the blocks of 8).
 	bothPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for n := 1; n <= 45; n++ {
-			X := linalg.New(n, 16)
-			for i := range X.Data {
-				X.Data[i] = 3 * r.NormFloat64()
-			}
-			closest := make([]float64, n)
-			for i := range closest {
-				closest[i] = 40 * r.Float64()
-			}
-			cand := []int{r.IntN(n), r.IntN(n), r.IntN(n), 0, n - 1}
-			want := make([]float64, len(cand))
-			wantDist := make([]float64, len(cand)*n)
-			for tr, c := range cand {
-				var g [4]float64
-				for i := 0; i < n; i++ {
-					v := refSqDist(X.Row(c), X.Row(i))
-					wantDist[tr*n+i] = v
-					if v < closest[i] {
-						g[i%4] += closest[i] - v
+		for _, d := range []int{1, 3, 4, 7, 16, 62} {
+			for n := 1; n <= 45; n++ {
+				X := linalg.New(n, d)
+				for i := range X.Data {
+					X.Data[i] = 3 * r.NormFloat64()
+				}
+				closest := make([]float64, n)
+				for i := range closest {
+					closest[i] = 40 * r.Float64()
+				}
+				cand := []int{r.IntN(n), r.IntN(n), r.IntN(n), 0, n - 1}
+				want := make([]float64, len(cand))
+				wantDist := make([]float64, len(cand)*n)
+				for tr, c := range cand {
+					var g [4]float64
+					for i := 0; i < n; i++ {
+						v := refSqDist(X.Row(c), X.Row(i))
+						wantDist[tr*n+i] = v
+						if v < closest[i] {
+							g[i%4] += closest[i] - v
+						}
+					}
+					want[tr] = (g[0] + g[1]) + (g[2] + g[3])
+				}
+				p := newProblem(X)
+				xo := p.octX()
+				dist := make([]float64, len(cand)*n)
+				for tr, c := range cand {
+					if got := seedGain(X.Row(c), X, xo, closest, dist[tr*n:(tr+1)*n]); got != want[tr] {
+						t.Fatalf("avx2 %v avx512 %v d=%d n=%d cand %d: gain %v, want %v", useAVX2, useAVX512, d, n, tr, got, want[tr])
 					}
 				}
-				want[tr] = (g[0] + g[1]) + (g[2] + g[3])
-			}
-			p := newProblem(X)
-			xo := p.octX()
-			dist := make([]float64, len(cand)*n)
-			for tr, c := range cand {
-				if got := seedGain(X.Row(c), X, xo, closest, dist[tr*n:(tr+1)*n]); got != want[tr] {
-					t.Fatalf("avx2 %v avx512 %v n=%d cand %d: gain %v, want %v", useAVX2, useAVX512, n, tr, got, want[tr])
+				if !slices.Equal(dist, wantDist) {
+					t.Fatalf("avx2 %v avx512 %v d=%d n=%d: distances differ", useAVX2, useAVX512, d, n)
 				}
-			}
-			if !slices.Equal(dist, wantDist) {
-				t.Fatalf("avx2 %v avx512 %v n=%d: distances differ", useAVX2, useAVX512, n)
-			}
-			if xo == nil {
-				continue
-			}
-			var qd []float64
-			gain := make([]float64, len(cand))
-			clear(dist)
-			seedGainsOct(X, xo, cand, closest, dist, gain, &qd)
-			if !slices.Equal(gain, want) || !slices.Equal(dist, wantDist) {
-				t.Fatalf("n=%d: seedGainsOct %v, want %v", n, gain, want)
+				if xo == nil {
+					continue
+				}
+				var qd []float64
+				gain := make([]float64, len(cand))
+				clear(dist)
+				seedGainsOct(X, xo, cand, closest, dist, gain, &qd)
+				if !slices.Equal(gain, want) || !slices.Equal(dist, wantDist) {
+					t.Fatalf("d=%d n=%d: seedGainsOct %v, want %v", d, n, gain, want)
+				}
 			}
 		}
 	})

@@ -15,7 +15,7 @@ func BenchmarkKernels16(b *testing.B) {
 	pc := padCentroids(nil, C)
 	cst := nearest3Consts(nil, pc.Rows)
 	blk := make([]float64, t3Len(X.Rows))
-	xo := octLayout(nil, X.Data, X.Rows&^7, 0)
+	xo := octLayout(nil, X.Data, X.Rows&^7, 16, 0)
 	rows := make([]int32, X.Rows)
 	for i := range rows {
 		rows[i] = int32(i)

@@ -33,7 +33,7 @@ type problem struct {
 // the k-means++ gains stream all of X for every candidate, and a problem
 // seeds n_init restarts.
 func (p *problem) octX() []float64 {
-	if !useAVX512 || p.d != 16 || p.n < 8 {
+	if !useAVX512 || p.n < 8 {
 		return nil
 	}
 	p.xoOnce.Do(func() {
@@ -41,7 +41,7 @@ func (p *problem) octX() []float64 {
 		if b, ok := octPool.Get().(*[]float64); ok {
 			buf = *b
 		}
-		p.xo = octLayout(buf, p.X.Data, p.n&^7, 0)
+		p.xo = octLayout(buf, p.X.Data, p.n&^7, p.d, 0)
 	})
 	return p.xo
 }

@@ -70,8 +70,10 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 	s.state = false
 	centers := linalg.New(k, d)
 	start := 0
+	// X in the oct layout for the AVX-512 gains: all candidates in one
+	// pass (one thread), or one at a time (16 columns).
 	var xo []float64
-	if !plain {
+	if !plain && (threads <= 1 || d == 16) {
 		xo = p.octX()
 	}
 	if fixed != nil && fixed.Rows > 0 {
@@ -217,39 +219,58 @@ func seedAccept(dist, closest, second, third []float64, lab, lab2 []int, c int) 
 	}
 }
 
-// seedGainsOct is seedGain for every candidate row cand[t] of X (16
-// columns, xo its oct layout), distances to dist[t*n:(t+1)*n], gains to
-// gain[t], with the same bits. The AVX-512 kernel measures each block of 8
-// rows against all candidates while it is in registers: streaming X
+// seedGainsOct is seedGain for every candidate row cand[t] of X (xo its
+// oct layout), distances to dist[t*n:(t+1)*n], gains to gain[t], with the
+// same bits. The AVX-512 kernels measure each block of 8 rows against all
+// candidates while it is in registers (16 columns) or in L1: streaming X
 // (larger than L1) once per candidate made the single-candidate kernel
 // bound by L2 bandwidth. qd is scratch.
 func seedGainsOct(X linalg.Matrix, xo []float64, cand []int, closest, dist, gain []float64, qd *[]float64) {
-	n, T := X.Rows, len(cand)
-	*qd = grow(*qd, T*36)
+	n, d, T := X.Rows, X.Cols, len(cand)
+	w := (d + 3) / 4
+	*qd = grow(*qd, T*(8*w+4))
 	q := *qd
-	g := q[T*32 : T*36]
+	g := q[T*8*w : T*(8*w+4)]
 	clear(g)
 	for t, c := range cand {
 		row := X.Row(c)
-		for k := 0; k < 4; k++ {
-			copy(q[t*32+k*8:t*32+k*8+4], row[k*4:k*4+4])
-			copy(q[t*32+k*8+4:t*32+k*8+8], row[k*4:k*4+4])
+		for k := 0; k < w; k++ {
+			o := q[t*8*w+k*8 : t*8*w+k*8+8]
+			for f := 0; f < 4; f++ {
+				v := 0.0
+				if 4*k+f < d {
+					v = row[4*k+f]
+				}
+				o[f], o[f+4] = v, v
+			}
 		}
 	}
 	n8 := n &^ 7
 	if n8 > 0 {
-		seedGainMulti8d16(&q[0], T, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
+		if d == 16 {
+			seedGainMulti8d16(&q[0], T, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
+		} else {
+			seedGainMultiG(&q[0], T, w, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
+		}
+	}
+	var mask *[4]int64
+	if d%4 != 0 {
+		mask = &tailMasks[d%4]
 	}
 	for t, c := range cand {
 		out := dist[t*n : (t+1)*n]
 		gt := (*[4]float64)(g[4*t : 4*t+4])
 		i := n8
 		if useAVX2 && n-i >= 4 {
-			seedGain4d16(&X.Data[c*16], &X.Data[i*16], 4, &closest[i], &out[i], gt)
+			if d == 16 {
+				seedGain4d16(&X.Data[c*16], &X.Data[i*16], 4, &closest[i], &out[i], gt)
+			} else {
+				seedGain4(&X.Data[c*d], &X.Data[i*d], d, 4, mask, &closest[i], &out[i], gt)
+			}
 			i += 4
 		}
 		for ; i < n; i++ {
-			v := sqDist16((*[16]float64)(X.Data[c*16:c*16+16]), (*[16]float64)(X.Data[i*16:i*16+16]))
+			v := sqDist(X.Data[c*d:c*d+d], X.Data[i*d:i*d+d])
 			out[i] = v
 			gt[i%4] += max(closest[i]-v, 0)
 		}
