@@ -336,27 +336,31 @@ func octLayout(dst, src []float64, rows, d int, pad float64) []float64 {
 // checks useAVX512), eight rows at a time, on the unpadded k x d centroids
 // C, in a blocked layout: the values of rows[q] are at out[t3At(q) + 8f]
 // for the fields f = 0..4 (nearest index, second index, the three
-// distances). out needs t3Len(len(rows)) values; xt is scratch of 8d values
-// (unused for d = 16, whose kernel transposes in registers). Same bits as
+// distances). out needs t3Len(len(rows)) values; xt is scratch of
+// t3Scratch(d) values (unused for d = 16, whose kernel transposes in
+// registers). Same bits as
 // the Go path, indices too.
 func nearest3RowsT(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out, xt []float64) {
 	m, d := len(rows), X.Cols
 	if m == 0 || k == 0 {
 		return
 	}
-	if C.Cols != d || C.Rows < k || len(out) < t3Len(m) || (d != 16 && len(xt) < 8*d) {
+	if C.Cols != d || C.Rows < k || len(out) < t3Len(m) || (d != 16 && len(xt) < t3Scratch(d)) {
 		panic("cluster: nearest3RowsT: bad shapes")
 	}
 	if d != 16 {
+		// Each block transposed (feature f of the 8 rows at xt[8f:8f+8]),
+		// the last padded with copies of its last row.
+		var last [8]int32
 		for b := 0; b < m; b += 8 {
-			// Transpose the block (the last padded with copies of its
-			// last row): feature f of the 8 rows at xt[8f:8f+8].
-			for r := 0; r < 8; r++ {
-				i := int(rows[min(b+r, m-1)])
-				for f, v := range X.Data[i*d : i*d+d] {
-					xt[8*f+r] = v
+			blk := rows[b:]
+			if b+8 > m {
+				for q := range last {
+					last[q] = rows[min(b+q, m-1)]
 				}
+				blk = last[:]
 			}
+			transpose8(&X.Data[0], &blk[0], d, &xt[0])
 			nearest3TG8(&xt[0], d, &C.Data[0], k, &out[5*b])
 		}
 		return
@@ -374,6 +378,9 @@ func nearest3RowsT(X linalg.Matrix, rows []int32, C linalg.Matrix, k int, out, x
 		nearest3T16(&X.Data[0], &last[0], 8, &C.Data[0], k, &out[5*m8])
 	}
 }
+
+// t3Scratch is the scratch length nearest3RowsT needs for d columns.
+func t3Scratch(d int) int { return 8 * ((d + 7) &^ 7) }
 
 // t3Len is the output length of nearest3RowsT for m rows.
 func t3Len(m int) int { return 5 * ((m + 7) &^ 7) }

@@ -1935,3 +1935,98 @@ ggword:
 ggdone:
 	VZEROUPPER
 	RET
+
+// func transpose8(X *float64, rows *int32, d int, xt *float64)
+//
+// Writes feature f of the 8 rows rows[0..8) of X (d columns) to
+// xt[8f:8f+8], 8 features at a time through TR8; the last partial group is
+// loaded under a mask (nothing read past a row) and written whole, so xt
+// needs 8 * (d rounded up to a multiple of 8) values.
+TEXT ·transpose8(SB), NOSPLIT, $0-32
+	MOVQ    X+0(FP), AX
+	MOVQ    rows+8(FP), SI
+	MOVQ    d+16(FP), CX
+	MOVQ    xt+24(FP), DI
+	MOVQ    CX, DX
+	SHLQ    $3, DX           // bytes a row
+	MOVLQSX (SI), R8
+	IMULQ   DX, R8
+	ADDQ    AX, R8
+	MOVLQSX 4(SI), R9
+	IMULQ   DX, R9
+	ADDQ    AX, R9
+	MOVLQSX 8(SI), R10
+	IMULQ   DX, R10
+	ADDQ    AX, R10
+	MOVLQSX 12(SI), R11
+	IMULQ   DX, R11
+	ADDQ    AX, R11
+	MOVLQSX 16(SI), R12
+	IMULQ   DX, R12
+	ADDQ    AX, R12
+	MOVLQSX 20(SI), R13
+	IMULQ   DX, R13
+	ADDQ    AX, R13
+	MOVLQSX 24(SI), R14
+	IMULQ   DX, R14
+	ADDQ    AX, R14
+	MOVLQSX 28(SI), R15
+	IMULQ   DX, R15
+	ADDQ    AX, R15
+	MOVQ    CX, BX
+	SHRQ    $3, BX
+	XORQ    AX, AX
+	TESTQ   BX, BX
+	JZ      trtail
+
+trloop:
+	VMOVUPD (R8)(AX*1), Z0
+	VMOVUPD (R9)(AX*1), Z1
+	VMOVUPD (R10)(AX*1), Z2
+	VMOVUPD (R11)(AX*1), Z3
+	VMOVUPD (R12)(AX*1), Z4
+	VMOVUPD (R13)(AX*1), Z5
+	VMOVUPD (R14)(AX*1), Z6
+	VMOVUPD (R15)(AX*1), Z7
+	TR8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VMOVUPD Z16, (DI)
+	VMOVUPD Z17, 64(DI)
+	VMOVUPD Z18, 128(DI)
+	VMOVUPD Z19, 192(DI)
+	VMOVUPD Z20, 256(DI)
+	VMOVUPD Z21, 320(DI)
+	VMOVUPD Z22, 384(DI)
+	VMOVUPD Z23, 448(DI)
+	ADDQ    $64, AX
+	ADDQ    $512, DI
+	DECQ    BX
+	JNZ     trloop
+
+trtail:
+	ANDQ $7, CX
+	JZ   trdone
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVB BX, K1
+	VMOVUPD.Z (R8)(AX*1), K1, Z0
+	VMOVUPD.Z (R9)(AX*1), K1, Z1
+	VMOVUPD.Z (R10)(AX*1), K1, Z2
+	VMOVUPD.Z (R11)(AX*1), K1, Z3
+	VMOVUPD.Z (R12)(AX*1), K1, Z4
+	VMOVUPD.Z (R13)(AX*1), K1, Z5
+	VMOVUPD.Z (R14)(AX*1), K1, Z6
+	VMOVUPD.Z (R15)(AX*1), K1, Z7
+	TR8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VMOVUPD Z16, (DI)
+	VMOVUPD Z17, 64(DI)
+	VMOVUPD Z18, 128(DI)
+	VMOVUPD Z19, 192(DI)
+	VMOVUPD Z20, 256(DI)
+	VMOVUPD Z21, 320(DI)
+	VMOVUPD Z22, 384(DI)
+	VMOVUPD Z23, 448(DI)
+
+trdone:
+	VZEROUPPER
+	RET

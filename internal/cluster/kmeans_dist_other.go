@@ -83,3 +83,7 @@ func nearest3TG8(xt *float64, d int, C *float64, k int, out *float64) {
 func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
+
+func transpose8(X *float64, rows *int32, d int, xt *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}

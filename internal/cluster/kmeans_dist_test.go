@@ -225,7 +225,7 @@ func TestNearest3Rows(t *testing.T) {
 					rows := rows[3:]
 					rows[0], rows[20] = rows[20], rows[0]
 					blk := make([]float64, t3Len(len(rows)))
-					nearest3RowsT(X, rows, C, k, blk, make([]float64, 8*d))
+					nearest3RowsT(X, rows, C, k, blk, make([]float64, t3Scratch(d)))
 					clear(out)
 					for q, i := range rows {
 						for f := 0; f < 5; f++ {

@@ -92,7 +92,7 @@ func (r *run) hamerlyEStep() bool {
 	if t16 {
 		h.res = grow(h.res, 5*p.n+40*p.nChunks)
 		if d != 16 {
-			h.xt = grow(h.xt, 8*d*p.nChunks)
+			h.xt = grow(h.xt, t3Scratch(d)*p.nChunks)
 		}
 	}
 	// Centroid j is at distance 0 from itself: the second-smallest distance
@@ -226,7 +226,7 @@ func (r *run) hamerlyEStep() bool {
 			res = h.res[5*lo+40*c : 5*hi+40*(c+1)]
 			var xt []float64
 			if d != 16 {
-				xt = h.xt[8*d*c : 8*d*(c+1)]
+				xt = h.xt[t3Scratch(d)*c : t3Scratch(d)*(c+1)]
 			}
 			nearest3RowsT(p.X, rows[:nf], r.centers, k, res, xt)
 			sh, bs, msk, fs = 3, 40, 7, 8
