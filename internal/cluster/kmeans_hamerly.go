@@ -184,12 +184,15 @@ func (r *run) hamerlyEStep() bool {
 					}
 				}
 			}
+			// The state's slices in locals: stores through them would
+			// otherwise make the compiler reload h's fields every row.
+			labels, hu, hlb, hl3, hb, hs := r.labels, h.u, h.lb, h.l3, h.b, h.s[:k]
 			sqrtDistPairs(p.X, r.centers, rows[:nt], cents[:nt], dist[:nt])
 			n2 := 0
 			for q, u := range dist[:nt] {
 				i, m := rows[q], lim[q]
-				h.u[i] = u
-				rows[n2], cents[n2], lim[n2] = i, h.b[i], u
+				hu[i] = u
+				rows[n2], cents[n2], lim[n2] = i, hb[i], u
 				if u > m {
 					n2++
 				}
@@ -198,18 +201,18 @@ func (r *run) hamerlyEStep() bool {
 			sqrtDistPairs(p.X, r.centers, rows[:n2], cents[:n2], dist[:n2])
 			for q, db := range dist[:n2] {
 				i := int(rows[q])
-				a, b, da := r.labels[i], int(cents[q]), lim[q]
+				a, b, da := labels[i], int(cents[q]), lim[q]
 				if db < da || (db == da && b < a) {
 					// b is nearer: nearest among a, b unless l3 says
 					// another may be nearer still, which the test below
 					// catches.
-					h.b[i] = int32(a)
+					hb[i] = int32(a)
 					move(i, a, b)
 					a, da, db = b, db, da
 				}
-				h.u[i], h.lb[i] = da, db
+				hu[i], hlb[i] = da, db
 				rows[nf] = int32(i)
-				if da > max(h.s[a], min(db, h.l3[i])) {
+				if da > max(hs[a], min(db, hl3[i])) {
 					nf++
 				}
 			}
@@ -219,29 +222,39 @@ func (r *run) hamerlyEStep() bool {
 				nf++
 			}
 		}
-		// Row q's five values are at res[at(q) + fs*f].
-		var res []float64
-		sh, bs, msk, fs := 0, 5, 0, 1
+		labels, hu, hlb, hl3, hb := r.labels, h.u, h.lb, h.l3, h.b
 		if t16 {
-			res = h.res[5*lo+40*c : 5*hi+40*(c+1)]
+			// Blocks of 8 rows: indices, second indices, three distances.
+			res := h.res[5*lo+40*c : 5*hi+40*(c+1)]
 			var xt []float64
 			if d != 16 {
 				xt = h.xt[t3Scratch(d)*c : t3Scratch(d)*(c+1)]
 			}
 			nearest3RowsT(p.X, rows[:nf], r.centers, k, res, xt)
-			sh, bs, msk, fs = 3, 40, 7, 8
+			for b := 0; b < nf; b += 8 {
+				o := (*[40]float64)(res[5*b : 5*b+40])
+				for q, i32 := range rows[b:min(b+8, nf)] {
+					i := int(i32)
+					best := int(o[q])
+					hb[i] = int32(o[8+q])
+					hu[i], hlb[i], hl3[i] = o[16+q], o[24+q], o[32+q]
+					if a := labels[i]; best != a {
+						move(i, a, best)
+					}
+				}
+			}
 		} else {
-			res = h.res[5*lo : 5*hi]
+			res := h.res[5*lo : 5*hi]
 			nearest3Rows(p.X, rows[:nf], h.pad, k, h.cst, res)
-		}
-		for q, i32 := range rows[:nf] {
-			i := int(i32)
-			o := res[(q>>sh)*bs+q&msk:]
-			best := int(o[0])
-			h.b[i] = int32(o[fs])
-			h.u[i], h.lb[i], h.l3[i] = o[2*fs], o[3*fs], o[4*fs]
-			if a := r.labels[i]; best != a {
-				move(i, a, best)
+			for q, i32 := range rows[:nf] {
+				i := int(i32)
+				o := res[5*q : 5*q+5]
+				best := int(o[0])
+				hb[i] = int32(o[1])
+				hu[i], hlb[i], hl3[i] = o[2], o[3], o[4]
+				if a := labels[i]; best != a {
+					move(i, a, best)
+				}
 			}
 		}
 		r.changed[c] = changed
