@@ -382,18 +382,23 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 		}
 		copy(s.blkNorms, norms[lo:hi])
 		clear(s.blkNorms[b:])
-		dist := linalg.Matrix{Data: s.dist, Rows: n, Cols: silBlock}
-		for j0 := 0; j0 < n; j0 += silGemm {
-			j1 := min(j0+silGemm, n)
-			linalg.Mul(dist.Slice(j0, j1), -2, X.Slice(j0, j1), s.blkT, 0)
-		}
 		// |x_j|^2 - 2 x_j.b_r + |b_r|^2, clamped at 0 against cancellation
 		// (as scikit-learn's euclidean_distances), then the square root.
-		for j := 0; j < n; j++ {
-			row := (*[silBlock]float64)(s.dist[j*silBlock:])
-			nj := norms[j]
-			for r := range row {
-				row[r] = math.Sqrt(max(row[r]+nj+s.blkNorms[r], 0))
+		if useDist512 {
+			// The same operations in the same order in one pass.
+			silDist512(&X.Data[0], n, d, &s.blkT.Data[0], &norms[0], &s.blkNorms[0], &s.dist[0])
+		} else {
+			dist := linalg.Matrix{Data: s.dist, Rows: n, Cols: silBlock}
+			for j0 := 0; j0 < n; j0 += silGemm {
+				j1 := min(j0+silGemm, n)
+				linalg.Mul(dist.Slice(j0, j1), -2, X.Slice(j0, j1), s.blkT, 0)
+			}
+			for j := 0; j < n; j++ {
+				row := (*[silBlock]float64)(s.dist[j*silBlock:])
+				nj := norms[j]
+				for r := range row {
+					row[r] = math.Sqrt(max(row[r]+nj+s.blkNorms[r], 0))
+				}
 			}
 		}
 		for r := 0; r < b; r++ {

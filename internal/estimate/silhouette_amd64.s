@@ -136,3 +136,124 @@ g2done:
 	VMOVUPD Y4, 32(DI)
 	VZEROUPPER
 	RET
+
+// func silDist512(X *float64, n int, d int, blkT *float64, norms *float64, bn *float64, out *float64)
+//
+// The distances of a silhouette block: for every row j < n of X (d
+// columns), out[64j+r] = sqrt(max((s + norms[j]) + bn[r], 0)) with s the
+// sum over features l, in order, of (-2 x[j][l]) * blkT[l][r], each
+// product rounded, then added: the operations and order of gonum's serial
+// Dgemm (alpha -2, beta 0; AxpyUnitary has no fused multiply-add) followed
+// by silhouetteSums' Go loop, so the bits are the same. The 64 sums of a
+// row are held in Z0-Z7.
+TEXT ·silDist512(SB), NOSPLIT, $0-56
+	MOVQ X+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ d+16(FP), R8
+	MOVQ blkT+24(FP), R9
+	MOVQ norms+32(FP), R10
+	MOVQ bn+40(FP), R11
+	MOVQ out+48(FP), DI
+	TESTQ CX, CX
+	JZ   sddone
+	TESTQ R8, R8
+	JZ   sddone
+	MOVQ $0xC000000000000000, AX
+	VPBROADCASTQ AX, Z30  // -2
+	VPXORQ  Z31, Z31, Z31 // 0
+	VMOVUPD (R11), Z16
+	VMOVUPD 64(R11), Z17
+	VMOVUPD 128(R11), Z18
+	VMOVUPD 192(R11), Z19
+	VMOVUPD 256(R11), Z20
+	VMOVUPD 320(R11), Z21
+	VMOVUPD 384(R11), Z22
+	VMOVUPD 448(R11), Z23
+
+sdcol:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z7, Z7, Z7
+	MOVQ   R9, BX
+	MOVQ   R8, DX
+	MOVQ   SI, R12
+
+sdfeat:
+	VBROADCASTSD (R12), Z8
+	VMULPD       Z30, Z8, Z8
+	VMULPD       (BX), Z8, Z9
+	VMULPD       64(BX), Z8, Z10
+	VMULPD       128(BX), Z8, Z11
+	VMULPD       192(BX), Z8, Z12
+	VADDPD       Z9, Z0, Z0
+	VADDPD       Z10, Z1, Z1
+	VADDPD       Z11, Z2, Z2
+	VADDPD       Z12, Z3, Z3
+	VMULPD       256(BX), Z8, Z9
+	VMULPD       320(BX), Z8, Z10
+	VMULPD       384(BX), Z8, Z11
+	VMULPD       448(BX), Z8, Z12
+	VADDPD       Z9, Z4, Z4
+	VADDPD       Z10, Z5, Z5
+	VADDPD       Z11, Z6, Z6
+	VADDPD       Z12, Z7, Z7
+	ADDQ         $8, R12
+	ADDQ         $512, BX
+	DECQ         DX
+	JNZ          sdfeat
+
+	VBROADCASTSD (R10), Z8
+	VADDPD       Z8, Z0, Z0
+	VADDPD       Z8, Z1, Z1
+	VADDPD       Z8, Z2, Z2
+	VADDPD       Z8, Z3, Z3
+	VADDPD       Z8, Z4, Z4
+	VADDPD       Z8, Z5, Z5
+	VADDPD       Z8, Z6, Z6
+	VADDPD       Z8, Z7, Z7
+	VADDPD       Z16, Z0, Z0
+	VADDPD       Z17, Z1, Z1
+	VADDPD       Z18, Z2, Z2
+	VADDPD       Z19, Z3, Z3
+	VADDPD       Z20, Z4, Z4
+	VADDPD       Z21, Z5, Z5
+	VADDPD       Z22, Z6, Z6
+	VADDPD       Z23, Z7, Z7
+	VMAXPD       Z31, Z0, Z0
+	VMAXPD       Z31, Z1, Z1
+	VMAXPD       Z31, Z2, Z2
+	VMAXPD       Z31, Z3, Z3
+	VMAXPD       Z31, Z4, Z4
+	VMAXPD       Z31, Z5, Z5
+	VMAXPD       Z31, Z6, Z6
+	VMAXPD       Z31, Z7, Z7
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VMOVUPD      Z0, (DI)
+	VMOVUPD      Z1, 64(DI)
+	VMOVUPD      Z2, 128(DI)
+	VMOVUPD      Z3, 192(DI)
+	VMOVUPD      Z4, 256(DI)
+	VMOVUPD      Z5, 320(DI)
+	VMOVUPD      Z6, 384(DI)
+	VMOVUPD      Z7, 448(DI)
+	ADDQ         $512, DI
+	ADDQ         $8, R10
+	LEAQ         (SI)(R8*8), SI
+	DECQ         CX
+	JNZ          sdcol
+
+sddone:
+	VZEROUPPER
+	RET

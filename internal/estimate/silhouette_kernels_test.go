@@ -9,20 +9,20 @@ import (
 	"github.com/ncd-project/ncd/internal/linalg"
 )
 
-// gatherPaths runs fn with the AVX-512 gather kernel, the AVX one and the
-// Go loop (those the CPU has).
+// gatherPaths runs fn with the AVX-512 gather and distance kernels, the
+// AVX gather with gonum's Dgemm, and the Go loops (those the CPU has).
 func gatherPaths(t *testing.T, fn func(name string)) {
 	t.Helper()
-	s5, s2 := useGather512, useGather256
-	defer func() { useGather512, useGather256 = s5, s2 }()
+	s5, s2, sd := useGather512, useGather256, useDist512
+	defer func() { useGather512, useGather256, useDist512 = s5, s2, sd }()
 	for _, p := range []struct {
-		name   string
-		g5, g2 bool
-	}{{"avx512", true, true}, {"avx", false, true}, {"go", false, false}} {
-		if (p.g5 && !s5) || (p.g2 && !s2) {
+		name       string
+		g5, g2, d5 bool
+	}{{"avx512", true, true, true}, {"avx512-gemm", true, true, false}, {"avx", false, true, false}, {"go", false, false, false}} {
+		if (p.g5 && !s5) || (p.g2 && !s2) || (p.d5 && !sd) {
 			continue
 		}
-		useGather512, useGather256 = p.g5, p.g2
+		useGather512, useGather256, useDist512 = p.g5, p.g2, p.d5
 		fn(p.name)
 	}
 }
@@ -67,32 +67,36 @@ func TestGather8Order(t *testing.T) {
 }
 
 func TestSilhouetteManySameOnEveryPath(t *testing.T) {
+	// Distances (AVX-512 kernel or gonum's Dgemm) and gathers: the same bits
+	// on every path, for several widths and a partial last block.
 	r := rand.New(rand.NewPCG(8, 9))
-	X := linalg.New(300, 5)
-	for i := range X.Data {
-		X.Data[i] = r.NormFloat64()
-	}
-	labs := randomLabelings(X.Rows, 2, 4)[:12]
-	// A near copy of an earlier labelling: scored from it as a base.
-	near := slices.Clone(labs[10])
-	near[3], near[77] = near[77], (near[3]+1)%5
-	labs = append(labs, near)
-	var ref []float64
-	gatherPaths(t, func(name string) {
-		got := SilhouetteMany(X, labs, 2)
-		if ref == nil {
-			ref = got
-			for i, l := range labs {
-				if w := Silhouette(X, l, 1); math.Abs(got[i]-w) > 1e-12*math.Abs(w) {
-					t.Fatalf("labelling %d: %v, alone %v", i, got[i], w)
+	for _, d := range []int{1, 5, 16, 62} {
+		X := linalg.New(300, d)
+		for i := range X.Data {
+			X.Data[i] = r.NormFloat64()
+		}
+		labs := randomLabelings(X.Rows, 2, 4)[:12]
+		// A near copy of an earlier labelling: scored from it as a base.
+		near := slices.Clone(labs[10])
+		near[3], near[77] = near[77], (near[3]+1)%5
+		labs = append(labs, near)
+		var ref []float64
+		gatherPaths(t, func(name string) {
+			got := SilhouetteMany(X, labs, 2)
+			if ref == nil {
+				ref = got
+				for i, l := range labs {
+					if w := Silhouette(X, l, 1); math.Abs(got[i]-w) > 1e-12*math.Abs(w) {
+						t.Fatalf("d=%d labelling %d: %v, alone %v", d, i, got[i], w)
+					}
 				}
+				return
 			}
-			return
-		}
-		if !slices.Equal(got, ref) {
-			t.Fatalf("%s: %v, want %v", name, got, ref)
-		}
-	})
+			if !slices.Equal(got, ref) {
+				t.Fatalf("d=%d %s: %v, want %v", d, name, got, ref)
+			}
+		})
+	}
 }
 
 func TestEncode(t *testing.T) {
