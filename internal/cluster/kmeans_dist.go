@@ -315,6 +315,10 @@ func octLayout(dst, src []float64, rows, d int, pad float64) []float64 {
 				i := 8*b + r
 				for q := 0; q < w; q++ {
 					o := blk[p*8*w+q*8+h*4 : p*8*w+q*8+h*4+4]
+					if i < rows && 4*q+4 <= d {
+						copy(o, src[i*d+4*q:i*d+4*q+4])
+						continue
+					}
 					for f := range o {
 						switch {
 						case i >= rows:

@@ -58,12 +58,8 @@ func BenchmarkKernels16(b *testing.B) {
 				if useAVX512 {
 					seedGainsOct(X, xo, cand, closest, dist, gain, &qd)
 				} else {
-					var x []float64
-					if useAVX512 {
-						x = xo
-					}
 					for t, c := range cand {
-						gain[t] = seedGain(X.Row(c), X, x, closest, dist[t*X.Rows:(t+1)*X.Rows])
+						gain[t] = seedGain(X.Row(c), X, nil, closest, dist[t*X.Rows:(t+1)*X.Rows])
 					}
 				}
 			}
