@@ -194,6 +194,7 @@ func KMeans(ctx context.Context, X linalg.Matrix, opt KMeansOptions) (*Result, e
 	}
 	p := newProblem(X)
 	defer p.release()
+	p.seedPasses = (ro.k - 1) * ro.trials * ro.nInit
 	tolAbs := ro.tolRel * meanVariance(X)
 	best, bestIdx, err := restarts(ctx, ro, func(rr *rand.Rand, inner int) (*runOut, error) {
 		ws := wsPool.Get().(*workspace)

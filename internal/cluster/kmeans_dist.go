@@ -316,7 +316,8 @@ func octLayout(dst, src []float64, rows, d int, pad float64) []float64 {
 				for q := 0; q < w; q++ {
 					o := blk[p*8*w+q*8+h*4 : p*8*w+q*8+h*4+4]
 					if i < rows && 4*q+4 <= d {
-						copy(o, src[i*d+4*q:i*d+4*q+4])
+						v := src[i*d+4*q : i*d+4*q+4]
+						o[0], o[1], o[2], o[3] = v[0], v[1], v[2], v[3]
 						continue
 					}
 					for f := range o {

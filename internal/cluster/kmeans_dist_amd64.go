@@ -54,13 +54,7 @@ func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, ma
 var useAVX512 = simd.AVX512
 
 //go:noescape
-func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64)
-
-//go:noescape
 func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64)
-
-//go:noescape
-func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)
 
 //go:noescape
 func hamBound8(labels *int, b *int32, u, lb, l3 *float64, tab *float64, lo, hi int, pending int, rows, cents *int32, lim *float64) int
@@ -73,3 +67,6 @@ func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, c
 
 //go:noescape
 func transpose8(X *float64, rows *int32, d int, xt *float64)
+
+//go:noescape
+func seedGainMultiNat16(qd *float64, t int, X *float64, n int, stride int, closest *float64, out *float64, gain *float64)

@@ -1210,100 +1210,13 @@ g3done:
 // twice in Zq), lane r of a pair's accumulator sums the features f = r
 // (mod 4) of its row in feature order, exactly as sqDist's partial sum s_r.
 //
-// D16OCT leaves in Z0 the eight squared distances (sqDist's bits) from the
-// row in Z6-Z9 to the block at DI, in row order. The two unpacks and adds
-// form s0 + s1 and s2 + s3 of all eight rows, the two 128-bit shuffles
-// gather them so that the last add is (s0 + s1) + (s2 + s3).
-// Clobbers Z1-Z5, Z18, Z19.
-#define D16OCT \
-	VSUBPD      (DI), Z6, Z4; \
-	VSUBPD      256(DI), Z6, Z5; \
-	VSUBPD      512(DI), Z6, Z18; \
-	VSUBPD      768(DI), Z6, Z19; \
-	VMULPD      Z4, Z4, Z0; \
-	VMULPD      Z5, Z5, Z1; \
-	VMULPD      Z18, Z18, Z2; \
-	VMULPD      Z19, Z19, Z3; \
-	VSUBPD      64(DI), Z7, Z4; \
-	VSUBPD      320(DI), Z7, Z5; \
-	VSUBPD      576(DI), Z7, Z18; \
-	VSUBPD      832(DI), Z7, Z19; \
-	VFMADD231PD Z4, Z4, Z0; \
-	VFMADD231PD Z5, Z5, Z1; \
-	VFMADD231PD Z18, Z18, Z2; \
-	VFMADD231PD Z19, Z19, Z3; \
-	VSUBPD      128(DI), Z8, Z4; \
-	VSUBPD      384(DI), Z8, Z5; \
-	VSUBPD      640(DI), Z8, Z18; \
-	VSUBPD      896(DI), Z8, Z19; \
-	VFMADD231PD Z4, Z4, Z0; \
-	VFMADD231PD Z5, Z5, Z1; \
-	VFMADD231PD Z18, Z18, Z2; \
-	VFMADD231PD Z19, Z19, Z3; \
-	VSUBPD      192(DI), Z9, Z4; \
-	VSUBPD      448(DI), Z9, Z5; \
-	VSUBPD      704(DI), Z9, Z18; \
-	VSUBPD      960(DI), Z9, Z19; \
-	VFMADD231PD Z4, Z4, Z0; \
-	VFMADD231PD Z5, Z5, Z1; \
-	VFMADD231PD Z18, Z18, Z2; \
-	VFMADD231PD Z19, Z19, Z3; \
-	VUNPCKLPD   Z1, Z0, Z4; \
-	VUNPCKHPD   Z1, Z0, Z5; \
-	VADDPD      Z5, Z4, Z4; \
-	VUNPCKLPD   Z3, Z2, Z18; \
-	VUNPCKHPD   Z3, Z2, Z19; \
-	VADDPD      Z19, Z18, Z18; \
-	VSHUFF64X2  $0x88, Z18, Z4, Z0; \
-	VSHUFF64X2  $0xDD, Z18, Z4, Z1; \
-	VADDPD      Z1, Z0, Z0
-
-// func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64)
-//
-// seedGain4d16 with AVX-512 over the rows of X in the oct layout Xo (n a
-// multiple of 8): rows 8b..8b+3 then 8b+4..8b+7 go to the four gain lanes,
-// the order of seedGain's partial sums g[i%4].
-TEXT ·seedGain8d16(SB), NOSPLIT, $0-48
-	MOVQ q+0(FP), SI
-	MOVQ Xo+8(FP), DI
-	MOVQ n+16(FP), CX
-	MOVQ closest+24(FP), BX
-	MOVQ out+32(FP), DX
-	MOVQ gain+40(FP), R11
-	SHRQ $3, CX
-	VBROADCASTF64X4 (SI), Z6
-	VBROADCASTF64X4 32(SI), Z7
-	VBROADCASTF64X4 64(SI), Z8
-	VBROADCASTF64X4 96(SI), Z9
-	VMOVUPD (R11), Y13    // gains
-	VXORPD  Z12, Z12, Z12 // zero
-	TESTQ CX, CX
-	JZ   g8done
-
-g8rows:
-	D16OCT
-	VMOVUPD       Z0, (DX)
-	VMOVUPD       (BX), Z1
-	VSUBPD        Z0, Z1, Z1     // closest - dist
-	VMAXPD        Z12, Z1, Z1    // max(., 0)
-	VEXTRACTF64X4 $1, Z1, Y2
-	VADDPD        Y1, Y13, Y13
-	VADDPD        Y2, Y13, Y13
-	ADDQ          $64, DX
-	ADDQ          $64, BX
-	ADDQ          $1024, DI
-	DECQ          CX
-	JNZ           g8rows
-
-g8done:
-	VMOVUPD Y13, (R11)
-	VZEROUPPER
-	RET
-
-// D16OCTR is D16OCT with the block's 16 words in Z16-Z31 (pair A in
-// Z16-Z19, B in Z20-Z23, C in Z24-Z27, D in Z28-Z31) and the query in
-// memory at R8 as four 8-value words (features 4q..4q+3 twice). It computes
-// block - query instead of query - block: the squares are the same.
+// D16OCTR leaves in Z0 the eight squared distances (sqDist's bits) from
+// the query at R8 (four 8-value words: features 4q..4q+3 twice) to the
+// block of 8 rows held in the oct layout in Z16-Z31 (pair A in Z16-Z19, B
+// in Z20-Z23, C in Z24-Z27, D in Z28-Z31), in row order. It computes
+// block - query: the squares are those of query - block. The two unpacks
+// and adds form s0 + s1 and s2 + s3 of all eight rows, the two 128-bit
+// shuffles gather them so that the last add is (s0 + s1) + (s2 + s3).
 // Clobbers Z1-Z5, Z12, Z13.
 #define D16OCTR \
 	VSUBPD      (R8), Z16, Z4; \
@@ -1347,79 +1260,6 @@ g8done:
 	VSHUFF64X2  $0x88, Z12, Z4, Z0; \
 	VSHUFF64X2  $0xDD, Z12, Z4, Z1; \
 	VADDPD      Z1, Z0, Z0
-
-// func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)
-//
-// seedGain8d16 for t candidates in one pass over X (n a multiple of 8):
-// each block of 8 rows is loaded once into Z16-Z31 and measured against
-// every candidate, instead of streaming all of X (which does not fit in L1)
-// once per candidate. qd holds candidate c's 16 features as four 8-value
-// words (features 4q..4q+3 twice) at qd[32c:]; its distances go to
-// out[c*stride:], its four gain lanes to gain[4c:] (read and updated).
-TEXT ·seedGainMulti8d16(SB), NOSPLIT, $0-64
-	MOVQ qd+0(FP), SI
-	MOVQ t+8(FP), R9
-	MOVQ Xo+16(FP), DI
-	MOVQ n+24(FP), CX
-	MOVQ stride+32(FP), R12
-	MOVQ closest+40(FP), BX
-	MOVQ out+48(FP), DX
-	MOVQ gain+56(FP), R11
-	SHLQ $3, R12          // bytes between the candidates' outputs
-	SHRQ $3, CX
-	VXORPD Z6, Z6, Z6     // zero
-	TESTQ CX, CX
-	JZ   gmdone
-	TESTQ R9, R9
-	JZ   gmdone
-
-gmrows:
-	VMOVUPD (DI), Z16
-	VMOVUPD 64(DI), Z17
-	VMOVUPD 128(DI), Z18
-	VMOVUPD 192(DI), Z19
-	VMOVUPD 256(DI), Z20
-	VMOVUPD 320(DI), Z21
-	VMOVUPD 384(DI), Z22
-	VMOVUPD 448(DI), Z23
-	VMOVUPD 512(DI), Z24
-	VMOVUPD 576(DI), Z25
-	VMOVUPD 640(DI), Z26
-	VMOVUPD 704(DI), Z27
-	VMOVUPD 768(DI), Z28
-	VMOVUPD 832(DI), Z29
-	VMOVUPD 896(DI), Z30
-	VMOVUPD 960(DI), Z31
-	VMOVUPD (BX), Z7      // closest
-	MOVQ    SI, R8
-	MOVQ    DX, R10
-	MOVQ    R11, R13
-	MOVQ    R9, R14
-
-gmcand:
-	D16OCTR
-	VMOVUPD       Z0, (R10)
-	VSUBPD        Z0, Z7, Z1     // closest - dist
-	VMAXPD        Z6, Z1, Z1     // max(., 0)
-	VEXTRACTF64X4 $1, Z1, Y2
-	VADDPD        (R13), Y1, Y1  // rows 8b..8b+3, then 8b+4..8b+7
-	VADDPD        Y2, Y1, Y1
-	VMOVUPD       Y1, (R13)
-	ADDQ          $256, R8
-	ADDQ          R12, R10
-	ADDQ          $32, R13
-	DECQ          R14
-	JNZ           gmcand
-
-	ADDQ $64, DX
-	ADDQ $64, BX
-	ADDQ $1024, DI
-	DECQ CX
-	JNZ  gmrows
-
-gmdone:
-	VZEROUPPER
-	RET
 
 // TR8 transposes the 8 x 8 block held in Z0-Z7 (row r in Zr) into d0-d7
 // (feature f of the 8 rows in df): pairs of rows are interleaved, then
@@ -1860,7 +1700,8 @@ tgstore:
 
 // func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64)
 //
-// seedGainMulti8d16 for any number of features: w words of 8 values a
+// seedGainMultiNat16 for any number of features, from the oct copy of X:
+// w words of 8 values a
 // row pair (features 4q..4q+3 of both rows in word q, zero-padded), the
 // block of 8 rows (32w values) read from L1 for every candidate after the
 // first. Partial sums start from 0 with a fused multiply-add (which rounds
@@ -2028,5 +1869,82 @@ trtail:
 	VMOVUPD Z23, 448(DI)
 
 trdone:
+	VZEROUPPER
+	RET
+
+// PAIRW builds the four words of the row pair at offsets ra, rb of DI
+// (16-column rows) in w0-w3, as the oct layout holds them: word q has
+// features 4q..4q+3 of row a, then of row b. Clobbers t0-t3.
+#define PAIRW(ra, rb, t0, t1, t2, t3, w0, w1, w2, w3) \
+	VMOVUPD    ra(DI), t0; \
+	VMOVUPD    rb(DI), t1; \
+	VMOVUPD    ra+64(DI), t2; \
+	VMOVUPD    rb+64(DI), t3; \
+	VSHUFF64X2 $0x44, t1, t0, w0; \
+	VSHUFF64X2 $0xEE, t1, t0, w1; \
+	VSHUFF64X2 $0x44, t3, t2, w2; \
+	VSHUFF64X2 $0xEE, t3, t2, w3
+
+// func seedGainMultiNat16(qd *float64, t int, X *float64, n int, stride int, closest *float64, out *float64, gain *float64)
+//
+// The k-means++ gains of t candidates over the rows of X (16 columns, n a
+// multiple of 8) in one pass: each block of 8 rows is loaded once,
+// rearranged into the oct layout in registers (16 128-bit lane shuffles)
+// and measured against every candidate; streaming X (larger than L1) once
+// per candidate was bound by L2 bandwidth. qd holds candidate c's features
+// as four 8-value words (features 4q..4q+3 twice) at qd[32c:]; its
+// distances go to out[c*stride:], its four gain lanes (rows 8b..8b+3, then
+// 8b+4..8b+7: seedGain's partial sums g[i%4]) to gain[4c:] (read and
+// updated).
+TEXT ·seedGainMultiNat16(SB), NOSPLIT, $0-64
+	MOVQ qd+0(FP), SI
+	MOVQ t+8(FP), R9
+	MOVQ X+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ stride+32(FP), R12
+	MOVQ closest+40(FP), BX
+	MOVQ out+48(FP), DX
+	MOVQ gain+56(FP), R11
+	SHLQ $3, R12          // bytes between the candidates' outputs
+	SHRQ $3, CX
+	VXORPD Z6, Z6, Z6     // zero
+	TESTQ CX, CX
+	JZ   gndone
+	TESTQ R9, R9
+	JZ   gndone
+
+gnrows:
+	PAIRW(0, 256, Z0, Z1, Z2, Z3, Z16, Z17, Z18, Z19)
+	PAIRW(128, 384, Z4, Z5, Z12, Z13, Z20, Z21, Z22, Z23)
+	PAIRW(512, 768, Z0, Z1, Z2, Z3, Z24, Z25, Z26, Z27)
+	PAIRW(640, 896, Z4, Z5, Z12, Z13, Z28, Z29, Z30, Z31)
+	VMOVUPD (BX), Z7      // closest
+	MOVQ    SI, R8
+	MOVQ    DX, R10
+	MOVQ    R11, R13
+	MOVQ    R9, R14
+
+gncand:
+	D16OCTR
+	VMOVUPD       Z0, (R10)
+	VSUBPD        Z0, Z7, Z1     // closest - dist
+	VMAXPD        Z6, Z1, Z1     // max(., 0)
+	VEXTRACTF64X4 $1, Z1, Y2
+	VADDPD        (R13), Y1, Y1  // rows 8b..8b+3, then 8b+4..8b+7
+	VADDPD        Y2, Y1, Y1
+	VMOVUPD       Y1, (R13)
+	ADDQ          $256, R8
+	ADDQ          R12, R10
+	ADDQ          $32, R13
+	DECQ          R14
+	JNZ           gncand
+
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  gnrows
+
+gndone:
 	VZEROUPPER
 	RET

@@ -60,15 +60,7 @@ func nearest3Rowsx4(X *float64, rows *int32, m int, C *float64, k int, d int, ma
 
 var useAVX512 = false
 
-func seedGain8d16(q *float64, Xo *float64, n int, closest *float64, out *float64, gain *[4]float64) {
-	panic("cluster: no assembly kernels on this architecture")
-}
-
 func nearest3T16(X *float64, rows *int32, m int, C *float64, k int, out *float64) {
-	panic("cluster: no assembly kernels on this architecture")
-}
-
-func seedGainMulti8d16(qd *float64, t int, Xo *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
 
@@ -85,5 +77,9 @@ func seedGainMultiG(qd *float64, t int, w int, Xo *float64, n int, stride int, c
 }
 
 func transpose8(X *float64, rows *int32, d int, xt *float64) {
+	panic("cluster: no assembly kernels on this architecture")
+}
+
+func seedGainMultiNat16(qd *float64, t int, X *float64, n int, stride int, closest *float64, out *float64, gain *float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }

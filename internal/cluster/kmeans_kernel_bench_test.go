@@ -15,7 +15,6 @@ func BenchmarkKernels16(b *testing.B) {
 	pc := padCentroids(nil, C)
 	cst := nearest3Consts(nil, pc.Rows)
 	blk := make([]float64, t3Len(X.Rows))
-	xo := octLayout(nil, X.Data, X.Rows&^7, 16, 0)
 	rows := make([]int32, X.Rows)
 	for i := range rows {
 		rows[i] = int32(i)
@@ -56,10 +55,10 @@ func BenchmarkKernels16(b *testing.B) {
 			defer set()()
 			for b.Loop() {
 				if useAVX512 {
-					seedGainsOct(X, xo, cand, closest, dist, gain, &qd)
+					seedGainsOct(X, X.Data, cand, closest, dist, gain, &qd)
 				} else {
 					for t, c := range cand {
-						gain[t] = seedGain(X.Row(c), X, nil, closest, dist[t*X.Rows:(t+1)*X.Rows])
+						gain[t] = seedGain(X.Row(c), X, closest, dist[t*X.Rows:(t+1)*X.Rows])
 					}
 				}
 			}

@@ -22,10 +22,12 @@ type problem struct {
 	n, d    int
 	chunk   int // rows per par.For chunk: depends on n only, never on threads
 	nChunks int
-	// xo is X in the oct layout for the AVX-512 seeding kernel (16 columns),
-	// built on first use by octX.
-	xoOnce sync.Once
-	xo     []float64
+	// xo is X in the oct layout for the AVX-512 seeding kernels, built on
+	// first use by octX; seedPasses is the number of candidate passes over
+	// X the seeding will make (0: unknown), which decides whether it pays.
+	xoOnce     sync.Once
+	xo         []float64
+	seedPasses int
 }
 
 // octX returns X in the oct layout (see octLayout) when the AVX-512 kernels
@@ -33,31 +35,80 @@ type problem struct {
 // the k-means++ gains stream all of X for every candidate, and a problem
 // seeds n_init restarts.
 func (p *problem) octX() []float64 {
-	if !useAVX512 || p.n < 8 {
+	if !useAVX512 || p.n < 8 || octSize(p.n, p.d) > octMaxSize {
+		return nil
+	}
+	if p.seedPasses < octMinPasses && !octCache.fits(octSize(p.n, p.d)) {
 		return nil
 	}
 	p.xoOnce.Do(func() {
-		var buf []float64
-		if b, ok := octPool.Get().(*[]float64); ok {
-			buf = *b
+		buf := octCache.take()
+		if sz := octSize(p.n, p.d); cap(buf) < sz {
+			// Huge pages when large: far fewer page faults on first touch.
+			buf = linalg.MakeBig[float64](sz)
 		}
 		p.xo = octLayout(buf, p.X.Data, p.n&^7, p.d, 0)
 	})
 	return p.xo
 }
 
-// octPool recycles the oct copies of X: a scan runs hundreds of KMeans
-// calls on the same rows, and a fresh half-megabyte copy per call costs
-// page faults and collections.
-var octPool sync.Pool
+// octMaxSize bounds the oct copy (in values, 8 MB): past it the seeding
+// streams X in place, four rows at a time. Fresh memory is what a large
+// copy costs most: on the development VM first-touch page faults made a
+// 12 MB copy (3000 x 500) take 45 ms, twice a whole n_init 2 fit.
+const octMaxSize = 1 << 20
+
+// octMinPasses is the number of k-means++ candidate passes over X
+// (problem.seedPasses) from which a fresh oct copy pays: the all-candidate
+// kernel saves about 40% of a pass per candidate, and a fresh copy costs
+// its first-touch page faults (about 10 passes' worth on the development
+// VM; an n_init 2, k = 5 fit on 4000 x 64 took 9 ms with it, 5 without).
+// A cached buffer is used whatever the count.
+const octMinPasses = 32
+
+// octSize is the length of the oct copy of n rows of d columns.
+func octSize(n, d int) int { return (n &^ 7) * 4 * ((d + 3) / 4) }
+
+// octCache keeps the last oct copy for the next KMeans call: a scan runs
+// hundreds of calls on the same rows, and a fresh copy per call costs page
+// faults and collections (a sync.Pool is emptied by every collection,
+// which copies of megabytes themselves trigger).
+var octCache octSlot
+
+type octSlot struct {
+	mu  sync.Mutex
+	buf []float64
+}
+
+func (s *octSlot) take() []float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buf
+	s.buf = nil
+	return b
+}
+
+// fits reports whether the cached buffer holds n values.
+func (s *octSlot) fits(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cap(s.buf) >= n
+}
+
+func (s *octSlot) give(b []float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cap(b) > cap(s.buf) {
+		s.buf = b
+	}
+}
 
 // release hands p's scratch copies back for reuse; p must not be used
 // afterwards.
 func (p *problem) release() {
 	if p.xo != nil {
-		b := p.xo
+		octCache.give(p.xo)
 		p.xo = nil
-		octPool.Put(&b)
 	}
 }
 

@@ -70,11 +70,15 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 	s.state = false
 	centers := linalg.New(k, d)
 	start := 0
-	// X in the oct layout for the AVX-512 gains: all candidates in one
-	// pass (one thread), or one at a time (16 columns).
+	// X in the oct layout for the AVX-512 gains of all candidates in one
+	// pass (one thread; 16 columns rearrange X in registers instead).
 	var xo []float64
-	if !plain && (threads <= 1 || d == 16) {
-		xo = p.octX()
+	if !plain && threads <= 1 && useAVX512 {
+		if d == 16 {
+			xo = X.Data
+		} else {
+			xo = p.octX()
+		}
 	}
 	if fixed != nil && fixed.Rows > 0 {
 		par.For(threads, n, p.chunk, func(_, lo, hi int) {
@@ -136,7 +140,7 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 					}
 					s.gain[t] = g
 				} else {
-					s.gain[t] = seedGain(X.Row(s.cand[t]), X, xo, s.closest, dist)
+					s.gain[t] = seedGain(X.Row(s.cand[t]), X, s.closest, dist)
 				}
 			})
 		}
@@ -163,17 +167,12 @@ func (s *seeder) seed(p *problem, k, trials int, fixed *linalg.Matrix, rng *rand
 // returns how much a centroid at q lowers the potential: the sum over rows of
 // max(closest - dist, 0), summed in four partial sums over the rows i = 0, 1,
 // 2, 3 (mod 4) combined as (g0 + g1) + (g2 + g3). Four independent chains
-// instead of one: the assembly kernel keeps one per lane. xo is X in the
-// oct layout (problem.octX) or nil.
-func seedGain(q []float64, X linalg.Matrix, xo []float64, closest, out []float64) float64 {
+// instead of one: the assembly kernel keeps one per lane.
+func seedGain(q []float64, X linalg.Matrix, closest, out []float64) float64 {
 	n, d := X.Rows, X.Cols
 	closest, out = closest[:n], out[:n]
 	var g [4]float64
 	i := 0
-	if useAVX512 && d == 16 && n >= 8 && len(xo) >= (n&^7)*16 {
-		i = n &^ 7
-		seedGain8d16(&q[0], &xo[0], i, &closest[0], &out[0], &g)
-	}
 	if useAVX2 && n-i >= 4 && d > 0 {
 		j := i
 		i = n &^ 3
@@ -220,7 +219,7 @@ func seedAccept(dist, closest, second, third []float64, lab, lab2 []int, c int) 
 }
 
 // seedGainsOct is seedGain for every candidate row cand[t] of X (xo its
-// oct layout), distances to dist[t*n:(t+1)*n], gains to gain[t], with the
+// oct layout, or X itself for 16 columns), distances to dist[t*n:(t+1)*n], gains to gain[t], with the
 // same bits. The AVX-512 kernels measure each block of 8 rows against all
 // candidates while it is in registers (16 columns) or in L1: streaming X
 // (larger than L1) once per candidate made the single-candidate kernel
@@ -248,7 +247,7 @@ func seedGainsOct(X linalg.Matrix, xo []float64, cand []int, closest, dist, gain
 	n8 := n &^ 7
 	if n8 > 0 {
 		if d == 16 {
-			seedGainMulti8d16(&q[0], T, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
+			seedGainMultiNat16(&q[0], T, &X.Data[0], n8, n, &closest[0], &dist[0], &g[0])
 		} else {
 			seedGainMultiG(&q[0], T, w, &xo[0], n8, n, &closest[0], &dist[0], &g[0])
 		}
