@@ -23,9 +23,6 @@ func sqDistPairs4(X *float64, C *float64, d int, rows *int32, cents *int32, m in
 func seedGain4(q *float64, X *float64, d int, n int, mask *[4]int64, closest *float64, out *float64, gain *[4]float64)
 
 //go:noescape
-func seedAccept4(dist *float64, closest *float64, second *float64, lab *int, n int, c int)
-
-//go:noescape
 func nearest2x4d16(q *float64, C *float64, k int, cst *[12]float64, res *[3]float64)
 
 //go:noescape

@@ -441,47 +441,6 @@ sgdone:
 	VZEROUPPER
 	RET
 
-// func seedAccept4(dist *float64, closest *float64, second *float64, lab *int, n int, c int)
-//
-// Makes the candidate with squared distances dist the centroid c, for rows
-// i < n (n a multiple of 4): where dist[i] < closest[i] the row moves to it
-// (lab[i] = c, second[i] = closest[i], closest[i] = dist[i]), otherwise
-// second[i] = min(second[i], dist[i]).
-TEXT ·seedAccept4(SB), NOSPLIT, $0-48
-	MOVQ dist+0(FP), SI
-	MOVQ closest+8(FP), DI
-	MOVQ second+16(FP), R8
-	MOVQ lab+24(FP), R9
-	MOVQ n+32(FP), CX
-	SHRQ $2, CX
-	TESTQ CX, CX
-	JZ   sadone
-	VPBROADCASTQ c+40(FP), Y5
-
-saloop:
-	VMOVUPD   (SI), Y0        // dist
-	VMOVUPD   (DI), Y1        // closest
-	VMOVUPD   (R8), Y2        // second
-	VMOVUPD   (R9), Y3        // labels (int64 bits)
-	VCMPPD    $1, Y1, Y0, Y4  // dist < closest
-	VMAXPD    Y0, Y1, Y6      // the larger of the two
-	VMINPD    Y6, Y2, Y2      // second = min(second, larger)
-	VMINPD    Y0, Y1, Y1      // closest = min(closest, dist)
-	VBLENDVPD Y4, Y5, Y3, Y3  // label c where dist < closest
-	VMOVUPD   Y1, (DI)
-	VMOVUPD   Y2, (R8)
-	VMOVUPD   Y3, (R9)
-	ADDQ      $32, SI
-	ADDQ      $32, DI
-	ADDQ      $32, R8
-	ADDQ      $32, R9
-	DECQ      CX
-	JNZ       saloop
-
-sadone:
-	VZEROUPPER
-	RET
-
 // D16GROUP accumulates, for the four 16-feature rows at DI, R8, R9, R10,
 // the squared distances to the point held in Y6-Y9 into Y0-Y3 (one lane per
 // feature mod 4, in feature order, as sqDist). Clobbers Y4, Y5, Y14, Y15.
@@ -855,9 +814,10 @@ n3done:
 
 // func seedAccept3x4(dist *float64, closest *float64, second *float64, third *float64, lab *int, lab2 *int, n int, c int)
 //
-// seedAccept4 also keeping each row's second-nearest centroid (lab2) and
-// third smallest squared distance: the rows' three nearest of the centroids
-// placed so far.
+// Makes the candidate with squared distances dist the centroid c, for rows
+// i < n (n a multiple of 4), keeping each row's nearest centroid (lab),
+// second-nearest (lab2) and three smallest squared distances: the rows' three
+// nearest of the centroids placed so far.
 TEXT ·seedAccept3x4(SB), NOSPLIT, $0-64
 	MOVQ dist+0(FP), SI
 	MOVQ closest+8(FP), DI

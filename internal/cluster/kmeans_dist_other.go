@@ -22,10 +22,6 @@ func seedGain4(q *float64, X *float64, d int, n int, mask *[4]int64, closest *fl
 	panic("cluster: no assembly kernels on this architecture")
 }
 
-func seedAccept4(dist *float64, closest *float64, second *float64, lab *int, n int, c int) {
-	panic("cluster: no assembly kernels on this architecture")
-}
-
 func nearest2x4d16(q *float64, C *float64, k int, cst *[12]float64, res *[3]float64) {
 	panic("cluster: no assembly kernels on this architecture")
 }
