@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/testutil"
 )
 
 // The reference protocol (REFERENCE.md): fit on the z-scored train-novel rows
@@ -117,8 +118,8 @@ func BenchmarkAlgo(b *testing.B) {
 // z-scored, k = 26, n_init 10, with and without breathing.
 func BenchmarkLetter26(b *testing.B) {
 	X, _ := loadCSV(b, "letter.csv")
-	m, s := colStats(X)
-	applyZ(X, m, s)
+	m, s := testutil.ColStats(X)
+	testutil.Standardize(X, m, s)
 	for _, algo := range []string{AlgoLloyd, AlgoHamerly, AlgoElkan} {
 		for _, br := range []int{-1, 0} {
 			for _, th := range []int{1, 2} {

@@ -1,82 +1,18 @@
 package cluster
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/testutil"
 )
 
-// datasetsDir holds the bundled datasets (see testdata/README.md).
-const datasetsDir = "../../testdata"
-
-// loadCSV reads a shared dataset: numeric feature columns, class label last.
-// Tests that need it skip when the file is absent (e.g. outside the dev machine).
+// loadCSV reads the bundled dataset testdata/<name>.
 func loadCSV(tb testing.TB, name string) (linalg.Matrix, []string) {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(datasetsDir, name))
-	if err != nil {
-		tb.Skipf("dataset not available: %v", err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	recs = recs[1:]
-	d := len(recs[0]) - 1
-	X := linalg.New(len(recs), d)
-	y := make([]string, len(recs))
-	for i, r := range recs {
-		for j := 0; j < d; j++ {
-			v, err := strconv.ParseFloat(r[j], 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			X.Data[i*d+j] = v
-		}
-		y[i] = r[d]
-	}
+	X, y, _ := testutil.LoadCSV(tb, testutil.Data(name))
 	return X, y
-}
-
-// colStats returns per-column mean and population standard deviation (numpy's
-// default, ddof=0, as StandardScaler).
-func colStats(X linalg.Matrix) (mean, std []float64) {
-	mean = make([]float64, X.Cols)
-	std = make([]float64, X.Cols)
-	for i := 0; i < X.Rows; i++ {
-		for j, v := range X.Row(i) {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(X.Rows)
-	}
-	for i := 0; i < X.Rows; i++ {
-		for j, v := range X.Row(i) {
-			std[j] += (v - mean[j]) * (v - mean[j])
-		}
-	}
-	for j := range std {
-		std[j] = math.Sqrt(std[j] / float64(X.Rows))
-	}
-	return mean, std
-}
-
-// applyZ standardizes X in place with the given statistics.
-func applyZ(X linalg.Matrix, mean, std []float64) {
-	for i := 0; i < X.Rows; i++ {
-		row := X.Row(i)
-		for j := range row {
-			row[j] = (row[j] - mean[j]) / std[j]
-		}
-	}
 }
 
 // dropCols returns X without the listed columns.
@@ -182,9 +118,9 @@ func loadNCD(tb testing.TB, name string, novel []string, drop []int) ncdSplit {
 	if drop != nil {
 		Xtr, Xte = dropCols(Xtr, drop), dropCols(Xte, drop)
 	}
-	mean, std := colStats(Xtr)
-	applyZ(Xtr, mean, std)
-	applyZ(Xte, mean, std)
+	mean, std := testutil.ColStats(Xtr)
+	testutil.Standardize(Xtr, mean, std)
+	testutil.Standardize(Xte, mean, std)
 	var knownNames []string
 	for _, y := range ytr {
 		if !slices.Contains(novel, y) && !slices.Contains(knownNames, y) {

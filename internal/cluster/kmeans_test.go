@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/testutil"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -283,8 +284,8 @@ func TestTolerance(t *testing.T) {
 // irisZ is iris standardized with its own mean and population std.
 func irisZ(t *testing.T) linalg.Matrix {
 	X, _ := loadCSV(t, "iris.csv")
-	m, s := colStats(X)
-	applyZ(X, m, s)
+	m, s := testutil.ColStats(X)
+	testutil.Standardize(X, m, s)
 	return X
 }
 
@@ -347,8 +348,8 @@ func TestKMeansWineVsSklearn(t *testing.T) {
 	// the k=6 landscape needs thousands of restarts: we run 3 x 3000).
 	sk := map[int]float64{3: 1277.9284888446423, 6: 1038.798375453535}
 	X, _ := loadCSV(t, "wine.csv")
-	m, s := colStats(X)
-	applyZ(X, m, s)
+	m, s := testutil.ColStats(X)
+	testutil.Standardize(X, m, s)
 	for k, want := range sk {
 		best := math.Inf(1)
 		nInit, seeds := 100, uint64(1)
@@ -509,8 +510,8 @@ func TestKMeansLetterQuality(t *testing.T) {
 	skipHeavy(t, "letter k=26")
 	const best100 = 121009.97
 	X, _ := loadCSV(t, "letter.csv")
-	m, s := colStats(X)
-	applyZ(X, m, s)
+	m, s := testutil.ColStats(X)
+	testutil.Standardize(X, m, s)
 	for seed := uint64(0); seed < 2; seed++ {
 		res, err := KMeans(context.Background(), X, KMeansOptions{K: 26, Rng: rng(seed), Threads: 2})
 		if err != nil {

@@ -1,68 +1,26 @@
 package estimate
 
 import (
-	"encoding/csv"
-	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/testutil"
 )
 
 // loadCSV reads testdata/<name> (features then a last "class" column).
 func loadCSV(tb testing.TB, name string) (linalg.Matrix, []string, []string) {
-	tb.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	header := recs[0][:len(recs[0])-1]
-	d := len(header)
-	X := linalg.New(len(recs)-1, d)
-	y := make([]string, len(recs)-1)
-	for i, r := range recs[1:] {
-		for j := 0; j < d; j++ {
-			v, err := strconv.ParseFloat(r[j], 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			X.Data[i*d+j] = v
-		}
-		y[i] = r[d]
-	}
-	return X, y, header
+	return testutil.LoadCSV(tb, testutil.Data(name))
 }
 
 // novelZ z-scores X with all rows' mean and population std (as scikit-learn's
 // StandardScaler fitted on the whole training file), optionally dropping
 // constant columns first, and returns the rows whose class is in novel.
 func novelZ(X linalg.Matrix, y []string, novel string, dropConst bool) (linalg.Matrix, []string) {
-	n, d := X.Rows, X.Cols
-	mean := make([]float64, d)
-	sd := make([]float64, d)
-	for i := 0; i < n; i++ {
-		for j, v := range X.Row(i) {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(n)
-	}
-	for i := 0; i < n; i++ {
-		for j, v := range X.Row(i) {
-			sd[j] += (v - mean[j]) * (v - mean[j])
-		}
-	}
+	n := X.Rows
+	mean, sd := testutil.ColStats(X)
 	var keep []int
 	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / float64(n))
 		if !dropConst || sd[j] > 0 {
 			keep = append(keep, j)
 		}

@@ -2,16 +2,16 @@ package pbn
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/ncd-project/ncd/internal/testutil"
 
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/dataset"
@@ -41,23 +41,9 @@ var refCases = []refCase{
 }
 
 func readCSV(tb testing.TB, path string) (x [][]float64, y []string) {
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Skipf("dataset not available: %v", err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, r := range recs[1:] {
-		row := make([]float64, len(r)-1)
-		for j := range row {
-			if row[j], err = strconv.ParseFloat(r[j], 64); err != nil {
-				tb.Fatal(err)
-			}
-		}
-		x, y = append(x, row), append(y, r[len(r)-1])
+	X, y, _ := testutil.LoadCSV(tb, path)
+	for i := 0; i < X.Rows; i++ {
+		x = append(x, X.Row(i))
 	}
 	return x, y
 }

@@ -1,70 +1,28 @@
 package spectral
 
 import (
-	"encoding/csv"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sort"
-	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/testutil"
 )
 
 // loadCSV reads a numeric CSV with a header whose last column is the label.
 func loadCSV(tb testing.TB, path string) (linalg.Matrix, []string) {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Skipf("data file not available: %v", err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	recs = recs[1:]
-	d := len(recs[0]) - 1
-	X := linalg.New(len(recs), d)
-	y := make([]string, len(recs))
-	for i, r := range recs {
-		for j := 0; j < d; j++ {
-			v, err := strconv.ParseFloat(r[j], 64)
-			if err != nil {
-				tb.Fatalf("%s row %d col %d: %v", path, i+1, j, err)
-			}
-			X.Data[i*d+j] = v
-		}
-		y[i] = r[d]
-	}
+	X, y, _ := testutil.LoadCSV(tb, path)
 	return X, y
 }
 
 // zscore standardizes X in place with the mean and population standard
 // deviation of ref (constant columns are only centred).
 func zscore(X, ref linalg.Matrix) {
-	d := X.Cols
-	for j := 0; j < d; j++ {
-		m, s := 0.0, 0.0
-		for i := 0; i < ref.Rows; i++ {
-			m += ref.At(i, j)
-		}
-		m /= float64(ref.Rows)
-		for i := 0; i < ref.Rows; i++ {
-			v := ref.At(i, j) - m
-			s += v * v
-		}
-		s = math.Sqrt(s / float64(ref.Rows))
-		if s == 0 {
-			s = 1
-		}
-		for i := 0; i < X.Rows; i++ {
-			X.Data[i*d+j] = (X.Data[i*d+j] - m) / s
-		}
-	}
+	mean, std := testutil.ColStats(ref)
+	testutil.Standardize(X, mean, std)
 }
 
 func randomMatrix(n, d int, seed uint64) linalg.Matrix {
