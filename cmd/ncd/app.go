@@ -124,7 +124,7 @@ clusters them, and scores the result.`,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(app.Stdin)
-	root.SetOut(app.Stderr) // help and usage are human text: stderr (stdout stays clean for --json)
+	root.SetOut(app.Stdout) // --help and --version were asked for: stdout, so `ncd fit --help | less` works (errors never print usage)
 	root.SetErr(app.Stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usererr.New("%v (see '%s --help')", err, c.CommandPath())

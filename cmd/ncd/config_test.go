@@ -90,3 +90,18 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("--version: exit %d, want 0", code)
 	}
 }
+
+// Help that was asked for goes to stdout (so `ncd fit --help | less` works);
+// a usage error goes to stderr only, with exit code 2 and nothing on stdout.
+func TestHelpOnStdoutErrorsOnStderr(t *testing.T) {
+	for _, args := range [][]string{{"fit", "--help"}, {"help", "tune"}, {}} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitOK || !strings.Contains(stdout, "Usage:") || stderr != "" {
+			t.Errorf("ncd %v: exit %d, stdout %d bytes (Usage: %v), stderr %q", args, code, len(stdout), strings.Contains(stdout, "Usage:"), stderr)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "", "fit", "--no-such-flag")
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "no-such-flag") || !strings.Contains(stderr, "ncd fit --help") {
+		t.Errorf("bad flag: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
