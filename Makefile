@@ -12,10 +12,15 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ncd
 
-## test: vet + the whole test suite under the race detector
+## test: vet + the whole test suite under the race detector, then again on
+## the narrower instruction sets (GODEBUG switches golang.org/x/sys/cpu's
+## flags off, so the AVX2-only and pure-Go kernels run on this machine too;
+## -count=1 because the test cache does not see GODEBUG)
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 45m ./...
+	GODEBUG=cpu.avx512f=off $(GO) test -count=1 -timeout 20m ./...
+	GODEBUG=cpu.avx2=off,cpu.fma=off $(GO) test -count=1 -timeout 20m ./...
 
 ## bench: quality and speed table on the bundled datasets (see README "Results")
 bench: build

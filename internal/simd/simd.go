@@ -3,7 +3,9 @@
 // saving the wider registers: XGETBV) is golang.org/x/sys/cpu's.
 //
 // The flags are variables so that tests can force the portable paths and
-// check that they give the same results.
+// check that they give the same results. GODEBUG=cpu.avx512f=off (AVX2 and
+// Go kernels only) or GODEBUG=cpu.avx2=off,cpu.fma=off (Go only) switches
+// them off for a whole run; `make test` runs the suite all three ways.
 package simd
 
 import "golang.org/x/sys/cpu"
