@@ -87,6 +87,9 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	index := v.GetString("index")
 	plotPath := v.GetString("plot")
 	if plotPath != "" {
+		if err := chart.CheckPath(plotPath); err != nil {
+			return err
+		}
 		if err := checkFolder(plotPath); err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/ncd-project/ncd/internal/chart"
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/cv/study"
@@ -59,6 +60,7 @@ type tuneResult struct {
 	Leaderboard []cv.Trial        `json:"leaderboard"`
 	Study       string            `json:"study"`
 	Out         string            `json:"out,omitempty"`
+	Plot        string            `json:"plot,omitempty"`
 	Seconds     float64           `json:"seconds"`
 }
 
@@ -98,7 +100,7 @@ continues with --resume and loses no finished trial; a study made with other
 data or settings is refused. The best configuration is written to --out as a
 config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 		Example: `  # tune PBN on letter's training split, the 7 novel classes staying unlabeled
-  ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 30 --out best.yaml
+  ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 30 --out best.yaml --plot trials.svg
   ncd fit --config best.yaml --test testdata/letter_test.csv --out pred.csv
   ncd eval --data pred.csv
 
@@ -135,6 +137,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("study", "", "study file (JSON lines) of finished trials (default: --out with .study.jsonl)")
 	f.Bool("resume", false, "continue the study file's search instead of refusing to overwrite it")
 	f.Int("top", 10, "trials shown in the leaderboard")
+	f.String("plot", "", "draw every trial's ACC (mean and fold range) and the best so far into FILE.svg or FILE.png")
 	// Settings of PBN / baseline held fixed while tuning (as fit's flags).
 	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs")
 	f.Int("batch-size", def.BatchSize, "pbn/baseline: mini-batch size")
@@ -170,6 +173,15 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	out := v.GetString("out")
 	if out != "" {
 		if err := checkFolder(out); err != nil {
+			return err
+		}
+	}
+	plotPath := v.GetString("plot")
+	if plotPath != "" {
+		if err := chart.CheckPath(plotPath); err != nil {
+			return err
+		}
+		if err := checkFolder(plotPath); err != nil {
 			return err
 		}
 	}
@@ -314,6 +326,13 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 			return err
 		}
 		r.Out = out
+	}
+	if plotPath != "" {
+		title := fmt.Sprintf("ncd tune %s: %d trials, best trial %d (ACC %.3f)", setup.method.Name(), len(res.Trials), best.Index, best.ACC)
+		if err := chart.SaveStudy(plotPath, title, "ACC", studyTrials(res.Trials), best.Index); err != nil {
+			return err
+		}
+		r.Plot = plotPath
 	}
 	r.Seconds = time.Since(t0).Seconds()
 	if !c.Quiet {
@@ -643,4 +662,27 @@ func fmtParam(x float64, p cv.Param) string {
 	default:
 		return fmt.Sprintf("%.4f", x)
 	}
+}
+
+// studyTrials turns the trials into the study plot's points: mean ACC and
+// the range over the folds that were scored.
+func studyTrials(trials []cv.Trial) []chart.Trial {
+	out := make([]chart.Trial, 0, len(trials))
+	for _, t := range trials {
+		ct := chart.Trial{Index: t.Index, Score: t.ACC, Complete: t.Complete()}
+		for _, f := range t.Folds {
+			if f.Err != "" {
+				continue
+			}
+			if ct.FoldsScored == 0 || f.ACC < ct.Low {
+				ct.Low = f.ACC
+			}
+			if ct.FoldsScored == 0 || f.ACC > ct.High {
+				ct.High = f.ACC
+			}
+			ct.FoldsScored++
+		}
+		out = append(out, ct)
+	}
+	return out
 }

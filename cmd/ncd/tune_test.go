@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -75,8 +76,9 @@ func TestTuneWritesAConfigThatFitUses(t *testing.T) {
 	dir := t.TempDir()
 	data := pendigitsSubset(t, dir, 1200)
 	out := filepath.Join(dir, "best.yaml")
+	plot := filepath.Join(dir, "trials.svg")
 	r, stderr := runTuneJSON(t, "--data", data, "--novel", "0,3", "--trials", "5", "--startup", "3", "--folds", "3",
-		"--epochs", "3", "--k-max", "8", "--out", out, "--threads", "2")
+		"--epochs", "3", "--k-max", "8", "--out", out, "--plot", plot, "--threads", "2")
 	if r.Trials != 5 || r.Complete != 5 || r.FoldMode != "partition" || len(r.Folds) != 3 {
 		t.Fatalf("trials %d complete %d mode %s folds %d", r.Trials, r.Complete, r.FoldMode, len(r.Folds))
 	}
@@ -93,6 +95,22 @@ func TestTuneWritesAConfigThatFitUses(t *testing.T) {
 	}
 	if r.Board[0].ACC < r.Board[len(r.Board)-1].ACC {
 		t.Error("leaderboard not sorted best first")
+	}
+	// The study plot names the winner in its title (SVG text).
+	svg, err := os.ReadFile(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var best struct {
+		Trial int     `json:"trial"`
+		ACC   float64 `json:"acc"`
+	}
+	if err := json.Unmarshal(r.Best, &best); err != nil {
+		t.Fatal(err)
+	}
+	title := fmt.Sprintf("ncd tune pbn: 5 trials, best trial %d (ACC %.3f)", best.Trial, best.ACC)
+	if !strings.HasPrefix(string(svg), "<?xml") || !strings.Contains(string(svg), title) {
+		t.Errorf("plot %s: not an SVG titled %q", plot, title)
 	}
 	yaml, err := os.ReadFile(out)
 	if err != nil {

@@ -1,4 +1,5 @@
-// Package chart draws ncd's figures (index-vs-k curves) with gonum/plot.
+// Package chart draws ncd's figures with gonum/plot: index-vs-k curves
+// (estimate-k) and the trials of a tuning study (tune).
 package chart
 
 import (
@@ -36,31 +37,54 @@ func Save(path string, panels []Panel) error {
 	cols := min(3, len(panels))
 	rows := (len(panels) + cols - 1) / cols
 	w, h := vg.Length(cols)*4*vg.Inch, vg.Length(rows)*3*vg.Inch
-	var c vg.CanvasWriterTo
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".svg":
-		c = vgsvg.New(w, h)
-	case ".png":
-		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
-	default:
-		return &usererr.Error{File: path, Msg: "plot format must be .svg or .png"}
+	c, err := canvasFor(path, w, h)
+	if err != nil {
+		return err
 	}
-	plots := make([][]*plot.Plot, rows)
-	for r := range plots {
-		plots[r] = make([]*plot.Plot, cols)
-	}
+	plots := make([]*plot.Plot, len(panels))
 	for i, p := range panels {
 		pl, err := curve(p)
 		if err != nil {
 			return err
 		}
-		plots[i/cols][i%cols] = pl
+		plots[i] = pl
+	}
+	return save(path, c, plots, cols)
+}
+
+// CheckPath tells, before any work is done, whether path names a format the
+// charts can be written in (.svg or .png).
+func CheckPath(path string) error {
+	_, err := canvasFor(path, vg.Inch, vg.Inch)
+	return err
+}
+
+// canvasFor returns a w x h canvas for path's format (.svg or .png).
+func canvasFor(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".svg":
+		return vgsvg.New(w, h), nil
+	case ".png":
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}, nil
+	}
+	return nil, &usererr.Error{File: path, Msg: "plot format must be .svg or .png"}
+}
+
+// save lays the plots out in rows of cols on c and writes c to path.
+func save(path string, c vg.CanvasWriterTo, plots []*plot.Plot, cols int) error {
+	rows := (len(plots) + cols - 1) / cols
+	grid := make([][]*plot.Plot, rows)
+	for r := range grid {
+		grid[r] = make([]*plot.Plot, cols)
+	}
+	for i, pl := range plots {
+		grid[i/cols][i%cols] = pl
 	}
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(plots, tiles, draw.New(c))
-	for r := range plots {
-		for col, pl := range plots[r] {
+	canvases := plot.Align(grid, tiles, draw.New(c))
+	for r := range grid {
+		for col, pl := range grid[r] {
 			if pl != nil {
 				pl.Draw(canvases[r][col])
 			}
