@@ -86,13 +86,8 @@ runs in a fitted model's latent space instead (see 'ncd fit').`,
 func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	index := v.GetString("index")
 	plotPath := v.GetString("plot")
-	if plotPath != "" {
-		if err := chart.CheckPath(plotPath); err != nil {
-			return err
-		}
-		if err := checkFolder(plotPath); err != nil {
-			return err
-		}
+	if err := checkPlotPath(plotPath); err != nil {
+		return err
 	}
 	space := "raw"
 	var X linalg.Matrix

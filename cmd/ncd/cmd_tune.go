@@ -177,13 +177,8 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		}
 	}
 	plotPath := v.GetString("plot")
-	if plotPath != "" {
-		if err := chart.CheckPath(plotPath); err != nil {
-			return err
-		}
-		if err := checkFolder(plotPath); err != nil {
-			return err
-		}
+	if err := checkPlotPath(plotPath); err != nil {
+		return err
 	}
 	studyPath := v.GetString("study")
 	if studyPath == "" {

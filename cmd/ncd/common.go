@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ncd-project/ncd/internal/chart"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -36,6 +37,18 @@ func checkOutPath(path string) error {
 		return nil
 	}
 	if _, err := ncdio.FormatOf(path); err != nil {
+		return err
+	}
+	return checkFolder(path)
+}
+
+// checkPlotPath refuses, before any work, a --plot path ("" = no plot) in an
+// unknown format or a missing folder.
+func checkPlotPath(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := chart.CheckPath(path); err != nil {
 		return err
 	}
 	return checkFolder(path)
