@@ -34,6 +34,13 @@ import (
 // starts goroutines for any product with four 64x64 output blocks, which on
 // PBN's tabular layers (16x12 weights, 512-sample batches) costs more than
 // the arithmetic. See BenchmarkGemm.
+//
+// Where the CPU has AVX-512 (useAVX512), all three products instead run as
+// c = a b (+ bias) through the register-tiled kernel fma8x24
+// (gemm_amd64.s), with w^T and x^T transposed into scratch so that b is
+// always read along c's rows. It is 4-9x faster than the Gemv path on both
+// small (16x12) and wide (784x588) layers (BenchmarkGemm), and its tiling,
+// too, depends only on the shapes. The gonum path stays as the fallback.
 type gemm struct {
 	threads int
 }
@@ -57,6 +64,12 @@ type product struct {
 	c, a, b  linalg.Matrix
 	bias, wt []float64
 	per, nc  int // rows per task; column tiles (wx, wtd) or i-blocks (dxt)
+
+	// On the AVX-512 path every product is c = a b (+ bias): a is k x
+	// wide rows of c (w, w^T or d), b is k x c.Cols (x, d or x^T); see
+	// tileAVX. Then per rows x colBlock columns make a tile.
+	avx bool
+	k   int
 }
 
 const (
@@ -96,6 +109,10 @@ func vec(data []float64) blas64.Vector {
 // mulWX computes y = w x + bias (bias broadcast along rows; nil for none).
 func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 	out, in, n := w.Rows, w.Cols, x.Cols
+	if useAVX512 {
+		g.runAVX(product{c: y, a: w, b: x, bias: bias, k: in})
+		return
+	}
 	p := product{kind: wx, c: y, a: w, b: x, bias: bias, per: rowsPerTask(out), nc: blocks(n, colBlock)}
 	g.run(p, blocks(out, p.per)*p.nc, out*in*n)
 }
@@ -104,24 +121,36 @@ func (g gemm) mulWX(y, w, x linalg.Matrix, bias []float64) {
 func (g gemm) mulWtD(dx, w, d linalg.Matrix, wt *[]float64) {
 	out, in, n := w.Rows, w.Cols, d.Cols
 	t := buffer(wt, in, out)
-	for o := 0; o < out; o++ {
-		for i, v := range w.Data[o*in : (o+1)*in] {
-			t.Data[i*out+o] = v
-		}
+	transpose(t, w)
+	if useAVX512 {
+		g.runAVX(product{c: dx, a: t, b: d, k: out})
+		return
 	}
 	p := product{kind: wtd, c: dx, a: w, b: d, wt: t.Data, per: rowsPerTask(in), nc: blocks(n, colBlock)}
 	g.run(p, blocks(in, p.per)*p.nc, out*in*n)
 }
 
 // mulDXt computes gw = d x^T: each element a dot product along the batch,
-// summed in batch slices of width colBlock.
-func (g gemm) mulDXt(gw, d, x linalg.Matrix) {
+// summed in batch slices of width colBlock (gonum path). xt is scratch for
+// the transpose of x, which the AVX-512 kernel needs (it reads b along the
+// output columns).
+func (g gemm) mulDXt(gw, d, x linalg.Matrix, xt *[]float64) {
 	out, in, n := gw.Rows, gw.Cols, d.Cols
+	if useAVX512 {
+		t := buffer(xt, n, in)
+		transpose(t, x)
+		g.runAVX(product{c: gw, a: d, b: t, k: n})
+		return
+	}
 	p := product{kind: dxt, c: gw, a: d, b: x, per: rowsPerTask(out), nc: blocks(in, rowBlock)}
 	g.run(p, blocks(out, p.per)*p.nc, out*in*n)
 }
 
 func (p *product) tile(t int) {
+	if p.avx {
+		p.tileAVX(t)
+		return
+	}
 	switch p.kind {
 	case wx: // y(c) = w(a) x(b) + bias
 		y, w, x := p.c, p.a, p.b
@@ -173,6 +202,81 @@ func (p *product) tile(t int) {
 				blas64.Gemv(blas.NoTrans, 1, xs, vec(d.Data[o*n+j0:o*n+j1]), beta, vec(gw.Data[o*in+i0:o*in+i1]))
 			}
 			beta = 1
+		}
+	}
+}
+
+// transpose writes m^T into t (m.Cols x m.Rows), in 32 x 32 blocks so that
+// both sides stay in cache.
+func transpose(t, m linalg.Matrix) {
+	const bs = 32
+	for r0 := 0; r0 < m.Rows; r0 += bs {
+		r1 := min(r0+bs, m.Rows)
+		for c0 := 0; c0 < m.Cols; c0 += bs {
+			c1 := min(c0+bs, m.Cols)
+			for r := r0; r < r1; r++ {
+				row := m.Data[r*m.Cols : (r+1)*m.Cols]
+				for c := c0; c < c1; c++ {
+					t.Data[c*m.Rows+r] = row[c]
+				}
+			}
+		}
+	}
+}
+
+// kBlock is the slice of the summed index that the AVX-512 path runs
+// through at once: a kBlock x 24 panel of b (24 KiB) stays in L1 while the
+// kernel walks down the rows of a tile.
+const kBlock = 128
+
+// runAVX computes p.c = p.a p.b (+ p.bias) with the AVX-512 kernel, in
+// tiles of p.per rows and colBlock columns of p.c.
+func (g gemm) runAVX(p product) {
+	p.avx = true
+	p.per = rowsPerTask(p.c.Rows)
+	p.nc = blocks(p.c.Cols, colBlock)
+	g.run(p, blocks(p.c.Rows, p.per)*p.nc, p.c.Rows*p.c.Cols*p.k)
+}
+
+// tileAVX computes output tile t on the AVX-512 path. Each element of c is
+// one chain of FMAs over the summed index in order (from the bias or
+// zero), whatever the tiling: results depend on the shapes only.
+func (p *product) tileAVX(t int) {
+	c, a, b := p.c, p.a, p.b
+	r0, j0 := (t/p.nc)*p.per, (t%p.nc)*colBlock
+	r1, j1 := min(r0+p.per, c.Rows), min(j0+colBlock, c.Cols)
+	if p.bias != nil || p.k == 0 {
+		for r := r0; r < r1; r++ {
+			v := 0.0
+			if p.bias != nil {
+				v = p.bias[r]
+			}
+			cr := c.Data[r*c.Cols+j0 : r*c.Cols+j1]
+			for j := range cr {
+				cr[j] = v
+			}
+		}
+	}
+	var ap, cp [8]*float64
+	for l0 := 0; l0 < p.k; l0 += kBlock {
+		l1 := min(l0+kBlock, p.k)
+		acc := 0
+		if l0 > 0 || p.bias != nil {
+			acc = 1
+		}
+		for j := j0; j < j1; j += 24 {
+			mask := 1<<min(24, j1-j) - 1
+			for r := r0; r < r1; r += 8 {
+				// Rows past the tile repeat its last row: they compute
+				// and store the same values to the same place.
+				last := min(8, r1-r) - 1
+				for i := range 8 {
+					rr := r + min(i, last)
+					ap[i] = &a.Data[rr*a.Cols+l0]
+					cp[i] = &c.Data[rr*c.Cols+j]
+				}
+				fma8x24(&ap, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+			}
 		}
 	}
 }

@@ -32,9 +32,30 @@ func naive(c linalg.Matrix, a, b linalg.Matrix, at, bt bool) {
 	}
 }
 
+// paths lists the kernels the products can take on this machine: the
+// gonum (Gemv) path always, the AVX-512 one where the CPU has it.
+func paths() []bool {
+	if useAVX512 {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// withPath runs f with the AVX-512 kernel switched on or off.
+func withPath(avx bool, f func()) {
+	saved := useAVX512
+	useAVX512 = avx
+	defer func() { useAVX512 = saved }()
+	f()
+}
+
+// Both paths against a naive triple loop and against each other, on shapes
+// that cover the kernel's edges: row counts that are not multiples of 8,
+// column counts that are not multiples of 24 (masked loads and stores),
+// summed lengths over kBlock and sumBlock.
 func TestGemmAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}, {20, 150, 530}} {
+	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}, {20, 150, 530}, {9, 257, 25}, {17, 3, 47}, {8, 24, 24}} {
 		out, in, n := s[0], s[1], s[2]
 		w, x, d := randMatrix(rng, out, in, 1), randMatrix(rng, in, n, 1), randMatrix(rng, out, n, 1)
 		type prod struct {
@@ -46,34 +67,51 @@ func TestGemmAgainstNaive(t *testing.T) {
 		prods := []prod{
 			{"WX", func(g gemm, c linalg.Matrix) { g.mulWX(c, w, x, nil) }, linalg.New(out, n), func(c linalg.Matrix) { naive(c, w, x, false, false) }},
 			{"WtD", func(g gemm, c linalg.Matrix) { g.mulWtD(c, w, d, new([]float64)) }, linalg.New(in, n), func(c linalg.Matrix) { naive(c, w, d, true, false) }},
-			{"DXt", func(g gemm, c linalg.Matrix) { g.mulDXt(c, d, x) }, linalg.New(out, in), func(c linalg.Matrix) { naive(c, d, x, false, true) }},
+			{"DXt", func(g gemm, c linalg.Matrix) { g.mulDXt(c, d, x, new([]float64)) }, linalg.New(out, in), func(c linalg.Matrix) { naive(c, d, x, false, true) }},
 		}
 		for _, p := range prods {
 			ref := linalg.New(p.c.Rows, p.c.Cols)
 			p.ref(ref)
-			for i := range p.c.Data {
-				p.c.Data[i] = 99 // outputs must be overwritten, not accumulated
+			var got [2]linalg.Matrix
+			for _, avx := range paths() {
+				withPath(avx, func() {
+					for i := range p.c.Data {
+						p.c.Data[i] = 99 // outputs must be overwritten, not accumulated
+					}
+					p.do(gemm{threads: 1}, p.c)
+					// Sums of up to 530 products of N(0,1) values: rounding
+					// differs with summation order by a few 1e-15 times the
+					// partial sums.
+					for i, v := range ref.Data {
+						if math.Abs(p.c.Data[i]-v) > 1e-12 {
+							t.Fatalf("%v %s avx=%v elem %d = %g, want %g", s, p.name, avx, i, p.c.Data[i], v)
+						}
+					}
+					one := p.c.Clone()
+					p.do(gemm{threads: 3}, p.c)
+					if !slices.Equal(one.Data, p.c.Data) {
+						t.Errorf("%v %s avx=%v: 3 threads differ from 1", s, p.name, avx)
+					}
+					got[btoi(avx)] = one
+				})
 			}
-			p.do(gemm{threads: 1}, p.c)
-			// Sums of up to 512 products of N(0,1) values: rounding differs
-			// with summation order by a few 1e-15 times the partial sums.
-			for i, v := range ref.Data {
-				if math.Abs(p.c.Data[i]-v) > 1e-12 {
-					t.Fatalf("%v %s elem %d = %g, want %g", s, p.name, i, p.c.Data[i], v)
+			if useAVX512 {
+				// The two paths sum in different orders: equal to rounding,
+				// relative to the size of the sums.
+				for i, v := range got[0].Data {
+					if d := math.Abs(got[1].Data[i] - v); d > 1e-12*max(1, math.Abs(v)) {
+						t.Errorf("%v %s elem %d: avx %g, gonum %g", s, p.name, i, got[1].Data[i], v)
+					}
 				}
-			}
-			one := p.c.Clone()
-			p.do(gemm{threads: 3}, p.c)
-			if !slices.Equal(one.Data, p.c.Data) {
-				t.Errorf("%v %s: 3 threads differ from 1", s, p.name)
 			}
 		}
 	}
 }
 
 // Products of one letter layer (16 -> 12, batch 512) and of the widest
-// 784-feature layer (784 -> 588), through the tiled kernels and through
-// linalg (gonum's Gemm). Run with -cpu 1,2.
+// 784-feature layer (784 -> 588), through the tiled kernels (gonum Gemv and,
+// where available, AVX-512) and through linalg (gonum's Gemm). Run with
+// -cpu 1,2.
 func BenchmarkGemm(b *testing.B) {
 	for _, s := range [][3]int{{12, 16, 512}, {588, 784, 512}} {
 		out, in, n := s[0], s[1], s[2]
@@ -82,14 +120,22 @@ func BenchmarkGemm(b *testing.B) {
 		y, dx, gw := linalg.New(out, n), linalg.New(in, n), linalg.New(out, in)
 		name := fmt.Sprintf("%dx%dx%d", out, in, n)
 		g := gemm{threads: 0}
-		var wt []float64
-		b.Run(name+"/tiled", func(b *testing.B) {
-			for b.Loop() {
-				g.mulWX(y, w, x, nil)
-				g.mulWtD(dx, w, d, &wt)
-				g.mulDXt(gw, d, x)
+		var wt, xt []float64
+		for _, avx := range paths() {
+			path := "/gonum"
+			if avx {
+				path = "/avx512"
 			}
-		})
+			withPath(avx, func() {
+				b.Run(name+path, func(b *testing.B) {
+					for b.Loop() {
+						g.mulWX(y, w, x, nil)
+						g.mulWtD(dx, w, d, &wt)
+						g.mulDXt(gw, d, x, &xt)
+					}
+				})
+			})
+		}
 		b.Run(name+"/linalg", func(b *testing.B) {
 			for b.Loop() {
 				linalg.Mul(y, 1, w, x, 0)
@@ -98,4 +144,11 @@ func BenchmarkGemm(b *testing.B) {
 			}
 		})
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -25,6 +25,7 @@ type Linear struct {
 
 	x          linalg.Matrix // last Forward's input (owned by the caller)
 	y, dx, wt  []float64
+	xt         []float64
 	gW, gB     []float64
 	pW, pB     Param
 	paramsMade bool
@@ -67,7 +68,7 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 	l.makeParams()
 	n := dy.Cols
-	gemm{l.Threads}.mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x)
+	gemm{l.Threads}.mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x, &l.xt)
 	for o := range l.gB {
 		s := 0.0
 		for _, v := range dy.Data[o*n : (o+1)*n] {

@@ -1,0 +1,14 @@
+//go:build amd64
+
+package nn
+
+import "github.com/ncd-project/ncd/internal/simd"
+
+// useAVX512 selects the AVX-512 kernel (gemm_amd64.s) for the layer
+// products; a variable so that tests can compare it with the gonum path.
+var useAVX512 = simd.AVX512
+
+// fma8x24 computes an up-to-8 x 24 block of C = A B (see gemm_amd64.s).
+//
+//go:noescape
+func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask int, acc int)

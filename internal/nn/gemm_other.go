@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package nn
+
+// Without the amd64 assembly every product takes the gonum path.
+var useAVX512 = false
+
+func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask int, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
