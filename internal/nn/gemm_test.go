@@ -152,3 +152,21 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+func TestTranspose(t *testing.T) {
+	for _, s := range [][2]int{{1, 1}, {3, 70}, {4, 64}, {9, 130}, {130, 7}} {
+		m := linalg.New(s[0], s[1])
+		for i := range m.Data {
+			m.Data[i] = float64(i)
+		}
+		tr := linalg.New(s[1], s[0])
+		transpose(tr, m)
+		for r := 0; r < m.Rows; r++ {
+			for c := 0; c < m.Cols; c++ {
+				if tr.At(c, r) != m.At(r, c) {
+					t.Fatalf("%v: t[%d,%d] = %g, want %g", s, c, r, tr.At(c, r), m.At(r, c))
+				}
+			}
+		}
+	}
+}
