@@ -33,10 +33,18 @@ func (o *AdamW) Step() {
 	stepSize := o.LR / bc1
 	decay := 1 - o.LR*o.WeightDecay
 	b1, b2 := o.Beta1, o.Beta2
+	c := [7]float64{1 - b1, b2, 1 - b2, bc2sqrt, o.Eps, decay, stepSize}
 	for k, p := range o.params {
 		m := o.m[k][:len(p.Data)]
 		v := o.v[k][:len(p.Data)]
 		g := p.Grad[:len(p.Data)]
+		if useAVX512 && len(p.Data) > 0 {
+			// Same operations in the same order, 8 at a time: the
+			// scalar loop below spends most of its time waiting on its
+			// two divisions and square root.
+			adamwAVX512(&p.Data[0], &g[0], &m[0], &v[0], len(p.Data), &c)
+			continue
+		}
 		for i, w := range p.Data {
 			gi := g[i]
 			// Same operation order as PyTorch: exp_avg.lerp_(grad, 1-b1),

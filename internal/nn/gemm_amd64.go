@@ -12,3 +12,8 @@ var useAVX512 = simd.AVX512
 //
 //go:noescape
 func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask int, acc int)
+
+// adamwAVX512 applies AdamW's update to n parameters (see adamw_amd64.s).
+//
+//go:noescape
+func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64)

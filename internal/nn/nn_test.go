@@ -310,6 +310,12 @@ func TestSquaredError(t *testing.T) {
 }
 
 func TestAdamW(t *testing.T) {
+	for _, avx := range paths() {
+		withPath(avx, func() { testAdamW(t) })
+	}
+}
+
+func testAdamW(t *testing.T) {
 	p := &Param{Data: []float64{1, -2}, Grad: make([]float64, 2)}
 	o := NewAdamW([]*Param{p}, 0.1)
 	// Reference: the PyTorch AdamW update written out in plain python3
