@@ -206,30 +206,45 @@ func (p *product) tile(t int) {
 	}
 }
 
-// transpose writes m^T into t (m.Cols x m.Rows). It reads four rows of m
-// at once, in 64-column slices, and writes them as runs of four in t: twice
-// as fast as one element at a time on 784 x 512 (it runs once per batch
-// for w^T and x^T on the AVX-512 path).
-func transpose(t, m linalg.Matrix) {
-	R, C := m.Rows, m.Cols
-	const bs = 64
+// transpose writes m^T into t (m.Cols x m.Rows).
+func transpose(t, m linalg.Matrix) { gatherT(t, m, nil, m.Rows) }
+
+// gatherT writes rows rows[0..n) of m (rows nil: rows 0..n) as the columns
+// of t (m.Cols x n). It reads four rows of m at once, in 8-column slices
+// (one cache line), and writes them as runs of four in t. Narrow slices
+// matter when t's stride is 4 KiB (n = 512): wider ones write to more lines
+// of one cache set than it holds. Measured on 784-column data, 512-row
+// batches: 14x faster than the element-wise ToFeatureMajor loop (3.1 ->
+// 0.22 ms) and 2-4x faster for w^T, x^T. It runs once per batch for w^T and
+// x^T on the AVX-512 path, and in ToFeatureMajor.
+func gatherT(t, m linalg.Matrix, rows []int, n int) {
+	C := m.Cols
+	row := func(j int) int {
+		if rows != nil {
+			return rows[j]
+		}
+		return j
+	}
+	const bs = 8
 	for c0 := 0; c0 < C; c0 += bs {
 		c1 := min(c0+bs, C)
-		r := 0
-		for ; r+4 <= R; r += 4 {
-			m0 := m.Data[r*C+c0 : r*C+c1]
-			m1 := m.Data[(r+1)*C+c0 : (r+1)*C+c1]
-			m2 := m.Data[(r+2)*C+c0 : (r+2)*C+c1]
-			m3 := m.Data[(r+3)*C+c0 : (r+3)*C+c1]
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			i0, i1, i2, i3 := row(j), row(j+1), row(j+2), row(j+3)
+			m0 := m.Data[i0*C+c0 : i0*C+c1]
+			m1 := m.Data[i1*C+c0 : i1*C+c1]
+			m2 := m.Data[i2*C+c0 : i2*C+c1]
+			m3 := m.Data[i3*C+c0 : i3*C+c1]
 			m1, m2, m3 = m1[:len(m0)], m2[:len(m0)], m3[:len(m0)]
 			for i, v := range m0 {
-				d := t.Data[(c0+i)*R+r : (c0+i)*R+r+4]
+				d := t.Data[(c0+i)*n+j : (c0+i)*n+j+4]
 				d[0], d[1], d[2], d[3] = v, m1[i], m2[i], m3[i]
 			}
 		}
-		for ; r < R; r++ {
+		for ; j < n; j++ {
+			i := row(j)
 			for c := c0; c < c1; c++ {
-				t.Data[c*R+r] = m.Data[r*C+c]
+				t.Data[c*n+j] = m.Data[i*C+c]
 			}
 		}
 	}

@@ -168,6 +168,20 @@ func TestTranspose(t *testing.T) {
 				}
 			}
 		}
+		// Rows in reverse order, through ToFeatureMajor.
+		rows := make([]int, m.Rows)
+		for i := range rows {
+			rows[i] = m.Rows - 1 - i
+		}
+		var buf []float64
+		fm := ToFeatureMajor(&buf, m, rows)
+		for j, r := range rows {
+			for c := 0; c < m.Cols; c++ {
+				if fm.At(c, j) != m.At(r, c) {
+					t.Fatalf("%v: ToFeatureMajor[%d,%d] = %g, want %g", s, c, j, fm.At(c, j), m.At(r, c))
+				}
+			}
+		}
 	}
 }
 

@@ -92,15 +92,7 @@ func ToFeatureMajor(buf *[]float64, x linalg.Matrix, rows []int) linalg.Matrix {
 		n = x.Rows
 	}
 	dst := buffer(buf, x.Cols, n)
-	for j := 0; j < n; j++ {
-		i := j
-		if rows != nil {
-			i = rows[j]
-		}
-		for f, v := range x.Row(i) {
-			dst.Data[f*n+j] = v
-		}
-	}
+	gatherT(dst, x, rows, n)
 	return dst
 }
 
