@@ -182,6 +182,13 @@ func TestTranspose(t *testing.T) {
 				}
 			}
 		}
+		back := linalg.New(m.Rows, m.Cols)
+		FromFeatureMajor(back, fm)
+		for j, r := range rows {
+			if !slices.Equal(back.Row(j), m.Row(r)) {
+				t.Fatalf("%v: FromFeatureMajor row %d = %v, want %v", s, j, back.Row(j), m.Row(r))
+			}
+		}
 	}
 }
 

@@ -102,9 +102,5 @@ func FromFeatureMajor(dst, a linalg.Matrix) {
 	if dst.Rows != a.Cols || dst.Cols != a.Rows {
 		panic("nn: FromFeatureMajor shape mismatch")
 	}
-	for f := 0; f < a.Rows; f++ {
-		for j, v := range a.Row(f) {
-			dst.Data[j*dst.Cols+f] = v
-		}
-	}
+	transpose(dst, a)
 }
