@@ -52,10 +52,11 @@ func withPath(avx bool, f func()) {
 // Both paths against a naive triple loop and against each other, on shapes
 // that cover the kernel's edges: row counts that are not multiples of 8,
 // column counts that are not multiples of 24 (masked loads and stores),
-// summed lengths over kBlock and sumBlock.
+// summed lengths over kBlock and sumBlock, and one product (4.8M
+// multiply-adds) over serialWorkAVX, so that 3 threads really split it.
 func TestGemmAgainstNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}, {20, 150, 530}, {9, 257, 25}, {17, 3, 47}, {8, 24, 24}} {
+	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 16, 512}, {65, 130, 300}, {200, 31, 129}, {20, 150, 530}, {9, 257, 25}, {17, 3, 47}, {8, 24, 24}, {150, 200, 160}} {
 		out, in, n := s[0], s[1], s[2]
 		w, x, d := randMatrix(rng, out, in, 1), randMatrix(rng, in, n, 1), randMatrix(rng, out, n, 1)
 		type prod struct {
