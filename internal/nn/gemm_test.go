@@ -109,12 +109,13 @@ func TestGemmAgainstNaive(t *testing.T) {
 	}
 }
 
-// Products of one letter layer (16 -> 12, batch 512) and of the widest
+// Products of a 2-output layer (where the AVX-512 path hands w x and d x^T
+// to gonum), of one letter layer (16 -> 12, batch 512) and of the widest
 // 784-feature layer (784 -> 588), through the tiled kernels (gonum Gemv and,
 // where available, AVX-512) and through linalg (gonum's Gemm). Run with
 // -cpu 1,2.
 func BenchmarkGemm(b *testing.B) {
-	for _, s := range [][3]int{{12, 16, 512}, {588, 784, 512}} {
+	for _, s := range [][3]int{{2, 64, 512}, {12, 16, 512}, {588, 784, 512}} {
 		out, in, n := s[0], s[1], s[2]
 		rng := rand.New(rand.NewPCG(1, 2))
 		w, x, d := randMatrix(rng, out, in, 1), randMatrix(rng, in, n, 1), randMatrix(rng, out, n, 1)
