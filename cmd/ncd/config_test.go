@@ -105,3 +105,34 @@ func TestHelpOnStdoutErrorsOnStderr(t *testing.T) {
 		t.Errorf("bad flag: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// Every example config in configs/ runs with the command it is meant for,
+// without an ignored key (the runs are cut short with flags, which override
+// the file).
+func TestExampleConfigs(t *testing.T) {
+	t.Chdir("../..") // the configs name their data relative to the repository root
+	files, err := filepath.Glob("configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs: %v", err)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		var args []string
+		switch base := filepath.Base(f); {
+		case strings.HasPrefix(base, "pbn-"):
+			args = []string{"fit", "--epochs", "1", "--k", "3", "--out", filepath.Join(dir, "fit.csv")}
+		case strings.HasPrefix(base, "tune-"):
+			args = []string{"tune", "--trials", "1", "--epochs", "1", "--folds", "2", "--k", "true", "--out", filepath.Join(dir, base)}
+		case strings.HasPrefix(base, "ncd-sc-"):
+			args = []string{"cluster", "--method", "ncd-kmeans", "--out", filepath.Join(dir, "cluster.csv")}
+		default:
+			t.Errorf("%s: no command known for this config name", f)
+			continue
+		}
+		args = append(args, "--config", f, "--quiet", "--threads", "2")
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 0 || strings.Contains(stderr, "warning") {
+			t.Errorf("ncd %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+}
