@@ -104,15 +104,7 @@ func (r *run) elkanEStep() bool {
 				continue
 			}
 			changed = true
-			r.labels[i] = best
-			if a >= 0 {
-				counts[a]--
-				r.dirty[c*k+a] = true
-				subFrom(sums[a*d:(a+1)*d], x)
-			}
-			counts[best]++
-			r.dirty[c*k+best] = true
-			addTo(sums[best*d:(best+1)*d], x)
+			r.moveRow(c, i, a, best)
 		}
 		r.changed[c] = changed
 	})

@@ -129,17 +129,8 @@ func (r *run) hamerlyEStep() bool {
 		}
 		changed := false
 		move := func(i, from, to int) {
-			x := p.X.Data[i*d : (i+1)*d]
 			changed = true
-			r.labels[i] = to
-			if from >= 0 {
-				counts[from]--
-				r.dirty[c*k+from] = true
-				subFrom(sums[from*d:(from+1)*d], x)
-			}
-			counts[to]++
-			r.dirty[c*k+to] = true
-			addTo(sums[to*d:(to+1)*d], x)
+			r.moveRow(c, i, from, to)
 		}
 		// Passes, each a tight loop: the bound test of every row; the exact
 		// distance to a for the rows that fail it; the exact distance to b

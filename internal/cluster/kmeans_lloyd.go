@@ -312,6 +312,26 @@ func (p *problem) fitIn(ctx context.Context, ws *workspace, centers linalg.Matri
 	return out, nil
 }
 
+// moveRow moves row i from cluster from (-1: none yet) to cluster to: its
+// label, and chunk c's persistent centroid sums and counts with their dirty
+// flags (the E-steps that keep the M-step's sums up to date call it for the
+// few rows that change cluster).
+func (r *run) moveRow(c, i, from, to int) {
+	k, d := r.k, r.p.d
+	x := r.p.X.Data[i*d : (i+1)*d]
+	sums := r.sums[c*k*d : (c+1)*k*d]
+	counts := r.counts[c*k : (c+1)*k]
+	r.labels[i] = to
+	if from >= 0 {
+		counts[from]--
+		r.dirty[c*k+from] = true
+		subFrom(sums[from*d:(from+1)*d], x)
+	}
+	counts[to]++
+	r.dirty[c*k+to] = true
+	addTo(sums[to*d:(to+1)*d], x)
+}
+
 // lloydEStep assigns every row to its nearest centroid, with distances
 // |x|^2 - 2 x.c + |c|^2 computed per block of rows by one BLAS product (|x|^2
 // is dropped: it does not change the argmin). With accumulate it keeps the
@@ -319,18 +339,12 @@ func (p *problem) fitIn(ctx context.Context, ws *workspace, centers linalg.Matri
 // iterations and are corrected only for rows that change cluster, which late
 // in a run is a handful. It reports whether a label changed.
 func (r *run) lloydEStep(accumulate bool) bool {
-	p, k, d := r.p, r.k, r.p.d
+	p, k := r.p, r.k
 	csq := linalg.RowSqNorms(r.centers, nil)
 	bufs := r.blasBufs()
 	par.For(r.threads, p.n, p.chunk, func(c, lo, hi int) {
 		buf := grow(<-bufs, subRows*k)
 		defer func() { bufs <- buf }()
-		var sums []float64
-		var counts []int
-		if accumulate {
-			sums = r.sums[c*k*d : (c+1)*k*d]
-			counts = r.counts[c*k : (c+1)*k]
-		}
 		changed := false
 		for b := lo; b < hi; b += subRows {
 			e := min(b+subRows, hi)
@@ -349,17 +363,10 @@ func (r *run) lloydEStep(accumulate bool) bool {
 					continue
 				}
 				changed = true
-				r.labels[i] = best
 				if accumulate {
-					x := p.X.Data[i*d : (i+1)*d]
-					if old >= 0 {
-						counts[old]--
-						r.dirty[c*k+old] = true
-						subFrom(sums[old*d:(old+1)*d], x)
-					}
-					counts[best]++
-					r.dirty[c*k+best] = true
-					addTo(sums[best*d:(best+1)*d], x)
+					r.moveRow(c, i, old, best)
+				} else {
+					r.labels[i] = best
 				}
 			}
 		}
