@@ -13,6 +13,21 @@ import (
 
 // refSqDist is sqDist's documented order written plainly: lane f%4 sums
 // fma(t, t, s) in feature order, lanes combined as (s0+s1)+(s2+s3).
+// refNearest returns the reference squared distances from x to every row
+// of C, the index of the nearest (the first on ties) and the distances sorted.
+func refNearest(x []float64, C linalg.Matrix) (dist []float64, best int, sorted []float64) {
+	dist = make([]float64, C.Rows)
+	for j := range dist {
+		dist[j] = refSqDist(x, C.Row(j))
+		if dist[j] < dist[best] {
+			best = j
+		}
+	}
+	sorted = slices.Clone(dist)
+	sort.Float64s(sorted)
+	return dist, best, sorted
+}
+
 func refSqDist(a, b []float64) float64 {
 	var s [4]float64
 	for f := range a {
@@ -157,18 +172,7 @@ func TestNearest2(t *testing.T) {
 						C.Data[i] = float64(r.IntN(3))
 					}
 					b, v1, v2 := nearest2(x, padCentroids(nil, C), k)
-					dist := make([]float64, k)
-					for j := range dist {
-						dist[j] = refSqDist(x, C.Row(j))
-					}
-					wb := 0
-					for j, v := range dist {
-						if v < dist[wb] {
-							wb = j
-						}
-					}
-					sorted := slices.Clone(dist)
-					sort.Float64s(sorted)
+					dist, wb, sorted := refNearest(x, C)
 					w2 := math.Inf(1)
 					if k > 1 {
 						w2 = sorted[1]
@@ -247,18 +251,7 @@ func TestNearest3Rows(t *testing.T) {
 					nearest3Rows(X, rows, pc, k, nearest3Consts(nil, pc.Rows), out)
 				}
 				for q, i := range rows {
-					dist := make([]float64, k)
-					for j := range dist {
-						dist[j] = refSqDist(X.Row(int(i)), C.Row(j))
-					}
-					wb := 0
-					for j, v := range dist {
-						if v < dist[wb] {
-							wb = j
-						}
-					}
-					sorted := slices.Clone(dist)
-					sort.Float64s(sorted)
+					dist, wb, sorted := refNearest(X.Row(int(i)), C)
 					want := []float64{math.Sqrt(sorted[0]), math.Inf(1), math.Inf(1)}
 					for m := 1; m < 3 && m < k; m++ {
 						want[m] = math.Sqrt(sorted[m])
