@@ -150,6 +150,9 @@ func (o *Options) defaults(n int) error {
 	if o.KNN < 1 {
 		return usererr.New("spectral: knn must be at least 1, got %d", o.KNN)
 	}
+	if !(o.Tol >= 0) || math.IsInf(o.Tol, 0) {
+		return usererr.New("spectral: the eigenvector tolerance must be a finite number >= 0 (0 = default 1e-8), got %g", o.Tol)
+	}
 	if o.Tol == 0 {
 		o.Tol = 1e-8
 	}

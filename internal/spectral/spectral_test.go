@@ -439,6 +439,9 @@ func TestEmbedErrors(t *testing.T) {
 		{"bad affinity", X, Options{NComponents: 2, Affinity: "full"}},
 		{"identical rows", same, Options{NComponents: 2}},
 		{"NaN", nan, Options{NComponents: 2}},
+		{"negative tolerance", X, Options{NComponents: 2, Tol: -1}},
+		{"NaN tolerance", X, Options{NComponents: 2, Tol: math.NaN()}},
+		{"infinite tolerance", X, Options{NComponents: 2, Tol: math.Inf(1)}},
 	}
 	for _, c := range cases {
 		_, _, err := Embed(context.Background(), c.X, c.opt)
