@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -231,5 +232,55 @@ func TestLabelsStayVerbatim(t *testing.T) {
 	want := "a,b,class,cluster,unlabeled\n1,2,007,007,false\n2,3,007,007,false\n5,5,,novel_0,true\n6,6,NA,novel_0,true\n1,1,08,08,false\n"
 	if stdout != want {
 		t.Fatalf("got\n%s\nwant\n%s", stdout, want)
+	}
+}
+
+// TestFitEnsemble: an ensemble fit gives the same predictions at 1 and 2
+// threads, its saved model (every member) assigns the rows exactly as fit
+// did, it differs from the single network, and a bad --ensemble is a usage
+// error with no output written.
+func TestFitEnsemble(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	args := []string{"fit", "--data", "../../testdata/pendigits_train.csv", "--test", "../../testdata/pendigits_test.csv",
+		"--novel", "0,3,5,6,7", "--epochs", "4", "--k", "5", "--lr", "3e-3", "--latent-dim", "11", "--quiet"}
+	out := func(name string) string { return filepath.Join(dir, name) }
+	model := out("m.ncd")
+	for _, run := range [][]string{
+		{"--ensemble", "3", "--threads", "1", "--model", model, "--out", out("e1.csv")},
+		{"--ensemble", "3", "--threads", "2", "--out", out("e2.csv")},
+		{"--ensemble", "1", "--out", out("single.csv")},
+	} {
+		if code, _, stderr := runCLI(t, "", append(slices.Clone(args), run...)...); code != 0 {
+			t.Fatalf("fit %v: exit %d: %s", run, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "cluster", "--model", model, "--data", "../../testdata/pendigits_test.csv", "--out", out("again.csv"), "--quiet"); code != 0 {
+		t.Fatalf("cluster --model: exit %d: %s", code, stderr)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(out(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if read("e1.csv") != read("e2.csv") {
+		t.Fatal("ensemble predictions differ between --threads 1 and 2")
+	}
+	if read("e1.csv") != read("again.csv") {
+		t.Fatal("the saved ensemble assigns the rows differently from fit")
+	}
+	if read("e1.csv") == read("single.csv") {
+		t.Fatal("--ensemble 3 predicted exactly what one network did")
+	}
+	code, _, stderr := runCLI(t, "", append(slices.Clone(args), "--ensemble", "0", "--out", out("bad.csv"))...)
+	if code != exitUsage || !strings.Contains(stderr, "--ensemble") {
+		t.Fatalf("--ensemble 0: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(out("bad.csv")); err == nil {
+		t.Fatal("an output file was written for a failed run")
 	}
 }

@@ -78,8 +78,12 @@ the known rows only (the paper's competitor).`,
 	f.String("model", "", "save the fitted model to this file (.ncd)")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
 	f.Int("n-init", 10, "k-means restarts on the latent space")
+	f.Int("ensemble", 1, "train this many networks (seeds drawn from --seed) and cluster their latents side by side")
 	return cmd
 }
+
+// maxEnsemble bounds fit --ensemble (each member is a full training).
+const maxEnsemble = 64
 
 // addPBNFlags registers the network hyperparameters (fit and tune).
 func addPBNFlags(cmd *cobra.Command, def pbn.Config) {
@@ -152,13 +156,21 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 
 	// Train.
+	ens := v.GetInt("ensemble")
+	if ens < 1 || ens > maxEnsemble {
+		return usererr.New("--ensemble must be between 1 and %d, got %d", maxEnsemble, ens)
+	}
 	t1 := time.Now()
-	bar := app.newProgress(c, cfg.Epochs, "training")
+	bar := app.newProgress(c, ens*cfg.Epochs, "training")
 	var lastCE, lastRec float64
-	net, err := pbn.Train(ctx, in.Train, cfg, func(epoch int, ce, rec float64) {
-		lastCE, lastRec = ce, rec
-		bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
-		bar.Set(epoch + 1)
+	done := 0
+	nets, err := pbn.TrainEnsemble(ctx, in.Train, cfg, ens, func(member, epoch int, ce, rec float64) {
+		done++
+		if member == 0 {
+			lastCE, lastRec = ce, rec
+			bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
+		}
+		bar.Set(done)
 	})
 	bar.Finish()
 	if err != nil {
@@ -166,8 +178,8 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 	seconds["train"] = time.Since(t1).Seconds()
 
-	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: net,
-		Normalized: normalized, Config: settings(cmd, v)}
+	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: nets[0],
+		Ensemble: nets[1:], Normalized: normalized, Config: settings(cmd, v)}
 	latentTrain := f.Embed(in.Train.X)
 	f.KnownCentroids = cluster.KnownMeans(latentTrain, in.Train.Known, len(in.Train.Classes))
 	latent := latentTrain

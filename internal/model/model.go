@@ -17,8 +17,13 @@ type File struct {
 	Created    time.Time
 	// Prep turns a table with the fitting table's columns into features.
 	Prep *ncdio.Preprocessor
-	// Net is the trained network.
+	// Net is the trained network (the first member of an ensemble).
 	Net *pbn.Model
+	// Ensemble holds the other members of an ensemble fit (fit --ensemble);
+	// the latent space is then the members' latents side by side (see
+	// pbn.EmbedEnsemble). Empty for a single network and in files written
+	// before ensembles existed.
+	Ensemble []*pbn.Model
 	// Normalized is true when the centroids live in the L2-normalized latent.
 	Normalized bool
 	// KnownCentroids (one row per Prep.Classes) and NovelCentroids (K rows)
@@ -32,8 +37,13 @@ type File struct {
 	Config map[string]string
 }
 
+// Members returns the networks of the fit: Net, then Ensemble.
+func (f *File) Members() []*pbn.Model { return append([]*pbn.Model{f.Net}, f.Ensemble...) }
+
 // Embed maps preprocessed features into the space the centroids live in.
-func (f *File) Embed(X linalg.Matrix) linalg.Matrix { return f.Net.Embed(X, f.Normalized) }
+func (f *File) Embed(X linalg.Matrix) linalg.Matrix {
+	return pbn.EmbedEnsemble(f.Members(), X, f.Normalized)
+}
 
 // Save writes the model atomically to path.
 func (f *File) Save(path string) error { return SaveFile(path, f) }
@@ -47,6 +57,11 @@ func Load(path string) (*File, error) {
 	}
 	if f.Prep == nil || f.Net == nil || f.NovelCentroids.Rows != f.K {
 		return nil, &usererr.Error{File: path, Msg: "model file is incomplete (no preprocessing, network or centroids)"}
+	}
+	for _, m := range f.Ensemble {
+		if m == nil || m.Dims != f.Net.Dims {
+			return nil, &usererr.Error{File: path, Msg: "model file is inconsistent (an ensemble member is missing or has other dimensions)"}
+		}
 	}
 	return &f, nil
 }
