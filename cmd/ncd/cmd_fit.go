@@ -55,10 +55,17 @@ rows of --test (or of --data) are embedded, the number of novel classes is
 estimated there with a silhouette scan (--k auto) unless --k is given, and
 k-means groups them into novel_0..novel_{k-1}.
 
+Eight networks are trained by default (--ensemble), differing only in their
+seeds; their latents are clustered side by side. That makes the estimate of
+k and the clusters much less dependent on one training's luck (tuned
+hyperparameters, k auto, 10 seeds: optdigits .77 -> .92 ACC, pendigits
+.78 -> .81, letter .63 -> .68) at 8 times the training time.
+--ensemble 1 is the paper's single network.
+
 --model saves everything needed to assign new rows later with
 'ncd cluster --model'. --method baseline trains the encoder and classifier on
 the known rows only (the paper's competitor).`,
-		Example: `  # the paper's protocol on pendigits: hide 5 classes, fit on train, predict test
+		Example: `  # the paper's setting on pendigits: hide 5 classes, fit on train, predict test
   ncd fit --data testdata/pendigits_train.csv --test testdata/pendigits_test.csv \
       --novel 0,3,5,6,7 --lr 2.84e-3 --w 0.4606 --dropout 0.02538 --latent-dim 11 \
       --model pendigits.ncd --out pred.csv
@@ -78,9 +85,17 @@ the known rows only (the paper's competitor).`,
 	f.String("model", "", "save the fitted model to this file (.ncd)")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
 	f.Int("n-init", 10, "k-means restarts on the latent space")
-	f.Int("ensemble", 1, "train this many networks (seeds drawn from --seed) and cluster their latents side by side")
+	f.Int("ensemble", defaultEnsemble, "train this many networks (seeds drawn from --seed) and cluster their latents side by side (1: the paper's single network)")
 	return cmd
 }
+
+// defaultEnsemble is fit's number of networks. Measured with k auto on the
+// test novel rows (seeds 0-9, 2 threads), 1 / 4 / 8 networks: tuned
+// optdigits .773 / .897 / .920, authors' optdigits .918 / .927 / .936,
+// tuned pendigits .784 / .812 / .813, tuned letter .628 / .676 / .679. The
+// cost is linear: letter trains in 2.4 s with one network and 17 s with 8
+// at 1 thread (9.4 s at 2).
+const defaultEnsemble = 8
 
 // maxEnsemble bounds fit --ensemble (each member is a full training).
 const maxEnsemble = 64

@@ -73,8 +73,10 @@ func newTuneCmd(app *App) *cobra.Command {
 
 Each fold hides some of the known classes: their labels are dropped, so their
 rows join the unlabeled rows. The method is trained on the remaining known
-classes and every unlabeled row, exactly as 'ncd fit' (or 'ncd cluster' for
-ncd-sc) would run it; the hidden classes' rows are then clustered, with k
+classes and every unlabeled row, as 'ncd fit --ensemble 1' (or 'ncd cluster'
+for ncd-sc) would run it: one network per fold, since fit's ensemble averages
+out seed noise without changing what a configuration is, and would multiply
+the tune's time. The hidden classes' rows are then clustered, with k
 estimated by a silhouette scan (--k auto) or set to the number of hidden
 classes (--k true), and scored against their hidden labels (ACC, NMI, ARI).
 The real novel rows are never scored. A configuration's score is its mean ACC

@@ -84,7 +84,7 @@ func main() {
 	data := flag.String("data", "testdata", "folder with the bundled CSV files")
 	threads := flag.Int("threads", 1, "--threads passed to ncd")
 	seeds := flag.Int("seeds", 5, "runs per dataset and method, with --seed 0..seeds-1 (mean +- sd reported)")
-	only := flag.String("only", "", "comma-separated methods to run (default all): kmeans,ncd-kmeans,sc,ncd-sc,pbn,pbn-auto,estimate-k")
+	only := flag.String("only", "", "comma-separated methods to run (default all): kmeans,ncd-kmeans,sc,ncd-sc,pbn,pbn-auto,pbn-ens-auto,estimate-k")
 	sets := flag.String("datasets", "", "comma-separated datasets (default all)")
 	flag.Parse()
 
@@ -119,13 +119,22 @@ func main() {
 			}
 			rows = append(rows, r.scored(ds, m, args, *seeds))
 		}
+		// pbn and pbn-auto follow the reference protocol (one network);
+		// pbn-ens-auto is fit's default (an ensemble of 8) with k estimated.
+		single := []string{"--ensemble", "1"}
 		if want(*only, "pbn") {
-			args := append(append(append([]string{"fit"}, base...), ds.pbn...), kflag...)
+			args := append(append(append(append([]string{"fit"}, base...), ds.pbn...), kflag...), single...)
 			rows = append(rows, r.scored(ds, "pbn", args, *seeds))
 		}
-		if want(*only, "pbn-auto") {
+		for _, m := range []string{"pbn-auto", "pbn-ens-auto"} {
+			if !want(*only, m) {
+				continue
+			}
 			args := append(append([]string{"fit"}, base...), ds.pbn...)
-			rw := r.scored(ds, "pbn-auto", args, *seeds)
+			if m == "pbn-auto" {
+				args = append(args, single...)
+			}
+			rw := r.scored(ds, m, args, *seeds)
 			rw.kNote += fmt.Sprintf(" (ref %d, true %d)", ds.refK[1], ds.k)
 			rows = append(rows, rw)
 		}
@@ -159,7 +168,7 @@ func (r runner) run(args []string, out any) {
 // each prediction file with `ncd eval` and returns the mean.
 func (r runner) scored(ds dataset, method string, args []string, seeds int) row {
 	out := row{dataset: ds.name, method: method, ref: ds.ref[strings.TrimSuffix(method, "-auto")]}
-	if method == "pbn-auto" {
+	if strings.HasSuffix(method, "-auto") {
 		out.ref = ref{acc: math.NaN(), nmi: math.NaN(), ari: math.NaN(), seconds: math.NaN()}
 	}
 	var accs []float64
