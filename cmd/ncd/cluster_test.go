@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ncd-project/ncd/internal/model"
 )
 
 const irisPath = "../../testdata/iris.csv"
@@ -247,9 +249,9 @@ func TestFitEnsemble(t *testing.T) {
 	args := []string{"fit", "--data", "../../testdata/pendigits_train.csv", "--test", "../../testdata/pendigits_test.csv",
 		"--novel", "0,3,5,6,7", "--epochs", "4", "--k", "5", "--lr", "3e-3", "--latent-dim", "11", "--quiet"}
 	out := func(name string) string { return filepath.Join(dir, name) }
-	model := out("m.ncd")
+	modelPath := out("m.ncd")
 	for _, run := range [][]string{
-		{"--ensemble", "3", "--threads", "1", "--model", model, "--out", out("e1.csv")},
+		{"--ensemble", "3", "--threads", "1", "--model", modelPath, "--out", out("e1.csv")},
 		{"--ensemble", "3", "--threads", "2", "--out", out("e2.csv")},
 		{"--ensemble", "1", "--out", out("single.csv")},
 	} {
@@ -257,7 +259,7 @@ func TestFitEnsemble(t *testing.T) {
 			t.Fatalf("fit %v: exit %d: %s", run, code, stderr)
 		}
 	}
-	if code, _, stderr := runCLI(t, "", "cluster", "--model", model, "--data", "../../testdata/pendigits_test.csv", "--out", out("again.csv"), "--quiet"); code != 0 {
+	if code, _, stderr := runCLI(t, "", "cluster", "--model", modelPath, "--data", "../../testdata/pendigits_test.csv", "--out", out("again.csv"), "--quiet"); code != 0 {
 		t.Fatalf("cluster --model: exit %d: %s", code, stderr)
 	}
 	read := func(name string) string {
@@ -276,7 +278,20 @@ func TestFitEnsemble(t *testing.T) {
 	if read("e1.csv") == read("single.csv") {
 		t.Fatal("--ensemble 3 predicted exactly what one network did")
 	}
-	code, _, stderr := runCLI(t, "", append(slices.Clone(args), "--ensemble", "0", "--out", out("bad.csv"))...)
+	// A model whose members disagree on their shape is refused, not run.
+	m, err := model.Load(modelPath)
+	if err != nil || len(m.Ensemble) != 2 {
+		t.Fatalf("saved ensemble: %v members, err %v", len(m.Ensemble), err)
+	}
+	m.Ensemble[1].Dims[3]++
+	if err := m.Save(out("odd.ncd")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "", "cluster", "--model", out("odd.ncd"), "--data", "../../testdata/pendigits_test.csv", "--out", out("odd.csv"))
+	if code != exitUsage || !strings.Contains(stderr, "ensemble member") {
+		t.Fatalf("inconsistent ensemble: exit %d %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "", append(slices.Clone(args), "--ensemble", "0", "--out", out("bad.csv"))...)
 	if code != exitUsage || !strings.Contains(stderr, "--ensemble") {
 		t.Fatalf("--ensemble 0: exit %d %q", code, stderr)
 	}
