@@ -22,6 +22,7 @@ func init() { commands = append(commands, newFitCmd) }
 // fitResult is fit's --json object.
 type fitResult struct {
 	Method     string             `json:"method"`
+	Ensemble   int                `json:"ensemble"`
 	K          int                `json:"k"`
 	KEstimated bool               `json:"k_estimated"`
 	Estimate   *estimateResult    `json:"estimate,omitempty"`
@@ -203,7 +204,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 	Z := latent.Select(unl)
 
-	res := fitResult{Method: cfg.Method, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
+	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
 		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
 		Config: f.Config, Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec}}
 	if k == 0 {
@@ -252,8 +253,12 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if res.KEstimated {
 			how = " (estimated)"
 		}
-		fmt.Fprintf(app.Stderr, "%s: trained %d epochs on %d rows in %.2fs; %d rows clustered into k=%d%s novel clusters\n",
-			cfg.Method, cfg.Epochs, res.TrainRows, seconds["train"], res.Clustered, k, how)
+		nets := ""
+		if ens > 1 {
+			nets = fmt.Sprintf(" x %d networks", ens)
+		}
+		fmt.Fprintf(app.Stderr, "%s: trained %d epochs%s on %d rows in %.2fs; %d rows clustered into k=%d%s novel clusters\n",
+			cfg.Method, cfg.Epochs, nets, res.TrainRows, seconds["train"], res.Clustered, k, how)
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
 		if modelPath != "" {
 			fmt.Fprintf(app.Stderr, "model saved to %s\n", modelPath)
