@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/spectral"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -115,6 +116,12 @@ func addKFlags(cmd *cobra.Command) {
 	f.String("k", "auto", "number of novel clusters: auto (silhouette scan) or a number")
 	f.Int("k-min", 2, "--k auto: smallest k scanned")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
+	addKRuleFlag(cmd)
+}
+
+// addKRuleFlag registers --k-rule (how the silhouette scan picks k).
+func addKRuleFlag(cmd *cobra.Command) {
+	cmd.Flags().String("k-rule", estimate.RuleOneSE, "silhouette scan: 1se (the smallest k whose mean silhouette is within one standard error of the highest) or max (the highest, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto.

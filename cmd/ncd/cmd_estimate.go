@@ -75,6 +75,7 @@ runs in a fitted model's latent space instead (see 'ncd fit').`,
 	f := cmd.Flags()
 	f.Int("k-min", 2, "smallest k scanned")
 	f.Int("k-max", 30, "largest k scanned")
+	addKRuleFlag(cmd)
 	f.String("index", "silhouette", "silhouette|ch|db|elbow|all|known-acc")
 	f.Int("runs", 3, "k-means runs per k (the index is their mean)")
 	f.Int("n-init", 10, "k-means restarts per run")
@@ -151,7 +152,7 @@ func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Mat
 	t0 := time.Now()
 	curve, err := estimate.Scan(ctx, X, estimate.ScanOptions{
 		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"),
-		Runs: runs, NInit: nInit, Index: index,
+		Runs: runs, NInit: nInit, Index: index, Rule: v.GetString("k-rule"),
 		Threads: c.Threads, Seed: c.Seed,
 		Progress: func(done, total int) { bar.setTotal(total); bar.Set(done) },
 	})

@@ -131,6 +131,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("k", "auto", "clusters per fold: auto (silhouette scan on the hidden rows) or true (the number of hidden classes)")
 	f.Int("k-min", 2, "--k auto: smallest k scanned")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
+	addKRuleFlag(cmd)
 	f.Int("runs", tuneDefaultRuns, "--k auto: k-means runs per k in a fold's scan (fit uses 3; 1 x 3 restarts picks fit's k in ~95% of folds at 1/7 of the cost)")
 	f.Int("scan-n-init", tuneDefaultScanNInit, "--k auto: k-means restarts per run in a fold's scan (fit uses --n-init)")
 	f.Int("n-init", 0, "restarts of the final k-means of a fold (0 = auto: 10, as fit's --n-init; 50 for ncd-sc, as cluster's)")
@@ -474,12 +475,19 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	}
 	switch k := strings.ToLower(strings.TrimSpace(v.GetString("k"))); k {
 	case "auto", "":
-		o.Scan = estimate.ScanOptions{KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"), Runs: v.GetInt("runs"), NInit: v.GetInt("scan-n-init")}
+		o.Scan = estimate.ScanOptions{KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"), Runs: v.GetInt("runs"), NInit: v.GetInt("scan-n-init"), Rule: v.GetString("k-rule")}
 		if o.Scan.KMin < 2 || o.Scan.KMax < o.Scan.KMin || o.Scan.Runs < 1 || o.Scan.NInit < 1 {
 			return nil, usererr.New("--k auto needs 2 <= --k-min <= --k-max, --runs >= 1 and --scan-n-init >= 1")
 		}
 		set("k", "auto")
-		set("scan", fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit))
+		if o.Scan.Rule != estimate.RuleMax && o.Scan.Rule != estimate.RuleOneSE {
+			return nil, usererr.New("--k-rule must be max or 1se, got %q", o.Scan.Rule)
+		}
+		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
+		if o.Scan.Rule != estimate.RuleMax {
+			scan += ", " + o.Scan.Rule // studies of the max rule keep their fingerprint
+		}
+		set("scan", scan)
 	case "true":
 		o.TrueK = true
 		set("k", "true")
@@ -561,6 +569,9 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 	if v.GetString("k") == "auto" && (v.GetInt("k-min") != 2 || v.GetInt("k-max") != 30) {
 		add("k-min", v.GetString("k-min"))
 		add("k-max", v.GetString("k-max"))
+	}
+	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RuleOneSE {
+		add("k-rule", v.GetString("k-rule"))
 	}
 	if d := v.GetString("data"); d != "" && d != "-" {
 		add("data", d)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"github.com/ncd-project/ncd/internal/cluster"
@@ -61,6 +62,10 @@ type ScanOptions struct {
 	// Index selects how K is chosen: "silhouette" (default), "ch", "db",
 	// "elbow" or "all".
 	Index string
+	// Rule picks the silhouette's k: RuleMax (default) the highest mean
+	// silhouette, RuleOneSE the smallest k whose mean silhouette is within
+	// one standard error of the highest (see oneSE).
+	Rule string
 	// Threads bounds the goroutines (<= 0: GOMAXPROCS). Results do not depend on it.
 	Threads int
 	// Seed drives every clustering; the same seed gives the same Curve.
@@ -104,6 +109,12 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	}
 	if o.Index == "" {
 		o.Index = IndexSilhouette
+	}
+	if o.Rule == "" {
+		o.Rule = RuleMax
+	}
+	if o.Rule != RuleMax && o.Rule != RuleOneSE {
+		return o, usererr.New("unknown k rule %q (want max or 1se)", o.Rule)
 	}
 	switch o.Index {
 	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
@@ -212,12 +223,13 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		}
 	}
 	perTask := map[string][]float64{}
+	var silRows [][]float64
 	if wantSil {
-		sil, err := silhouetteMany(ctx, X, labels, o.Threads, func(int, int) { prog.add(1) })
+		sil, rows, err := silhouetteRows(ctx, X, labels, o.Threads, o.Rule == RuleOneSE, func(int, int) { prog.add(1) })
 		if err != nil {
 			return nil, err
 		}
-		perTask[IndexSilhouette] = sil
+		perTask[IndexSilhouette], silRows = sil, rows
 	}
 	ch := make([]float64, nTasks)
 	db := make([]float64, nTasks)
@@ -238,6 +250,9 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	c.Scores[IndexElbow] = c.Inertia
 	if s, ok := c.Scores[IndexSilhouette]; ok {
 		c.Best[IndexSilhouette] = argBest(c.Ks, s, true)
+		if o.Rule == RuleOneSE && c.Best[IndexSilhouette] > 0 {
+			c.Best[IndexSilhouette] = oneSE(c.Ks, silRows, o.Runs, c.Best[IndexSilhouette])
+		}
 	}
 	c.Best[IndexCH] = argBest(c.Ks, c.Scores[IndexCH], true)
 	c.Best[IndexDB] = argBest(c.Ks, c.Scores[IndexDB], false)
@@ -251,6 +266,67 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		return nil, usererr.New("index %s is undefined for every k in [%d, %d] (too many identical rows?)", o.Index, o.KMin, o.KMax)
 	}
 	return c, nil
+}
+
+// Rules choosing the silhouette's k.
+const (
+	RuleMax   = "max"
+	RuleOneSE = "1se"
+)
+
+// oneSE returns the smallest k whose silhouette is within one standard error
+// of the best k's: the mean over rows of s_best(i) - s_k(i) is at most the
+// standard deviation of those differences over sqrt(rows), where s_k(i) is
+// row i's silhouette averaged over k's runs. The rows are paired, so the
+// error is that of the difference, not of each mean. This is the
+// one-standard-error rule of model selection (Breiman et al. 1984, the gap
+// statistic of Tibshirani et al. 2001): a larger k must beat a smaller one
+// by more than the noise of the estimate to be preferred.
+func oneSE(ks []int, rows [][]float64, runs, best int) int {
+	perK := func(i int) []float64 {
+		var out []float64
+		m := 0
+		for _, r := range rows[i*runs : (i+1)*runs] {
+			if r == nil {
+				continue
+			}
+			if out == nil {
+				out = make([]float64, len(r))
+			}
+			for j, v := range r {
+				out[j] += v
+			}
+			m++
+		}
+		for j := range out {
+			out[j] /= float64(m)
+		}
+		return out
+	}
+	b := perK(slices.Index(ks, best))
+	n := float64(len(b))
+	for i, k := range ks {
+		if k >= best {
+			break
+		}
+		s := perK(i)
+		if s == nil {
+			continue
+		}
+		mean, sq := 0.0, 0.0
+		for j := range b {
+			mean += b[j] - s[j]
+		}
+		mean /= n
+		for j := range b {
+			d := b[j] - s[j] - mean
+			sq += d * d
+		}
+		if mean <= math.Sqrt(sq/n)/math.Sqrt(n) {
+			return k
+		}
+	}
+	return best
 }
 
 // meanRuns averages consecutive groups of runs values, skipping NaN (an

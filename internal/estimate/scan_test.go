@@ -266,3 +266,63 @@ func TestKnownACCSearch(t *testing.T) {
 		t.Errorf("no labels: got %v", err)
 	}
 }
+
+// TestOneSE checks the rule on hand-computed rows (k = 2, 3, 4; the best is
+// 4). k = 3 with row differences 0, .1, -.1, 0 has mean 0 <= sd .0707 / 2:
+// within one standard error, so 3 is chosen (2 is .4 worse with sd 0). With
+// differences .05, .05, .05, .1 (mean .0625, sd .02165, error .0108) k = 3
+// is worse beyond the noise and 4 stays. Runs are averaged per row first,
+// skipping an undefined (nil) run.
+func TestOneSE(t *testing.T) {
+	ks := []int{2, 3, 4}
+	best := []float64{.5, .5, .5, .5}
+	two := []float64{.1, .1, .1, .1}
+	if got := oneSE(ks, [][]float64{two, {.5, .4, .6, .5}, best}, 1, 4); got != 3 {
+		t.Errorf("within one error: got %d, want 3", got)
+	}
+	if got := oneSE(ks, [][]float64{two, {.45, .45, .45, .40}, best}, 1, 4); got != 4 {
+		t.Errorf("beyond one error: got %d, want 4", got)
+	}
+	// Two runs per k: k = 3's runs average to the first case's rows.
+	rows := [][]float64{two, nil, {.6, .4, .7, .4}, {.4, .4, .5, .6}, best, best}
+	if got := oneSE(ks, rows, 2, 4); got != 3 {
+		t.Errorf("two runs: got %d, want 3", got)
+	}
+	// A smaller k within the error wins over a larger one within it too.
+	if got := oneSE(ks, [][]float64{{.5, .45, .55, .5}, {.5, .4, .6, .5}, best}, 1, 4); got != 2 {
+		t.Errorf("smallest within: got %d, want 2", got)
+	}
+}
+
+// TestScanOneSE: on blobs with 5 clear groups the rule keeps 5 (a smaller k
+// is far worse); it never picks a k above the highest silhouette's; and an
+// unknown rule is a user error.
+func TestScanOneSE(t *testing.T) {
+	X, _ := blobs(5, 60, 4, 10, 1, 3)
+	for _, rule := range []string{RuleMax, RuleOneSE} {
+		c, err := Scan(context.Background(), X, ScanOptions{KMax: 10, Rule: rule, Threads: 2, Seed: 42})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.K != 5 {
+			t.Errorf("%s: chose %d, want 5 (silhouette %v)", rule, c.K, c.Scores[IndexSilhouette])
+		}
+	}
+	// Overlapping blobs: the silhouette curve is flat, and 1se never goes
+	// above max.
+	Y, _ := blobs(7, 40, 3, 2.5, 1, 4)
+	mx, err := Scan(context.Background(), Y, ScanOptions{KMax: 12, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := Scan(context.Background(), Y, ScanOptions{KMax: 12, Seed: 1, Rule: RuleOneSE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.K > mx.K || !reflect.DeepEqual(se.Scores, mx.Scores) {
+		t.Errorf("1se chose %d above max's %d, or changed the scores", se.K, mx.K)
+	}
+	if _, err := Scan(context.Background(), Y, ScanOptions{Rule: "2se"}); !usererr.Is(err) {
+		t.Errorf("unknown rule: got %v", err)
+	}
+}

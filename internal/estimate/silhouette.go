@@ -287,6 +287,15 @@ func dedupe(labelings [][]int) []int {
 // called once per finished row block (from worker goroutines, serialized by
 // the caller's callback if needed).
 func silhouetteMany(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, progress func(done, total int)) ([]float64, error) {
+	out, _, err := silhouetteRows(ctx, X, labelings, threads, false, progress)
+	return out, err
+}
+
+// silhouetteRows is silhouetteMany that can also return every row's
+// silhouette coefficient per labelling (rows[i][j] for labelling i, row j;
+// nil for a labelling whose silhouette is undefined). Labellings describing
+// the same partition share one slice.
+func silhouetteRows(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, wantRows bool, progress func(done, total int)) ([]float64, [][]float64, error) {
 	n := X.Rows
 	out := make([]float64, len(labelings))
 	rep := dedupe(labelings)
@@ -304,26 +313,37 @@ func silhouetteMany(ctx context.Context, X linalg.Matrix, labelings [][]int, thr
 			uniq = append(uniq, p)
 		}
 	}
-	var sums []float64
+	var sums, perRow []float64
+	if wantRows {
+		perRow = make([]float64, len(uniq)*n)
+	}
 	if len(uniq) > 0 {
 		plan(uniq, n)
 		var err error
-		if sums, err = silhouetteSums(ctx, X, uniq, threads, progress); err != nil {
-			return nil, err
+		if sums, err = silhouetteSums(ctx, X, uniq, threads, perRow, progress); err != nil {
+			return nil, nil, err
 		}
+	}
+	var rows [][]float64
+	if wantRows {
+		rows = make([][]float64, len(labelings))
 	}
 	for i := range out {
 		out[i] = math.NaN()
 		if u := uidx[i]; u >= 0 {
 			out[i] = sums[u] / float64(n)
+			if wantRows {
+				rows[i] = perRow[u*n : (u+1)*n]
+			}
 		}
 	}
-	return out, nil
+	return out, rows, nil
 }
 
 // silhouetteSums returns, per prepared labelling, the sum over rows of the
 // silhouette coefficient. Per-block partial sums are combined in block order.
-func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, threads int, progress func(done, total int)) ([]float64, error) {
+// perRow, if not nil (len(uniq) * rows), receives every row's coefficient.
+func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, threads int, perRow []float64, progress func(done, total int)) ([]float64, error) {
 	n, d := X.Rows, X.Cols
 	norms := linalg.RowSqNorms(X, nil)
 	nBlocks := par.Chunks(n, silBlock)
@@ -431,7 +451,11 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 					}
 				}
 				for r := 0; r < min(silMicro, b-m0); r++ {
-					part[u] += silRow(p, acc, r, int(p.lab[lo+m0+r]))
+					v := silRow(p, acc, r, int(p.lab[lo+m0+r]))
+					part[u] += v
+					if perRow != nil {
+						perRow[u*n+lo+m0+r] = v
+					}
 				}
 			}
 		}
