@@ -62,6 +62,12 @@ together for each total k, and pick the k whose clusters recover the known
 labels best (golden-section search); its estimate is that k minus the number
 of known classes.
 
+The silhouette's k is the smallest k whose mean silhouette is within one
+standard error of the highest (--k-rule 1se, default): a larger k must beat
+a smaller one by more than the noise of the estimate, the standard error of
+the rows' paired silhouette differences. --k-rule max takes the highest, as
+the paper does. fit, cluster and tune use the same rule for --k auto.
+
 Features are z-scored with the statistics of --data. With --model, the scan
 runs in a fitted model's latent space instead (see 'ncd fit').`,
 		Example: `  K=$(ncd estimate-k --data testdata/pendigits_train.csv --novel 0,3,5,6,7)
