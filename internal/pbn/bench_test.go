@@ -47,3 +47,14 @@ func BenchmarkTrainWide(b *testing.B) {
 	cfg := Config{Method: MethodPBN, LR: 1e-3, W: 0.5, Dropout: 0.1, LatentDim: 32, Epochs: 1, BatchSize: 512}
 	benchTrain(b, func() error { _, err := Train(context.Background(), ds, cfg, nil); return err })
 }
+
+// BenchmarkEnsembleLetter times fit's default ensemble (8 networks) for 20
+// epochs on letter: with -cpu 2 two members train side by side, one thread
+// each; compare with 8 x BenchmarkTrainLetter.
+func BenchmarkEnsembleLetter(b *testing.B) {
+	ds, _, _ := refData(b, refCases[0])
+	rc := refCases[0]
+	cfg := Config{Method: MethodPBN, LR: rc.lr, W: rc.w, Dropout: rc.drop, LatentDim: rc.latent,
+		Epochs: 20, BatchSize: 512}
+	benchTrain(b, func() error { _, err := TrainEnsemble(context.Background(), ds, cfg, 8, nil); return err })
+}
