@@ -119,6 +119,15 @@ func addKFlags(cmd *cobra.Command) {
 	addKRuleFlag(cmd)
 }
 
+// checkKRule validates --k-rule before any work is done (fit would
+// otherwise train for minutes before the scan refuses it).
+func checkKRule(v *viper.Viper) error {
+	if r := v.GetString("k-rule"); r != estimate.RuleMax && r != estimate.RuleOneSE {
+		return usererr.New("--k-rule must be 1se or max, got %q", r)
+	}
+	return nil
+}
+
 // addKRuleFlag registers --k-rule (how the silhouette scan picks k).
 func addKRuleFlag(cmd *cobra.Command) {
 	cmd.Flags().String("k-rule", estimate.RuleOneSE, "silhouette scan: 1se (the smallest k whose mean silhouette is within one standard error of the highest) or max (the highest, as the paper)")
@@ -146,6 +155,9 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	}
 	k, err := parseK(v.GetString("k"))
 	if err != nil {
+		return err
+	}
+	if err := checkKRule(v); err != nil {
 		return err
 	}
 	out := v.GetString("out")

@@ -96,6 +96,9 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if err := checkPlotPath(plotPath); err != nil {
 		return err
 	}
+	if err := checkKRule(v); err != nil {
+		return err
+	}
 	space := "raw"
 	var X linalg.Matrix
 	var known []int

@@ -139,6 +139,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err != nil {
 		return err
 	}
+	if err := checkKRule(v); err != nil {
+		return err
+	}
 	cfg, normalized, err := pbnConfig(v, c)
 	if err != nil {
 		return err

@@ -480,8 +480,8 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 			return nil, usererr.New("--k auto needs 2 <= --k-min <= --k-max, --runs >= 1 and --scan-n-init >= 1")
 		}
 		set("k", "auto")
-		if o.Scan.Rule != estimate.RuleMax && o.Scan.Rule != estimate.RuleOneSE {
-			return nil, usererr.New("--k-rule must be max or 1se, got %q", o.Scan.Rule)
+		if err := checkKRule(v); err != nil {
+			return nil, err
 		}
 		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
 		if o.Scan.Rule != estimate.RuleMax {

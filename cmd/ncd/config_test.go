@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,6 +134,28 @@ func TestExampleConfigs(t *testing.T) {
 		code, _, stderr := runCLI(t, "", args...)
 		if code != 0 || strings.Contains(stderr, "warning") {
 			t.Errorf("ncd %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+}
+
+// TestBadKRule: an unknown --k-rule is a usage error in every command that
+// scans k, raised before any training or clustering (the 200-epoch fit
+// below would take seconds; it must not start) and naming the flag.
+func TestBadKRule(t *testing.T) {
+	data := []string{"--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7", "--k-rule", "2se"}
+	for _, cmd := range [][]string{
+		{"fit", "--epochs", "200", "--ensemble", "8"},
+		{"cluster", "--method", "kmeans"},
+		{"estimate-k"},
+		{"tune", "--trials", "1"},
+	} {
+		args := append(append(slices.Clone(cmd), data...), "--out", filepath.Join(t.TempDir(), "x"))
+		if cmd[0] == "estimate-k" {
+			args = append(slices.Clone(cmd), data...)
+		}
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitUsage || !strings.Contains(stderr, "--k-rule") || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", cmd, code, stderr, stdout)
 		}
 	}
 }
