@@ -2,6 +2,7 @@ package pbn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -44,45 +45,28 @@ func TrainEnsemble(ctx context.Context, ds *dataset.Dataset, cfg Config, r int, 
 	seeds := MemberSeeds(cfg.Seed, r)
 	members := make([]*Model, r)
 	errs := make([]error, r)
-	var mu sync.Mutex
+	var mu sync.Mutex // serializes progress
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := 0
-	var wg sync.WaitGroup
-	for w := 0; w < at; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
+	par.Each(at, r, func(i int) {
+		c := cfg
+		c.Seed, c.Threads = seeds[i], max(1, threads/at)
+		var cb func(int, float64, float64)
+		if progress != nil {
+			cb = func(epoch int, ce, rec float64) {
 				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= r {
-					return
-				}
-				c := cfg
-				c.Seed, c.Threads = seeds[i], max(1, threads/at)
-				var cb func(int, float64, float64)
-				if progress != nil {
-					cb = func(epoch int, ce, rec float64) {
-						mu.Lock()
-						defer mu.Unlock()
-						progress(i, epoch, ce, rec)
-					}
-				}
-				members[i], errs[i] = Train(ctx, ds, c, cb)
-				if errs[i] != nil {
-					cancel()
-				}
+				defer mu.Unlock()
+				progress(i, epoch, ce, rec)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		if members[i], errs[i] = Train(ctx, ds, c, cb); errs[i] != nil {
+			cancel()
+		}
+	})
 	// The first error in member order, preferring a real failure over the
 	// cancellations it caused in the other members.
 	for _, err := range errs {
-		if err != nil && err != context.Canceled {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, err
 		}
 	}
