@@ -142,6 +142,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err := checkKRule(v); err != nil {
 		return err
 	}
+	ens := v.GetInt("ensemble")
+	if ens < 1 || ens > maxEnsemble {
+		return usererr.New("--ensemble must be between 1 and %d, got %d", maxEnsemble, ens)
+	}
 	cfg, normalized, err := pbnConfig(v, c)
 	if err != nil {
 		return err
@@ -175,10 +179,6 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 
 	// Train.
-	ens := v.GetInt("ensemble")
-	if ens < 1 || ens > maxEnsemble {
-		return usererr.New("--ensemble must be between 1 and %d, got %d", maxEnsemble, ens)
-	}
 	t1 := time.Now()
 	bar := app.newProgress(c, ens*cfg.Epochs, "training")
 	var lastCE, lastRec float64
