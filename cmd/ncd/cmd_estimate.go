@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/chart"
+	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -151,26 +152,34 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	return err
 }
 
+// scanOptions reads the scan's flags. cluster and fit have no --index/--runs
+// flags: zero values select the scan's defaults (silhouette, 3 runs).
+func scanOptions(v *viper.Viper) estimate.ScanOptions {
+	return estimate.ScanOptions{
+		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"),
+		Runs: v.GetInt("runs"), NInit: v.GetInt("n-init"), Index: v.GetString("index"), Rule: v.GetString("k-rule"),
+	}
+}
+
+// curveResult is the --json form of a scan of rows rows.
+func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResult {
+	return &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: curve.Scores,
+		Best: curve.Best, Seconds: seconds}
+}
+
 // scanK runs the validity-index scan of --index over --k-min..--k-max on X.
 func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix) (*estimateResult, error) {
-	// cluster and fit have no --index/--runs flags: zero values select the
-	// scan's defaults (silhouette, 3 runs).
-	index := v.GetString("index")
-	runs, nInit := v.GetInt("runs"), v.GetInt("n-init")
 	bar := app.newProgress(c, 1, "estimating k")
 	t0 := time.Now()
-	curve, err := estimate.Scan(ctx, X, estimate.ScanOptions{
-		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"),
-		Runs: runs, NInit: nInit, Index: index, Rule: v.GetString("k-rule"),
-		Threads: c.Threads, Seed: c.Seed,
-		Progress: func(done, total int) { bar.setTotal(total); bar.Set(done) },
-	})
+	o := scanOptions(v)
+	o.Threads, o.Seed = c.Threads, c.Seed
+	o.Progress = func(done, total int) { bar.setTotal(total); bar.Set(done) }
+	_, curve, err := discover.ChooseK(ctx, X, discover.KOptions{Scan: o})
 	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
-	return &estimateResult{K: curve.K, Index: curve.Index, Rows: X.Rows, Ks: curve.Ks, Scores: curve.Scores,
-		Best: curve.Best, Seconds: time.Since(t0).Seconds()}, nil
+	return curveResult(curve, X.Rows, time.Since(t0).Seconds()), nil
 }
 
 func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, known []int, nKnown int) (*estimateResult, error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/dataset"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/model"
@@ -178,62 +178,49 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		return usererr.New("%s has no labeled rows of known classes to learn from", in.DataPath)
 	}
 
-	// Train.
-	t1 := time.Now()
+	// Train, embed, choose k, cluster: the pipeline every command shares.
 	bar := app.newProgress(c, ens*cfg.Epochs, "training")
 	var lastCE, lastRec float64
 	done := 0
-	nets, err := pbn.TrainEnsemble(ctx, in.Train, cfg, ens, func(member, epoch int, ce, rec float64) {
-		done++
-		if member == 0 {
-			lastCE, lastRec = ce, rec
-			bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
-		}
-		bar.Set(done)
-	})
+	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
+		K: discover.KOptions{K: k, Scan: scanOptions(v)},
+		OnEpoch: func(member, epoch int, ce, rec float64) {
+			done++
+			if member == 0 {
+				lastCE, lastRec = ce, rec
+				bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
+			}
+			bar.Set(done)
+			if done == ens*cfg.Epochs {
+				bar.Finish()
+			}
+		}}
+	kbar := app.newProgress(c, 1, "estimating k")
+	opts.K.Scan.Progress = func(done, total int) { kbar.setTotal(total); kbar.Set(done) }
+	dr, err := discover.FitPBN(ctx, in.Train, target, opts)
 	bar.Finish()
+	kbar.Finish()
 	if err != nil {
 		return err
 	}
-	seconds["train"] = time.Since(t1).Seconds()
-
-	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: nets[0],
-		Ensemble: nets[1:], Normalized: normalized, Config: settings(cmd, v)}
-	latentTrain := f.Embed(in.Train.X)
-	f.KnownCentroids = cluster.KnownMeans(latentTrain, in.Train.Known, len(in.Train.Classes))
-	latent := latentTrain
-	if target != in.Train {
-		latent = f.Embed(target.X)
+	for name, s := range dr.Seconds {
+		seconds[name] = s
 	}
-	Z := latent.Select(unl)
-
+	k = dr.K
+	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: dr.Members[0],
+		Ensemble: dr.Members[1:], Normalized: normalized, Config: settings(cmd, v),
+		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated}
 	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
 		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
-		Config: f.Config, Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec}}
-	if k == 0 {
-		t2 := time.Now()
-		est, err := scanK(ctx, app, v, c, Z)
-		if err != nil {
-			return err
-		}
-		est.Space = "latent"
-		k, res.KEstimated, res.Estimate = est.K, true, est
-		seconds["estimate_k"] = time.Since(t2).Seconds()
+		Config: f.Config, Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
+		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia}
+	if dr.Curve != nil {
+		res.Estimate = curveResult(dr.Curve, len(unl), seconds["estimate_k"])
+		res.Estimate.Space = "latent"
 	}
-	if k > len(unl) {
-		return usererr.New("--k %d exceeds the %d unlabeled rows", k, len(unl))
-	}
-	t3 := time.Now()
-	km, err := cluster.KMeans(ctx, Z, cluster.KMeansOptions{K: k, NInit: v.GetInt("n-init"), Threads: c.Threads, Rng: newRand(c.Seed)})
-	if err != nil {
-		return err
-	}
-	seconds["cluster"] = time.Since(t3).Seconds()
-	f.K, f.KEstimated, f.NovelCentroids = k, res.KEstimated, km.Centroids
-	res.K, res.Inertia = k, km.Inertia
 
 	novel := make([]int, target.Rows())
-	scatter(novel, unl, km.Labels)
+	scatter(novel, unl, dr.Labels)
 	names, unlMask := predictionNames(target, target.Known, novel)
 	res.Sizes = clusterSizes(names, unlMask)
 	t4 := time.Now()

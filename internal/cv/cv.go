@@ -20,6 +20,7 @@ import (
 	"strconv"
 
 	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/metrics"
@@ -64,16 +65,10 @@ type Fold struct {
 // representation is Z (one row per Hidden row): the number of hidden classes
 // when the true k is used, otherwise the k of a validity-index scan of Z.
 func (f *Fold) ChooseK(ctx context.Context, Z linalg.Matrix) (int, error) {
-	if f.k > 0 {
-		return f.k, nil
-	}
 	o := f.scan
 	o.Seed, o.Threads, o.Progress = f.Seed, f.Threads, nil
-	c, err := estimate.Scan(ctx, Z, o)
-	if err != nil {
-		return 0, err
-	}
-	return c.K, nil
+	k, _, err := discover.ChooseK(ctx, Z, discover.KOptions{K: f.k, Scan: o})
+	return k, err
 }
 
 // KMeansRng is the generator a method's final k-means should use: the one

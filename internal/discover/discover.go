@@ -1,0 +1,170 @@
+// Package discover is the discovery pipeline that `ncd fit`, the folds of
+// `ncd tune` and the benchmark suite share: train the networks, embed the
+// rows, choose the number of novel classes and cluster the unlabeled rows.
+// A new way of choosing k, or a new step, plugs in here once.
+package discover
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// KOptions says how the number of novel classes is chosen.
+type KOptions struct {
+	// K > 0 fixes it; 0 estimates it.
+	K int
+	// Scan configures the estimate: range, rule, index, runs, seed, threads.
+	Scan estimate.ScanOptions
+}
+
+// ChooseK returns the number of clusters for Z: o.K when given (then the
+// curve is nil), otherwise the estimate of o.Scan's rule.
+func ChooseK(ctx context.Context, Z linalg.Matrix, o KOptions) (int, *estimate.Curve, error) {
+	if o.K > 0 {
+		if o.K > Z.Rows {
+			return 0, nil, usererr.New("k = %d exceeds the %d unlabeled rows", o.K, Z.Rows)
+		}
+		return o.K, nil, nil
+	}
+	c, err := estimate.Scan(ctx, Z, o.Scan)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.K, c, nil
+}
+
+// KMeansRng is the generator the final k-means of a run with seed uses (the
+// one `ncd fit` and `ncd cluster` build from --seed).
+func KMeansRng(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x6e6364)) // "ncd"
+}
+
+// PBNOptions configures a PBN discovery run.
+type PBNOptions struct {
+	// Config is the training configuration; its Seed and Threads drive the
+	// whole run (training, the k estimate and the final k-means).
+	Config pbn.Config
+	// Ensemble is the number of networks (<= 1: one).
+	Ensemble int
+	// Normalized clusters the L2-normalized latent (fit's --latent normalized).
+	Normalized bool
+	// K chooses the number of novel classes.
+	K KOptions
+	// NInit is the number of restarts of the final k-means (0: 10).
+	NInit int
+	// OnEpoch, if set, is called after every epoch of every member, never
+	// concurrently.
+	OnEpoch func(member, epoch int, ce, rec float64)
+}
+
+// Result is a discovery run in a latent space.
+type Result struct {
+	// Members are the trained networks (one for a single network).
+	Members []*pbn.Model
+	// Normalized tells whether the space is the L2-normalized latent.
+	Normalized bool
+	// KnownCentroids (one row per known class of the training data) and
+	// NovelCentroids (K rows) live in the joint latent space.
+	KnownCentroids, NovelCentroids linalg.Matrix
+	// K is the number of novel clusters; KEstimated tells whether it was
+	// estimated, and Curve holds the estimate (nil when K was given).
+	K          int
+	KEstimated bool
+	Curve      *estimate.Curve
+	// Unlabeled are the target's unlabeled rows, increasing, and Labels
+	// their novel cluster (0..K-1).
+	Unlabeled []int
+	Labels    []int
+	// Inertia is the final k-means' sum of squared distances.
+	Inertia float64
+	// Seconds times the phases: train, estimate_k, cluster.
+	Seconds map[string]float64
+}
+
+// Embed maps preprocessed features into the result's latent space.
+func (r *Result) Embed(X linalg.Matrix) linalg.Matrix {
+	return pbn.EmbedEnsemble(r.Members, X, r.Normalized)
+}
+
+// TrainPBN trains o.Ensemble networks on train (see pbn.TrainEnsemble).
+func TrainPBN(ctx context.Context, train *dataset.Dataset, o PBNOptions) ([]*pbn.Model, error) {
+	return pbn.TrainEnsemble(ctx, train, o.Config, max(1, o.Ensemble), o.OnEpoch)
+}
+
+// FitPBN trains the networks on train, then discovers the novel classes
+// among target's unlabeled rows (target may be train itself).
+func FitPBN(ctx context.Context, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
+	if err := Check(train, target); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	members, err := TrainPBN(ctx, train, o)
+	if err != nil {
+		return nil, err
+	}
+	trainSec := time.Since(t0).Seconds()
+	r, err := ClusterLatent(ctx, members, train, target, o)
+	if err != nil {
+		return nil, err
+	}
+	r.Seconds["train"] = trainSec
+	return r, nil
+}
+
+// Check refuses data that no run can discover anything in.
+func Check(train, target *dataset.Dataset) error {
+	if len(target.UnlabeledRows()) == 0 {
+		return usererr.New("no unlabeled rows to discover classes in (give rows an empty label, or name classes with --novel)")
+	}
+	if len(train.Classes) == 0 || len(train.LabeledRows()) == 0 {
+		return usererr.New("no labeled rows of known classes to learn from")
+	}
+	return nil
+}
+
+// ClusterLatent embeds train and target with trained members, chooses k on
+// target's unlabeled rows and clusters them with k-means. It is FitPBN after
+// the training, for callers that reuse networks (the benchmark suite).
+func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
+	if err := Check(train, target); err != nil {
+		return nil, err
+	}
+	r := &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
+	latentTrain := r.Embed(train.X)
+	r.KnownCentroids = cluster.KnownMeans(latentTrain, train.Known, len(train.Classes))
+	latent := latentTrain
+	if target != train {
+		latent = r.Embed(target.X)
+	}
+	r.Unlabeled = target.UnlabeledRows()
+	Z := latent.Select(r.Unlabeled)
+
+	t1 := time.Now()
+	ko := o.K
+	ko.Scan.Seed, ko.Scan.Threads = o.Config.Seed, o.Config.Threads
+	k, curve, err := ChooseK(ctx, Z, ko)
+	if err != nil {
+		return nil, err
+	}
+	r.K, r.KEstimated, r.Curve = k, o.K.K == 0, curve
+	if r.KEstimated {
+		r.Seconds["estimate_k"] = time.Since(t1).Seconds()
+	}
+
+	t2 := time.Now()
+	km, err := cluster.KMeans(ctx, Z, cluster.KMeansOptions{K: k, NInit: o.NInit, Threads: o.Config.Threads, Rng: KMeansRng(o.Config.Seed)})
+	if err != nil {
+		return nil, err
+	}
+	r.Seconds["cluster"] = time.Since(t2).Seconds()
+	r.NovelCentroids, r.Labels, r.Inertia = km.Centroids, km.Labels, km.Inertia
+	return r, nil
+}
