@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/discover"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
