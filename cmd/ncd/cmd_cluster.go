@@ -190,6 +190,13 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	if len(fitUnl) == 0 {
 		return usererr.New("%s has no unlabeled rows to fit on (give rows an empty label, or name classes with --novel)", in.DataPath)
 	}
+	fitPath := in.DataPath
+	if method == "sc" || method == "ncd-sc" {
+		fitPath = in.outputPath()
+	}
+	if err := checkKAgainstRows(app, v, c, k, newKBounds(len(fitUnl), fitPath)); err != nil {
+		return err
+	}
 	res := clusterResult{Method: method, Rows: outDS.Rows(), Clustered: len(outUnl), Seconds: seconds}
 
 	if k == 0 {

@@ -126,8 +126,19 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if len(unl) == 0 {
 		return usererr.New("%s has no unlabeled rows (give rows an empty label, or name classes with --novel)", v.GetString("data"))
 	}
-	var res *estimateResult
+	var note string
 	var err error
+	if index == indexKnownACC {
+		b := kBounds{rows: X.Rows, what: fmt.Sprintf("the %d rows of %s", X.Rows, v.GetString("data"))}
+		note, err = b.checkKnownACCScan(v, nKnown)
+	} else {
+		note, err = newKBounds(len(unl), v.GetString("data")).checkScan(v)
+	}
+	if err != nil {
+		return err
+	}
+	printBoundNote(app, c, note)
+	var res *estimateResult
 	if index == indexKnownACC {
 		res, err = knownACC(ctx, app, v, c, X, known, nKnown)
 	} else {

@@ -154,10 +154,8 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err := checkOutPath(out); err != nil {
 		return err
 	}
-	if modelPath != "" {
-		if err := checkFolder(modelPath); err != nil {
-			return err
-		}
+	if err := checkWritable(modelPath); err != nil {
+		return err
 	}
 	seconds := map[string]float64{}
 	in, err := loadInputsTimed(app, v, seconds)
@@ -176,6 +174,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 	if len(in.Train.Classes) == 0 {
 		return usererr.New("%s has no labeled rows of known classes to learn from", in.DataPath)
+	}
+	if err := checkKAgainstRows(app, v, c, k, newKBounds(len(unl), in.outputPath())); err != nil {
+		return err
 	}
 
 	// Train, embed, choose k, cluster: the pipeline every command shares.

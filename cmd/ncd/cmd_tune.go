@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/chart"
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/cv"
@@ -169,15 +170,14 @@ type tuneSetup struct {
 	foldMode string
 	opt      cv.Options
 	settings map[string]string
+	note     string // about the folds' k scan range ("" = none)
 }
 
 func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
 	t0 := time.Now()
 	out := v.GetString("out")
-	if out != "" {
-		if err := checkFolder(out); err != nil {
-			return err
-		}
+	if err := checkWritable(out); err != nil {
+		return err
 	}
 	plotPath := v.GetString("plot")
 	if err := checkPlotPath(plotPath); err != nil {
@@ -187,7 +187,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if studyPath == "" {
 		studyPath = defaultStudyPath(out)
 	}
-	if err := checkFolder(studyPath); err != nil {
+	if err := checkWritable(studyPath); err != nil {
 		return err
 	}
 	in, err := loadInputs(app, v)
@@ -204,6 +204,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if err != nil {
 		return err
 	}
+	printBoundNote(app, c, setup.note)
 
 	// The study: create it, or resume it when it matches.
 	header := study.Header{Settings: setup.settings, NCDVersion: versionString(), Created: time.Now().UTC().Format(time.RFC3339)}
@@ -483,6 +484,11 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		if err := checkKRule(v); err != nil {
 			return nil, err
 		}
+		note, err := checkFoldScan(v, ds, folds)
+		if err != nil {
+			return nil, err
+		}
+		s.note = note
 		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
 		if o.Scan.Rule != estimate.RuleMax {
 			scan += ", " + o.Scan.Rule // studies of the max rule keep their fingerprint
@@ -607,25 +613,7 @@ func writeBestConfig(path string, keys, vals []string, setup *tuneSetup, best *c
 		}
 		fmt.Fprintf(&b, "%s: %s\n", k, val)
 	}
-	return writeFileAtomic(path, []byte(b.String()))
-}
-
-// writeFileAtomic writes data to a temporary file in path's folder and
-// renames it over path, so no partial file is ever left behind.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, false, []byte(b.String()))
 }
 
 // printLeaderboard prints the top trials with their per-fold ACC and k.

@@ -3,17 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ncd-project/ncd/internal/chart"
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
+	"github.com/ncd-project/ncd/internal/chart"
 	ncdio "github.com/ncd-project/ncd/internal/io"
-	"github.com/ncd-project/ncd/internal/usererr"
 )
 
 // signalContext is cancelled on Ctrl-C / SIGTERM so long work stops cleanly
@@ -30,20 +29,23 @@ func newRand(seed uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, 0x6e6364)) // "ncd"
 }
 
-// checkOutPath rejects an output path whose format or folder is wrong before
-// any work is done.
+// checkOutPath rejects, before any work is done, a predictions path whose
+// format is unknown or that could not be written (see checkWritable). A
+// device or pipe (/dev/null, /dev/stdout) is a sink that gets CSV.
 func checkOutPath(path string) error {
 	if path == "" || path == "-" {
 		return nil
 	}
-	if _, err := ncdio.FormatOf(path); err != nil {
-		return err
+	if !atomicfile.IsSink(path) {
+		if _, err := ncdio.FormatOf(path); err != nil {
+			return err
+		}
 	}
-	return checkFolder(path)
+	return checkWritable(path)
 }
 
 // checkPlotPath refuses, before any work, a --plot path ("" = no plot) in an
-// unknown format or a missing folder.
+// unknown format or one that could not be written.
 func checkPlotPath(path string) error {
 	if path == "" {
 		return nil
@@ -51,16 +53,18 @@ func checkPlotPath(path string) error {
 	if err := chart.CheckPath(path); err != nil {
 		return err
 	}
-	return checkFolder(path)
+	return checkWritable(path)
 }
 
-// checkFolder fails early when path's folder does not exist.
-func checkFolder(path string) error {
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return &usererr.Error{File: path, Msg: fmt.Sprintf("folder %s does not exist", dir)}
+// checkWritable fails early, in well under a second, when path could not be
+// written after minutes of work: its folder is missing, it is a folder, or
+// creating (and removing) a probe file in its folder fails (read-only
+// folder or file system). "" (no file asked for) passes.
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
 	}
-	return nil
+	return atomicfile.CheckWritable(path)
 }
 
 // emitPredictions writes the predictions to --out, or as CSV to stdout when

@@ -4,8 +4,8 @@ package chart
 
 import (
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -61,7 +62,11 @@ func CheckPath(path string) error {
 
 // canvasFor returns a w x h canvas for path's format (.svg or .png).
 func canvasFor(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".png" && atomicfile.IsSink(path) {
+		ext = ".svg" // /dev/null, a pipe: no extension to go by
+	}
+	switch ext {
 	case ".svg":
 		return vgsvg.New(w, h), nil
 	case ".png":
@@ -93,25 +98,13 @@ func save(path string, c vg.CanvasWriterTo, plots []*plot.Plot, cols int) error 
 	return writeAtomic(path, c)
 }
 
-// writeAtomic writes through a temp file in the target folder and renames it.
-func writeAtomic(path string, c vg.CanvasWriterTo) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return &usererr.Error{File: path, Msg: "cannot create plot file", Err: err}
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = c.WriteTo(f); err != nil {
+// writeAtomic writes c to path through atomicfile.Write (mode 0666 minus
+// the umask, never a partial file, straight into a device such as /dev/null).
+func writeAtomic(path string, c vg.CanvasWriterTo) error {
+	return atomicfile.Write(path, false, func(w io.Writer) error {
+		_, err := c.WriteTo(w)
 		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }
 
 func curve(p Panel) (*plot.Plot, error) {

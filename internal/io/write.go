@@ -3,15 +3,13 @@ package io
 import (
 	"bufio"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	stdio "io"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -49,15 +47,20 @@ func FormatOf(path string) (Format, error) {
 	return "", usererr.InFile(path, 0, "", "unknown output format: the name must end in .csv, .tsv, .csv.gz, .tsv.gz or .parquet")
 }
 
-// Write writes t to path in the format its extension names (see FormatOf).
-// The file appears complete or not at all: it is written to a temporary file
+// Write writes t to path in the format its extension names (see FormatOf;
+// CSV for a device or pipe without one, such as /dev/null). The file appears complete or not at all: it is written to a temporary file
 // in the same folder and renamed over path only after everything succeeded;
 // on any error the temporary file is removed. Path "-" writes CSV to
 // os.Stdout; callers with their own stdout use WriteTo(w, t, CSV).
 func Write(path string, t *Table) error {
 	f, err := FormatOf(path)
 	if err != nil {
-		return err
+		if !atomicfile.IsSink(path) {
+			return err
+		}
+		// /dev/null, /dev/stdout, a named pipe: nothing to tell the format
+		// by, so CSV, as for "-".
+		f = CSV
 	}
 	if err := t.check(); err != nil {
 		return err
@@ -95,47 +98,11 @@ func WriteTo(w stdio.Writer, t *Table, f Format) error {
 	return fmt.Errorf("io: unknown format %q", f)
 }
 
-// writeAtomic runs fill on a new temporary file next to path and renames it
-// to path on success.
-func writeAtomic(path string, fill func(stdio.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	var f *os.File
-	var tmp string
-	for range 100 {
-		tmp = filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
-		// O_EXCL: never clobber a file; 0666 so the umask applies as for
-		// any other file the user creates.
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, os.ErrExist) {
-			break
-		}
-	}
-	if err != nil {
-		return &usererr.Error{File: path, Msg: "cannot create the output file", Err: unwrapPathError(err)}
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<16)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return &usererr.Error{File: path, Msg: "cannot write", Err: unwrapPathError(err)}
-	}
-	if err = f.Close(); err != nil {
-		return &usererr.Error{File: path, Msg: "cannot write", Err: unwrapPathError(err)}
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return &usererr.Error{File: path, Msg: "cannot replace the output file", Err: err}
-	}
-	return nil
+// writeAtomic writes path through atomicfile.Write: complete or not at all,
+// mode 0666 minus the umask like any other file the user creates, and
+// straight into a device or pipe.
+func writeAtomic(path string, fill func(stdio.Writer) error) error {
+	return atomicfile.Write(path, false, fill)
 }
 
 // writeDelimited writes a header and the rows. Floats use the shortest text

@@ -15,8 +15,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -79,34 +79,11 @@ func decode(name string, r io.Reader, payload any) error {
 	return nil
 }
 
-// writeAtomic writes through a temp file in the target folder and renames it,
-// so a failure never leaves a partial file behind.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return &usererr.Error{File: path, Msg: "cannot create output file", Err: err}
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// SaveFile writes payload to path atomically in the container format.
+// SaveFile writes payload to path atomically in the container format (see
+// atomicfile.Write: mode 0666 minus the umask, never a partial file).
 func SaveFile(path string, payload any) error {
-	return writeAtomic(path, func(w io.Writer) error { return encode(w, payload) })
+	// fsynced: a model is the product of minutes of training.
+	return atomicfile.Write(path, true, func(w io.Writer) error { return encode(w, payload) })
 }
 
 // LoadFile reads a container written by SaveFile into payload.

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -163,7 +164,9 @@ func Create(path string, h Header) (*Writer, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	// 0666 minus the umask, as for any file the user creates (os.CreateTemp
+	// would make it 0600).
+	tmp, err := atomicfile.CreateTemp(dir, filepath.Base(path))
 	if err != nil {
 		return nil, err
 	}
