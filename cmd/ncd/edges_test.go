@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const pendigitsTrain = "../../testdata/pendigits_train.csv"
+
+// unwritableDir returns a folder in which no file can be created: a 0555
+// folder, or, for root (whom permission bits do not stop), an immutable
+// one. The test is skipped where neither can be made.
+func unwritableDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	writable := func() bool {
+		f, err := os.CreateTemp(dir, "probe")
+		if err != nil {
+			return false
+		}
+		f.Close()
+		os.Remove(f.Name())
+		return true
+	}
+	if !writable() {
+		return dir
+	}
+	if err := exec.Command("chattr", "+i", dir).Run(); err == nil {
+		t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
+		if !writable() {
+			return dir
+		}
+	}
+	t.Skip("cannot make an unwritable folder here (root without chattr)")
+	return ""
+}
+
+// listDir returns the names in dir, sorted.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestOutputPathsCheckedBeforeWork: every output path (fit's --out and
+// --model, cluster's --out, tune's --out, --study and --plot, estimate-k's
+// --plot) in a folder where no file can be created is refused with exit 2
+// before the data is even trained on: a 200-epoch, 8-network fit of
+// pendigits takes about 10 s, and each refusal must take under 1 s.
+func TestOutputPathsCheckedBeforeWork(t *testing.T) {
+	ro := unwritableDir(t)
+	ok := t.TempDir()
+	data := []string{"--data", pendigitsTrain, "--novel", "0,3,5,6,7"}
+	for _, c := range []struct {
+		args []string
+		bad  string // the refused path
+	}{
+		{[]string{"fit", "--epochs", "200", "--out", filepath.Join(ro, "p.csv")}, filepath.Join(ro, "p.csv")},
+		{[]string{"fit", "--epochs", "200", "--out", filepath.Join(ok, "p.csv"), "--model", filepath.Join(ro, "m.ncd")}, filepath.Join(ro, "m.ncd")},
+		{[]string{"cluster", "--method", "ncd-sc", "--out", filepath.Join(ro, "p.csv")}, filepath.Join(ro, "p.csv")},
+		{[]string{"tune", "--out", filepath.Join(ro, "best.yaml")}, filepath.Join(ro, "best.yaml")},
+		{[]string{"tune", "--out", filepath.Join(ok, "best.yaml"), "--study", filepath.Join(ro, "s.jsonl")}, filepath.Join(ro, "s.jsonl")},
+		{[]string{"tune", "--out", filepath.Join(ok, "best.yaml"), "--plot", filepath.Join(ro, "t.svg")}, filepath.Join(ro, "t.svg")},
+		{[]string{"estimate-k", "--plot", filepath.Join(ro, "k.svg")}, filepath.Join(ro, "k.svg")},
+	} {
+		args := append(slices.Clone(c.args), data...)
+		start := time.Now()
+		code, stdout, stderr := runCLI(t, "", args...)
+		took := time.Since(start)
+		want := "ncd: " + c.bad + ": cannot create files in folder " + ro + ": "
+		if code != exitUsage || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line starting %q", c.args[:1], code, stderr, want)
+		}
+		if took > time.Second {
+			t.Errorf("%v: refused after %v; the check must come before any work", c.args, took)
+		}
+	}
+	if names := listDir(t, ok); len(names) != 0 {
+		t.Errorf("files left behind: %v", names)
+	}
+	// A folder given as the output file, and a missing folder, as before.
+	code, _, stderr := runCLI(t, "", append([]string{"fit", "--model", ok}, data...)...)
+	if code != exitUsage || !strings.Contains(stderr, "is a folder") {
+		t.Errorf("--model <folder>: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "", append([]string{"tune", "--out", filepath.Join(ok, "no", "b.yaml")}, data...)...)
+	if code != exitUsage || !strings.Contains(stderr, "folder "+filepath.Join(ok, "no")+" does not exist") {
+		t.Errorf("missing folder: exit %d, %q", code, stderr)
+	}
+}
+
+// pendigitsRows writes the header and the first n rows of pendigits' training
+// split (the first 400 rows hold 212 of the classes 0,3,5,6,7).
+func pendigitsRows(t *testing.T, dir string, n int) string {
+	t.Helper()
+	b, err := os.ReadFile(pendigitsTrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	return writeFile(t, dir, "pen.csv", strings.Join(lines[:n+1], ""))
+}
+
+// TestKBoundsCheckedBeforeWork: --k, --k-min and --k-max are checked against
+// the rows the loaded table gives to cluster, before any training or scan
+// (each refusal under 1 s, where the fit would train 8 networks for 200
+// epochs); an explicit value the rows cannot satisfy is refused naming the
+// limit, a default --k-max is lowered to it with a note.
+func TestKBoundsCheckedBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsRows(t, dir, 400) // 212 rows of 0,3,5,6,7; 188 known
+	novel := []string{"--data", data, "--novel", "0,3,5,6,7", "--out", filepath.Join(dir, "p.csv")}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fit", "--epochs", "200", "--k", "500"}, "--k 500: the 212 unlabeled rows of " + data + " cannot make more than 212 clusters"},
+		{[]string{"fit", "--epochs", "200", "--k-max", "400"}, "--k-max 400: the 212 unlabeled rows of " + data + " allow at most k = 211"},
+		{[]string{"fit", "--epochs", "200", "--k-min", "212", "--k-max", "212"}, "--k-min 212: the 212 unlabeled rows"},
+		{[]string{"cluster", "--method", "sc", "--k", "213"}, "cannot make more than 212 clusters"},
+		{[]string{"cluster", "--k-max", "212"}, "allow at most k = 211"},
+		{[]string{"estimate-k", "--k-max", "400"}, "allow at most k = 211"},
+		{[]string{"estimate-k", "--index", "known-acc", "--k-max", "400"}, "the 400 rows of " + data + " and 5 known classes allow at most 395 novel clusters"},
+		// tune's folds scan the rows of the classes they hide.
+		{[]string{"tune", "--k-max", "100"}, "--k-max 100: fold 4 hides only 71 rows (classes 8,9), which allow at most k = 70"},
+	} {
+		args := append(slices.Clone(c.args), novel...)
+		if c.args[0] == "estimate-k" {
+			args = args[:len(args)-2]
+		}
+		start := time.Now()
+		code, stdout, stderr := runCLI(t, "", args...)
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%v: refused after %v; the check must come before any work", c.args, took)
+		}
+		if code != exitUsage || !strings.Contains(stderr, c.want) || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"pen.csv"}) {
+		t.Errorf("files left behind: %v", names)
+	}
+
+	// 17 unlabeled rows: the default --k-max 30 becomes 16, said once; the
+	// JSON shows the scan that ran.
+	small := pendigitsRows(t, t.TempDir(), 40)
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", small, "--novel", "0,3,5,6,7", "--json")
+	var res estimateResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v: %s", code, err, stderr)
+	}
+	wantNote := "ncd: note: the k scan stops at k = 16 instead of the default --k-max 30: the 17 unlabeled rows of " + small + " allow no more\n"
+	if res.Rows != 17 || res.Ks[len(res.Ks)-1] != 16 || strings.Count(stderr, wantNote) != 1 {
+		t.Errorf("rows %d, last k %d, stderr %q", res.Rows, res.Ks[len(res.Ks)-1], stderr)
+	}
+	code, _, stderr = runCLI(t, "", "cluster", "--data", small, "--novel", "0,3,5,6,7", "--k-max", "20", "--quiet")
+	if code != exitUsage || !strings.Contains(stderr, "--k-max 20: the 17 unlabeled rows") {
+		t.Errorf("explicit --k-max 20 on 17 rows: exit %d %q", code, stderr)
+	}
+}
