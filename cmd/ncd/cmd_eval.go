@@ -23,6 +23,7 @@ func init() { commands = append(commands, newEvalCmd) }
 type evalOptions struct {
 	common
 	Data      string
+	Delimiter byte
 	Truth     string
 	Pred      string
 	Rows      string // "unlabeled", "all" or "" (= unlabeled when the file has that column)
@@ -93,11 +94,15 @@ more than --max-drop below a --baseline file written by 'ncd eval --json'.`,
 			if opts.FailUnder, err = parseThresholds(v.GetString("fail-under")); err != nil {
 				return err
 			}
+			if opts.Delimiter, err = ncdio.ParseDelimiter(v.GetString("delimiter")); err != nil {
+				return err
+			}
 			return runEval(app, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.String("data", "", "predictions file (.csv, .tsv, .csv.gz, .parquet, - for stdin)")
+	addDelimiterFlag(cmd)
 	f.String("truth", "class", "column with the true labels")
 	f.String("pred", "cluster", "column with the predicted clusters")
 	f.String("rows", "", "rows to score: unlabeled|all (default: unlabeled when the file has an 'unlabeled' column)")
@@ -143,7 +148,9 @@ func runEval(app *App, o evalOptions) error {
 		}
 		baseline = b
 	}
-	t, err := ncdio.ReadWith(o.Data, app.Stdin, labelColumns(o.Truth, o.Pred))
+	ro := labelColumns(o.Truth, o.Pred)
+	ro.Delimiter = o.Delimiter
+	t, err := ncdio.ReadWith(o.Data, app.Stdin, ro)
 	if err != nil {
 		return err
 	}

@@ -282,7 +282,11 @@ func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdi
 	if data == "" {
 		return nil, nil, nil, usererr.New("--data is required (the rows to assign)")
 	}
-	t, err := ncdio.ReadWith(data, app.Stdin, labelColumns(m.Prep.Roles.Target, m.Prep.Roles.ID))
+	ro, err := readOptions(v, m.Prep.Roles.Target, m.Prep.Roles.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, err := ncdio.ReadWith(data, app.Stdin, ro)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -582,7 +582,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 	if d := v.GetString("data"); d != "" && d != "-" {
 		add("data", d)
 	}
-	for _, k := range []string{"target", "novel", "id", "features", "exclude", "impute"} {
+	for _, k := range []string{"target", "novel", "id", "features", "exclude", "impute", "delimiter"} {
 		if val := v.GetString(k); val != "" {
 			add(k, val)
 		}

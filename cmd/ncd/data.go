@@ -26,6 +26,21 @@ func addDataFlags(cmd *cobra.Command, withTest bool) {
 	f.String("features", "", "comma-separated feature columns (default: all but target and id)")
 	f.String("exclude", "", "comma-separated columns to leave out of the features")
 	f.String("impute", "", "fill missing numeric values: mean|median (default: missing values are an error)")
+	addDelimiterFlag(cmd)
+}
+
+// addDelimiterFlag registers --delimiter for every command that reads CSV.
+func addDelimiterFlag(cmd *cobra.Command) {
+	cmd.Flags().String("delimiter", "", "CSV field separator: , ; | or tab (default: tab for .tsv, otherwise sniffed among these)")
+}
+
+// readOptions is how a command reads its tables: label-like columns kept as
+// text, and the --delimiter.
+func readOptions(v *viper.Viper, labels ...string) (ncdio.ReadOptions, error) {
+	ro := labelColumns(labels...)
+	var err error
+	ro.Delimiter, err = ncdio.ParseDelimiter(v.GetString("delimiter"))
+	return ro, err
 }
 
 // splitList parses "a,b , c" into [a b c]; empty input gives nil.
@@ -69,8 +84,10 @@ func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
 		return nil, usererr.New("--data and --test cannot both read stdin")
 	}
 	roles := rolesFrom(v)
-	ro := labelColumns(roles.Target, roles.ID)
-	var err error
+	ro, err := readOptions(v, roles.Target, roles.ID)
+	if err != nil {
+		return nil, err
+	}
 	if in.Data, err = ncdio.ReadWith(in.DataPath, app.Stdin, ro); err != nil {
 		return nil, err
 	}

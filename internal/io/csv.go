@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -145,32 +146,117 @@ func (p *csvParser) skipBlank(pos int) int {
 	return pos
 }
 
-// sniffDelim picks ',' or '\t' from the header line, counting outside quotes:
-// tab when it has more tabs than commas.
-func sniffDelim(data []byte) byte {
-	commas, tabs := 0, 0
-	inQuote := false
-	for _, c := range data {
-		if c == '\n' && !inQuote {
-			break
+// Delimiters are the field separators the reader sniffs, in the order that
+// breaks ties (and the ones --delimiter accepts).
+var Delimiters = []byte{',', '\t', ';', '|'}
+
+// Sniffing looks at the header and at most sniffRecords records or
+// sniffBytes bytes after it: enough to see that field counts agree, cheap on
+// any file.
+const (
+	sniffRecords = 50
+	sniffBytes   = 1 << 20
+)
+
+// sniffDelim picks the delimiter of the file starting at data[pos] (the
+// header). A candidate is consistent when the header splits into more than one
+// field and every sampled record parses (quotes respected, as the parser
+// does) into as many fields. Among consistent candidates the one with the
+// most fields wins, ties going to the earlier in Delimiters: a stray ';' or
+// '|' inside the cells of a comma file changes the field count from row to
+// row, the real delimiter does not. When no candidate is consistent (a
+// ragged or broken file) the one splitting the header into the most fields
+// is taken, so that the parse error that follows names the right problem.
+func sniffDelim(data []byte, pos int) byte {
+	best, bestN := byte(','), 0
+	fallback, fallbackN := byte(','), 1
+	var fields []span
+	for _, d := range Delimiters {
+		p := csvParser{data: data, delim: d}
+		var perr *parseError
+		var next int
+		fields, next, _, perr = p.record(pos, fields)
+		if perr != nil {
+			continue
 		}
-		switch c {
-		case '"':
-			inQuote = !inQuote
-		case ',':
-			if !inQuote {
-				commas++
+		n := len(fields)
+		if n > fallbackN {
+			fallback, fallbackN = d, n
+		}
+		if n < 2 {
+			continue
+		}
+		consistent := true
+		for r := 0; r < sniffRecords && next-pos < sniffBytes; r++ {
+			q := p.skipBlank(next)
+			if q >= len(data) {
+				break
 			}
-		case '\t':
-			if !inQuote {
-				tabs++
+			fields, next, _, perr = p.record(q, fields)
+			if perr != nil || len(fields) != n {
+				consistent = false
+				break
 			}
+		}
+		if consistent && n > bestN {
+			best, bestN = d, n
 		}
 	}
-	if tabs > commas {
-		return '\t'
+	if bestN == 0 {
+		return fallback
 	}
-	return ','
+	return best
+}
+
+// delimName names a delimiter for messages, as --delimiter spells it.
+func delimName(d byte) string {
+	if d == '\t' {
+		return "tab"
+	}
+	return string(d)
+}
+
+// ParseDelimiter reads a --delimiter value: ",", ";", "|", "tab" (also
+// written as a backslash and t, or as a tab character), or "" / "auto" for
+// sniffing (returned as 0).
+func ParseDelimiter(s string) (byte, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return 0, nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	case ",", ";", "|":
+		return s[0], nil
+	}
+	return 0, usererr.New("--delimiter must be , ; | or tab (or auto to sniff it), got %q", s)
+}
+
+// oneColumnHint refuses a header that parsed to a single unquoted column
+// whose name holds another likely delimiter: the file is almost certainly
+// separated by it, and going on would end in a puzzling "no such target
+// column" that lists one long name.
+func oneColumnHint(col string, header []byte, delim byte, file string) error {
+	bestD, bestN := byte(0), 0
+	for _, d := range Delimiters {
+		if d == delim {
+			continue
+		}
+		if n := bytes.Count(header, []byte{d}); n > bestN {
+			bestD, bestN = d, n
+		}
+	}
+	if bestN == 0 {
+		return nil
+	}
+	return usererr.InFile(file, 0, "", "the header has one column %q: is the file separated by %s? use --delimiter %s",
+		col, quoteDelim(bestD), delimName(bestD))
+}
+
+func quoteDelim(d byte) string {
+	if d == '\t' {
+		return "tabs"
+	}
+	return "'" + string(d) + "'"
 }
 
 // colState is a column being built; numeric until a cell is not a number.
@@ -310,13 +396,18 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 		return nil, usererr.InFile(name, 0, "", "empty file: a header row with the column names is required")
 	}
 	if delim == 0 {
-		delim = sniffDelim(data[pos:])
+		delim = sniffDelim(data, pos)
 	}
 	p.delim = delim
 
 	hdr, next, nl, perr := p.record(pos, nil)
 	if perr != nil {
 		return nil, usererr.InFile(name, 0, "", "header (line %d): %s", perr.line, perr.msg)
+	}
+	if len(hdr) == 1 && data[pos] != '"' {
+		if err := oneColumnHint(string(trimSpace(p.field(hdr[0]))), p.field(hdr[0]), delim, name); err != nil {
+			return nil, err
+		}
 	}
 	p.line += nl
 	pos = next

@@ -19,6 +19,12 @@ var fuzzSeeds = []string{
 	"a,\"b\nc\n",
 	"a,b\n0x1p-2,1e999\n-0,+5\n",
 	"c1,c2,class\nnull,NaN,1\n1,2,2\n3,4,3\n",
+	"a;b;class\n1,5;2;x\n3;4,25;y\n",
+	"a|b|class\n1|2|x\n\"3|4\"|5|y\n",
+	"\"a;b\";c\n\"1;2\";3\n",
+	"x,y;z\n1,2;3\n4;5,6\n",
+	"a;b\n1;2\n3\n",
+	"one;column\n",
 }
 
 // FuzzReadCSV feeds arbitrary bytes through the CSV reader, Fit, Transform
@@ -32,61 +38,72 @@ func FuzzReadCSV(f *testing.F) {
 		if bytes.HasPrefix(data, []byte("PAR1")) {
 			t.Skip("Parquet decoding is not under test here")
 		}
-		tb, err := Read("-", bytes.NewReader(data))
-		if err != nil {
-			if !usererr.Is(err) {
-				t.Fatalf("not a user error: %v", err)
-			}
-			return
-		}
-		if tb.Rows <= 0 || len(tb.Columns) == 0 {
-			t.Fatalf("empty table without error: %d rows, %d columns", tb.Rows, len(tb.Columns))
-		}
-		if err := tb.check(); err != nil {
-			t.Fatalf("inconsistent table: %v", err)
-		}
-		// Round trip through CSV.
-		var buf bytes.Buffer
-		if err := WriteTo(&buf, tb, CSV); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		back, err := Read("-", bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatalf("re-read of %q: %v", buf.Bytes(), err)
-		}
-		sameValues(t, back, tb)
-
-		last := tb.Columns[len(tb.Columns)-1].Name
-		for _, r := range []Roles{{Target: last, Impute: "mean"}, {Target: NoTarget}, {Target: last, Impute: "median", MaxLevels: 3}} {
-			p, err := Fit(tb, r)
-			if err != nil {
-				if !usererr.Is(err) {
-					t.Fatalf("Fit %+v: not a user error: %v", r, err)
-				}
-				continue
-			}
-			ds, err := p.Transform(tb)
-			if err != nil {
-				if !usererr.Is(err) {
-					t.Fatalf("Transform: not a user error: %v", err)
-				}
-				continue
-			}
-			if ds.X.Rows != tb.Rows || ds.X.Cols != p.Dims() || len(ds.Known) != tb.Rows || len(ds.Truth) != tb.Rows {
-				t.Fatalf("dataset shape %dx%d, known %d, truth %d", ds.X.Rows, ds.X.Cols, len(ds.Known), len(ds.Truth))
-			}
-			for i, v := range ds.X.Data {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					t.Fatalf("X[%d] = %v", i, v)
-				}
-			}
-			for i, k := range ds.Known {
-				if k < -1 || k >= len(ds.Classes) || (k >= 0 && ds.Classes[k] != ds.Truth[i]) {
-					t.Fatalf("row %d: known %d, truth %q, classes %q", i, k, ds.Truth[i], ds.Classes)
-				}
-			}
+		// Every input is read sniffed, and again with a delimiter forced
+		// as --delimiter does (which one depends on the input, so that
+		// the corpus covers all four).
+		for _, opt := range []ReadOptions{{}, {Delimiter: Delimiters[len(data)%len(Delimiters)]}} {
+			fuzzOne(t, data, opt)
 		}
 	})
+}
+
+// fuzzOne checks one read of data: nothing panics, every failure is a user
+// error, and what is read survives a CSV round trip, Fit and Transform.
+func fuzzOne(t *testing.T, data []byte, opt ReadOptions) {
+	tb, err := ReadWith("-", bytes.NewReader(data), opt)
+	if err != nil {
+		if !usererr.Is(err) {
+			t.Fatalf("not a user error: %v", err)
+		}
+		return
+	}
+	if tb.Rows <= 0 || len(tb.Columns) == 0 {
+		t.Fatalf("empty table without error: %d rows, %d columns", tb.Rows, len(tb.Columns))
+	}
+	if err := tb.check(); err != nil {
+		t.Fatalf("inconsistent table: %v", err)
+	}
+	// Round trip through CSV.
+	var buf bytes.Buffer
+	if err := WriteTo(&buf, tb, CSV); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	back, err := Read("-", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("re-read of %q: %v", buf.Bytes(), err)
+	}
+	sameValues(t, back, tb)
+
+	last := tb.Columns[len(tb.Columns)-1].Name
+	for _, r := range []Roles{{Target: last, Impute: "mean"}, {Target: NoTarget}, {Target: last, Impute: "median", MaxLevels: 3}} {
+		p, err := Fit(tb, r)
+		if err != nil {
+			if !usererr.Is(err) {
+				t.Fatalf("Fit %+v: not a user error: %v", r, err)
+			}
+			continue
+		}
+		ds, err := p.Transform(tb)
+		if err != nil {
+			if !usererr.Is(err) {
+				t.Fatalf("Transform: not a user error: %v", err)
+			}
+			continue
+		}
+		if ds.X.Rows != tb.Rows || ds.X.Cols != p.Dims() || len(ds.Known) != tb.Rows || len(ds.Truth) != tb.Rows {
+			t.Fatalf("dataset shape %dx%d, known %d, truth %d", ds.X.Rows, ds.X.Cols, len(ds.Known), len(ds.Truth))
+		}
+		for i, v := range ds.X.Data {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("X[%d] = %v", i, v)
+			}
+		}
+		for i, k := range ds.Known {
+			if k < -1 || k >= len(ds.Classes) || (k >= 0 && ds.Classes[k] != ds.Truth[i]) {
+				t.Fatalf("row %d: known %d, truth %q, classes %q", i, k, ds.Truth[i], ds.Classes)
+			}
+		}
+	}
 }
 
 // sameValues compares a table re-read from CSV with the original: names,

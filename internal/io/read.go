@@ -28,6 +28,10 @@ type ReadOptions struct {
 	// numbers 1 and 7, and are written back as such). Names not in the file
 	// are ignored. No effect on Parquet, whose columns carry their own type.
 	Text []string
+	// Delimiter separates CSV fields: ',', '\t', ';' or '|' (see
+	// ParseDelimiter); 0 takes a tab for .tsv/.tab names and sniffs it
+	// otherwise. No effect on Parquet.
+	Delimiter byte
 }
 
 // Read reads a table from path: .parquet by extension or content, CSV or TSV
@@ -125,10 +129,13 @@ func readCSVFrom(r stdio.Reader, name, path string, sizeHint int, opt ReadOption
 	if err != nil {
 		return nil, err
 	}
-	delim := byte(0)
+	delim := opt.Delimiter
+	if delim != 0 && bytes.IndexByte(Delimiters, delim) < 0 {
+		return nil, usererr.New("the delimiter must be one of , ; | or tab, got %q", delim)
+	}
 	lp := strings.ToLower(path)
 	lp = strings.TrimSuffix(lp, ".gz")
-	if strings.HasSuffix(lp, ".tsv") || strings.HasSuffix(lp, ".tab") {
+	if delim == 0 && (strings.HasSuffix(lp, ".tsv") || strings.HasSuffix(lp, ".tab")) {
 		delim = '\t'
 	}
 	return parseCSV(data, name, delim, opt)

@@ -2,10 +2,13 @@
 // Parquet) and turns them into algorithm-ready datasets.
 //
 // Reading (Read) gives a Table of typed columns:
-//   - CSV needs a header row. The delimiter is a tab for .tsv/.tab names,
-//     otherwise sniffed from the header (tab when it has more tabs than
-//     commas outside quotes). Quoted fields follow RFC 4180. gzip and Parquet
-//     are recognised by content as well as by name; "-" reads stdin.
+//   - CSV needs a header row. The delimiter is ReadOptions.Delimiter, or a
+//     tab for .tsv/.tab names, or sniffed among ',', tab, ';' and '|': the
+//     one that splits the header into several fields and the first records
+//     into as many (quotes respected); see sniffDelim. A header that parses
+//     to one column holding another of them is an error that says so.
+//     Quoted fields follow RFC 4180. gzip and Parquet are recognised by
+//     content as well as by name; "-" reads stdin.
 //   - A CSV column is numeric when every non-missing cell parses as a number
 //     (strconv.ParseFloat, surrounding spaces ignored): Int when every such
 //     cell is a plain integer literal that fits an int64, Float otherwise.

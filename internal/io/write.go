@@ -174,8 +174,8 @@ func appendField(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// needsQuotes quotes a cell with a delimiter of either kind (so that
-// delimiter sniffing of the header cannot be fooled by tabs inside names), a
+// needsQuotes quotes a cell with any delimiter the reader sniffs (so that
+// sniffing cannot be fooled by a ';' or a tab inside names and cells), a
 // quote, a line break, surrounding spaces, or a leading byte order mark
 // (which a reader would strip from the start of a file).
 func needsQuotes(s string) bool {
@@ -187,7 +187,7 @@ func needsQuotes(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
-		case ',', '\t', '"', '\n', '\r':
+		case ',', '\t', ';', '|', '"', '\n', '\r':
 			return true
 		}
 	}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	ncdio "github.com/ncd-project/ncd/internal/io"
+)
+
+// copyWithDelimiter writes a copy of a bundled CSV whose cells hold no
+// commas, with every comma replaced by d.
+func copyWithDelimiter(t *testing.T, src, dst, d string) string {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, bytes.ReplaceAll(raw, []byte(","), []byte(d)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// predictionColumn reads the cluster column of a predictions file.
+func predictionColumn(t *testing.T, path, name string) []string {
+	t.Helper()
+	tb, err := ncdio.Read(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := tb.Col(name)
+	if c == nil {
+		t.Fatalf("%s has no column %q (columns %q)", path, name, tb.Names())
+	}
+	return c.Strings()
+}
+
+// estimateJSON runs estimate-k --json and returns its result without the
+// timing.
+func estimateJSON(t *testing.T, args ...string) estimateResult {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", append([]string{"estimate-k", "--json", "--threads", "1"}, args...)...)
+	if code != 0 {
+		t.Fatalf("estimate-k %v: exit %d\n%s", args, code, stderr)
+	}
+	var r estimateResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	r.Seconds = 0
+	return r
+}
+
+// TestSemicolonCopyGivesSameResults: wine.csv with ';' (and with '|') as
+// the delimiter gives the same k scan and the same clusters as the comma
+// file, sniffed or named with --delimiter.
+func TestSemicolonCopyGivesSameResults(t *testing.T) {
+	dir := t.TempDir()
+	const wine = "../../testdata/wine.csv"
+	semi := copyWithDelimiter(t, wine, filepath.Join(dir, "wine_semi.csv"), ";")
+	pipe := copyWithDelimiter(t, wine, filepath.Join(dir, "wine_pipe.txt"), "|")
+	novel := []string{"--novel", "class_1,class_2", "--k-max", "8"}
+
+	want := estimateJSON(t, append([]string{"--data", wine}, novel...)...)
+	if want.Rows != 119 || want.K < 2 {
+		t.Fatalf("comma file: %d rows, k %d", want.Rows, want.K)
+	}
+	for _, args := range [][]string{
+		{"--data", semi},
+		{"--data", semi, "--delimiter", ";"},
+		{"--data", pipe},
+		{"--data", pipe, "--delimiter", "|"},
+	} {
+		if got := estimateJSON(t, append(args, novel...)...); !reflect.DeepEqual(got, want) {
+			t.Errorf("estimate-k %v: %+v\nwant %+v", args, got, want)
+		}
+	}
+
+	// cluster: the same predictions, row for row.
+	pred := func(data, out string, extra ...string) []string {
+		args := append([]string{"cluster", "--data", data, "--novel", "class_1,class_2", "--method", "ncd-kmeans",
+			"--k", "2", "--out", out, "--quiet"}, extra...)
+		if code, _, stderr := runCLI(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		return predictionColumn(t, out, "cluster")
+	}
+	base := pred(wine, filepath.Join(dir, "p.csv"))
+	if got := pred(semi, filepath.Join(dir, "p_semi.csv")); !reflect.DeepEqual(got, base) {
+		t.Errorf("semicolon copy: clusters differ from the comma file")
+	}
+	if got := pred(semi, filepath.Join(dir, "p_semi2.csv"), "--delimiter", ";"); !reflect.DeepEqual(got, base) {
+		t.Errorf("semicolon copy with --delimiter: clusters differ from the comma file")
+	}
+	// eval reads with --delimiter too: score a ';' copy of the predictions.
+	p := copyWithDelimiter(t, filepath.Join(dir, "p.csv"), filepath.Join(dir, "p_semi_pred.csv"), ";")
+	code, out1, stderr := runCLI(t, "", "eval", "--data", filepath.Join(dir, "p.csv"), "--json")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	code, out2, stderr := runCLI(t, "", "eval", "--data", p, "--delimiter", ";", "--json")
+	if code != 0 || out1 != strings.Replace(out2, "p_semi_pred.csv", "p.csv", 1) {
+		t.Errorf("eval of the ';' copy: exit %d %s\n%s\nwant\n%s", code, stderr, out2, out1)
+	}
+}
+
+// TestDelimiterErrors: a wrong --delimiter (or none on a file the sniffer
+// cannot read) says what the header looks like and what to do; a bad value
+// is refused before any work. Exit 2.
+func TestDelimiterErrors(t *testing.T) {
+	dir := t.TempDir()
+	semi := copyWithDelimiter(t, "../../testdata/iris.csv", filepath.Join(dir, "iris.csv"), ";")
+	for _, cmd := range []string{"estimate-k", "cluster", "fit", "tune"} {
+		code, _, stderr := runCLI(t, "", cmd, "--data", semi, "--delimiter", ",", "--novel", "setosa")
+		if code != exitUsage || !strings.Contains(stderr, `iris.csv: the header has one column "sepal_length;sepal_width;petal_length;petal_width;class": is the file separated by ';'? use --delimiter ;`) {
+			t.Errorf("%s --delimiter , on a ';' file: exit %d\n%s", cmd, code, stderr)
+		}
+	}
+	// The same hint from a .tsv name.
+	tsv := copyWithDelimiter(t, "../../testdata/iris.csv", filepath.Join(dir, "iris.tsv"), ",")
+	code, _, stderr := runCLI(t, "", "estimate-k", "--data", tsv)
+	if code != exitUsage || !strings.Contains(stderr, "is the file separated by ','? use --delimiter ,") {
+		t.Errorf(".tsv holding commas: exit %d\n%s", code, stderr)
+	}
+	for _, cmd := range []string{"estimate-k", "cluster", "fit", "tune", "eval"} {
+		code, stdout, stderr := runCLI(t, "", cmd, "--data", semi, "--delimiter", "colon")
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, `--delimiter must be , ; | or tab (or auto to sniff it), got "colon"`) {
+			t.Errorf("%s --delimiter colon: exit %d\n%s", cmd, code, stderr)
+		}
+	}
+}
