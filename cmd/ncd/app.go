@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -37,6 +38,11 @@ type App struct {
 	Stdout      io.Writer
 	Stderr      io.Writer
 	StderrIsTTY bool
+
+	// fromConfig maps a path that --config named (resolved against the
+	// config file's folder) to "<config>: <key>", so that an error about
+	// that file says where the path came from.
+	fromConfig map[string]string
 }
 
 // NewApp wires the real process streams.
@@ -67,6 +73,12 @@ func Execute(app *App, args []string) int {
 		return exitOK
 	}
 	code := exitCode(err)
+	var ue *usererr.Error
+	if errors.As(err, &ue) && ue.File != "" {
+		if src, ok := app.fromConfig[ue.File]; ok {
+			ue.File = src + ": " + ue.File
+		}
+	}
 	fmt.Fprintf(app.Stderr, "ncd: %v\n", err)
 	return code
 }
@@ -183,6 +195,7 @@ func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
 				fmt.Fprintf(app.Stderr, "ncd: warning: %s: key %q is not a flag of '%s'; ignored\n", path, key, cmd.CommandPath())
 			}
 		}
+		resolveConfigPaths(cmd, app, v, path)
 	}
 	c := common{
 		Seed:    v.GetUint64("seed"),
@@ -199,6 +212,44 @@ func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
 	// The BLAS kernels size their worker pools from GOMAXPROCS.
 	runtime.GOMAXPROCS(c.Threads)
 	return v, c, nil
+}
+
+// configPathKeys are the flags that name files. A relative path in a
+// config file means a file next to the config, wherever the command is run
+// from: 'ncd fit --config runs/best.yaml' reads the data: that tune wrote
+// into runs/best.yaml relative to runs/, as a relative link in a web page
+// or an include in a Makefile would.
+var configPathKeys = []string{"data", "test", "model", "out", "plot", "study", "baseline", "cpuprofile"}
+
+// resolveConfigPaths rewrites the file paths that the config file (not a
+// flag or an NCD_* variable, whose relative paths mean the working folder)
+// sets, relative to the config file's folder, and remembers where each came
+// from for error messages.
+func resolveConfigPaths(cmd *cobra.Command, app *App, v *viper.Viper, config string) {
+	dir := filepath.Dir(config)
+	for _, key := range configPathKeys {
+		f := cmd.Flags().Lookup(key)
+		if f == nil || f.Changed || os.Getenv(envName(key)) != "" || !v.InConfig(key) {
+			continue
+		}
+		val := v.GetString(key)
+		if val == "" || val == "-" {
+			continue
+		}
+		if !filepath.IsAbs(val) {
+			val = filepath.Join(dir, val)
+			v.Set(key, val)
+		}
+		if app.fromConfig == nil {
+			app.fromConfig = map[string]string{}
+		}
+		app.fromConfig[val] = config + ": " + key
+	}
+}
+
+// envName is the environment variable that sets flag key (NCD_K_MAX).
+func envName(key string) string {
+	return "NCD_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
 }
 
 // commandBody is a command's work once its configuration is loaded.

@@ -580,7 +580,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("k-rule", v.GetString("k-rule"))
 	}
 	if d := v.GetString("data"); d != "" && d != "-" {
-		add("data", d)
+		add("data", pathFrom(v.GetString("out"), d))
 	}
 	for _, k := range []string{"target", "novel", "id", "features", "exclude", "impute", "delimiter"} {
 		if val := v.GetString(k); val != "" {
@@ -588,6 +588,26 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		}
 	}
 	return keys, vals
+}
+
+// pathFrom rewrites path (relative to the working folder) for a config file
+// written to config: a config's relative paths are read relative to its own
+// folder (see resolveConfigPaths), so 'tune --out runs/best.yaml --data
+// train.csv' writes data: ../train.csv. Absolute paths stay as they are.
+func pathFrom(config, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	absDir, err1 := filepath.Abs(filepath.Dir(config))
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	rel, err := filepath.Rel(absDir, absPath)
+	if err != nil {
+		return absPath
+	}
+	return filepath.ToSlash(rel)
 }
 
 // writeBestConfig writes the config as YAML, atomically. Strings are quoted

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,7 +112,9 @@ func TestHelpOnStdoutErrorsOnStderr(t *testing.T) {
 // without an ignored key (the runs are cut short with flags, which override
 // the file).
 func TestExampleConfigs(t *testing.T) {
-	t.Chdir("../..") // the configs name their data relative to the repository root
+	// The configs name their data relative to configs/ (../testdata/...);
+	// run them from the repository root, as the README does.
+	t.Chdir("../..")
 	files, err := filepath.Glob("configs/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example configs: %v", err)
@@ -158,4 +161,80 @@ func TestBadKRule(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q", cmd, code, stderr, stdout)
 		}
 	}
+}
+
+// TestConfigPathsAreRelativeToTheConfig: a relative path in a config file
+// (data, out, ...) means a file next to the config, wherever ncd runs from;
+// tune writes its best config's data path that way; a path given as a flag
+// stays relative to the working folder; an error about a file the config
+// named names the config and the key.
+func TestConfigPathsAreRelativeToTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	pendigitsSubset(t, dir, 400) // dir/pen.csv
+	if err := os.Mkdir(filepath.Join(dir, "runs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, _, stderr := runCLI(t, "", "tune", "--data", "pen.csv", "--novel", "0,3", "--trials", "1", "--folds", "3",
+		"--epochs", "1", "--k", "true", "--out", "runs/best.yaml", "--quiet")
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	best, err := os.ReadFile(filepath.Join(dir, "runs", "best.yaml"))
+	if err != nil || !strings.Contains(string(best), "\ndata: \"../pen.csv\"\n") {
+		t.Fatalf("best.yaml should name the data relative to runs/: %v\n%s", err, best)
+	}
+
+	// From another folder: the data is found, and out: lands next to the config.
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere)
+	cfg := filepath.Join(dir, "runs", "best.yaml")
+	if err := os.WriteFile(cfg, append(best, "out: pred.csv\nk: 2\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "fit", "--config", cfg, "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("fit --config from another folder: exit %d: %s", code, stderr)
+	}
+	var fit struct {
+		Out    string            `json:"out"`
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
+		t.Fatal(err)
+	}
+	if fit.Out != filepath.Join(dir, "runs", "pred.csv") || fit.Config["data"] != filepath.Join(dir, "pen.csv") {
+		t.Errorf("out %q, data %q: want them resolved against %s", fit.Out, fit.Config["data"], filepath.Join(dir, "runs"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs", "pred.csv")); err != nil {
+		t.Errorf("predictions not next to the config: %v", err)
+	}
+	if names := listDir(t, elsewhere); len(names) != 0 {
+		t.Errorf("files written in the working folder: %v", names)
+	}
+
+	// A flag's relative path is the working folder's, config or not.
+	writeFile(t, elsewhere, "pen.csv", string(must(os.ReadFile(filepath.Join(dir, "pen.csv")))))
+	code, stdout, stderr = runCLI(t, "", "fit", "--config", cfg, "--data", "pen.csv", "--out", "here.csv", "--json", "--quiet")
+	if err := json.Unmarshal([]byte(stdout), &fit); err != nil || code != 0 {
+		t.Fatalf("exit %d %v: %s", code, err, stderr)
+	}
+	if fit.Config["data"] != "pen.csv" || fit.Out != "here.csv" {
+		t.Errorf("flags: data %q out %q", fit.Config["data"], fit.Out)
+	}
+
+	// A bad path in the config: the error names the config and the key.
+	bad := writeFile(t, filepath.Join(dir, "runs"), "bad.yaml", "data: missing.csv\nnovel: \"0,3\"\nk: 2\n")
+	code, _, stderr = runCLI(t, "", "cluster", "--config", bad)
+	want := "ncd: " + bad + ": data: " + filepath.Join(dir, "runs", "missing.csv") + ": "
+	if code != exitUsage || !strings.HasPrefix(stderr, want) {
+		t.Errorf("missing data: exit %d, %q; want it to start %q", code, stderr, want)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
