@@ -255,8 +255,9 @@ func envName(key string) string {
 // commandBody is a command's work once its configuration is loaded.
 type commandBody func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error
 
-// runE adapts a command body to cobra: it loads the command's configuration
-// and cancels the context on Ctrl-C / SIGTERM.
+// runE adapts a command body to cobra: it loads the command's configuration,
+// cancels the context on Ctrl-C / SIGTERM, and reports an interrupted run
+// in one line with exit code 130 (143 for SIGTERM).
 func runE(app *App, body commandBody) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		v, c, err := loadConfig(cmd, app)
@@ -265,7 +266,7 @@ func runE(app *App, body commandBody) func(*cobra.Command, []string) error {
 		}
 		ctx, stop := signalContext(cmd.Context())
 		defer stop()
-		return body(ctx, cmd, v, c)
+		return interrupted(ctx, body(ctx, cmd, v, c))
 	}
 }
 

@@ -110,15 +110,9 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
   # continue after Ctrl-C (or ask for more trials)
   ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 40 --out best.yaml --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, c, err := loadConfig(cmd, app)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd.Context())
-			defer stop()
+		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
 			return runTune(ctx, app, cmd, v, c)
-		},
+		}),
 	}
 	addDataFlags(cmd, false)
 	f := cmd.Flags()
@@ -276,7 +270,8 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	bar.Finish()
 	if err != nil {
 		if ctx.Err() != nil && res != nil {
-			fmt.Fprintf(app.Stderr, "ncd: interrupted: %d finished trials are saved in %s; run the same command with --resume to continue\n", len(res.Trials), studyPath)
+			// The one line an interrupted tune prints (see interrupted).
+			return &interruptNote{msg: fmt.Sprintf("%d finished trials are saved in %s; run the same command with --resume to continue", len(res.Trials), studyPath)}
 		}
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,13 +16,74 @@ import (
 	ncdio "github.com/ncd-project/ncd/internal/io"
 )
 
-// signalContext is cancelled on Ctrl-C / SIGTERM so long work stops cleanly
-// (and no partial output file is left behind).
+// interruption is the cancel cause of a command's context when SIGINT
+// (Ctrl-C) or SIGTERM arrived.
+type interruption struct{ sig os.Signal }
+
+func (i *interruption) Error() string {
+	if i.sig == syscall.SIGTERM {
+		return "interrupted by SIGTERM"
+	}
+	return "interrupted"
+}
+
+// exitCode is the shell's convention for a process stopped by a signal,
+// 128 + its number: 130 for SIGINT, 143 for SIGTERM.
+func (i *interruption) exitCode() int {
+	if s, ok := i.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
+}
+
+// interruptNote lets a command say, in the one line an interrupted run
+// prints, what it kept ("3 finished trials are saved in ...").
+type interruptNote struct{ msg string }
+
+func (n *interruptNote) Error() string { return n.msg }
+
+// signalContext is cancelled on SIGINT / SIGTERM so long work stops cleanly
+// (and no partial output file is left behind); its cause is then an
+// *interruption. After the first signal the default handling is back, so a
+// second Ctrl-C stops the process at once.
 func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
 	if parent == nil {
 		parent = context.Background()
 	}
-	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Stop(ch)
+			cancel(&interruption{sig: sig})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(context.Canceled)
+	}
+}
+
+// interrupted turns the error of a command whose context a signal cancelled
+// into the one line it prints ("ncd: interrupted", or with the command's
+// note) and the exit code 128 + signal; any other error, and success (a run
+// that finished its outputs before it noticed the signal), pass unchanged.
+func interrupted(ctx context.Context, err error) error {
+	var intr *interruption
+	if err == nil || !errors.As(context.Cause(ctx), &intr) {
+		return err
+	}
+	msg := intr.Error()
+	var note *interruptNote
+	if errors.As(err, &note) {
+		msg += ": " + note.msg
+	}
+	return &exitError{code: intr.exitCode(), msg: msg}
 }
 
 // newRand is the one place a command turns --seed into a random source.
