@@ -9,9 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
-	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -162,11 +160,6 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err != nil {
 		return err
 	}
-	if !c.Quiet {
-		for _, note := range in.Prep.Notes {
-			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", note)
-		}
-	}
 	target := in.Eval
 	unl := target.UnlabeledRows()
 	if len(unl) == 0 {
@@ -270,29 +263,4 @@ func settings(cmd *cobra.Command, v *viper.Viper) map[string]string {
 		out[f.Name] = v.GetString(f.Name)
 	})
 	return out
-}
-
-// loadModelAndData reads a model and transforms --data with its preprocessing.
-func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdio.Table, *dataset.Dataset, error) {
-	m, err := model.Load(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	data := v.GetString("data")
-	if data == "" {
-		return nil, nil, nil, usererr.New("--data is required (the rows to assign)")
-	}
-	ro, err := readOptions(v, m.Prep.Roles.Target, m.Prep.Roles.ID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	t, err := ncdio.ReadWith(data, app.Stdin, ro)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ds, err := m.Prep.Transform(t)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return m, t, ds, nil
 }

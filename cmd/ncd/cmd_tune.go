@@ -188,11 +188,6 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if err != nil {
 		return err
 	}
-	if !c.Quiet {
-		for _, note := range in.Prep.Notes {
-			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", note)
-		}
-	}
 	ds := in.Train
 	setup, err := tuneOptions(v, c, ds)
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/dataset"
 	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -94,19 +97,67 @@ func loadInputs(app *App, v *viper.Viper) (*inputs, error) {
 	if in.Prep, err = ncdio.Fit(in.Data, roles); err != nil {
 		return nil, err
 	}
+	// Transforming the fitting table repeats Fit's notes: only Fit's and
+	// the --test table's are printed.
 	if in.Train, err = in.Prep.Transform(in.Data); err != nil {
 		return nil, err
 	}
+	notes := slices.Clone(in.Prep.Notes)
 	in.Eval = in.Train
 	if in.TestPath != "" {
 		if in.Test, err = ncdio.ReadWith(in.TestPath, app.Stdin, ro); err != nil {
 			return nil, err
 		}
-		if in.Eval, err = in.Prep.Transform(in.Test); err != nil {
+		var testNotes []string
+		if in.Eval, testNotes, err = in.Prep.TransformNotes(in.Test); err != nil {
 			return nil, err
 		}
+		notes = append(notes, testNotes...)
 	}
+	printNotes(app, v, notes)
 	return in, nil
+}
+
+// printNotes prints what the preprocessing has to say about the data
+// (columns dropped, or one-hot encoded although mostly numbers, stray cells
+// imputed, ...) on stderr, one line each, unless --quiet. Every command that
+// reads data to fit or transform goes through loadInputs or
+// loadModelAndData, which call it once, so they all say the same things.
+func printNotes(app *App, v *viper.Viper, notes []string) {
+	if v.GetBool("quiet") {
+		return
+	}
+	for _, n := range notes {
+		fmt.Fprintf(app.Stderr, "ncd: note: %s\n", n)
+	}
+}
+
+// loadModelAndData reads a model and transforms --data with its
+// preprocessing. The model's own notes are about the data it was fitted on
+// (printed by that fit); only notes about --data are printed.
+func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdio.Table, *dataset.Dataset, error) {
+	m, err := model.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data := v.GetString("data")
+	if data == "" {
+		return nil, nil, nil, usererr.New("--data is required (the rows to assign)")
+	}
+	ro, err := readOptions(v, m.Prep.Roles.Target, m.Prep.Roles.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, err := ncdio.ReadWith(data, app.Stdin, ro)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, notes, err := m.Prep.TransformNotes(t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	printNotes(app, v, notes)
+	return m, t, ds, nil
 }
 
 // loadInputsTimed is loadInputs recording its time as seconds["load"].

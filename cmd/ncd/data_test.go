@@ -134,3 +134,94 @@ func TestDelimiterErrors(t *testing.T) {
 		}
 	}
 }
+
+// editCSV copies a bundled CSV with cell (data row, column index) replaced.
+func editCSV(t *testing.T, src, dst string, row, col int, val string) string {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	f := strings.Split(lines[row], ",")
+	f[col] = val
+	lines[row] = strings.Join(f, ",")
+	if err := os.WriteFile(dst, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestStrayCellEveryCommand: iris with "five" typed over row 9's
+// sepal_length (4.4). Every command refuses it with exit 2 and a message
+// naming file, row, column and value; with --impute mean every command
+// prints the same one note, once (none with --quiet), and estimate-k finds
+// the k of the unedited file.
+func TestStrayCellEveryCommand(t *testing.T) {
+	dir := t.TempDir()
+	typo := editCSV(t, irisPath, filepath.Join(dir, "typo.csv"), 9, 0, "five")
+	pen := editCSV(t, pendigitsSubset(t, dir, 600), filepath.Join(dir, "pen_typo.csv"), 5, 2, "five")
+	const irisNote = `ncd: note: column "sepal_length": row 9 "five" is not a number; treated as missing and filled with the mean 5.853020134228189 (--impute mean)` + "\n"
+	const penNote = `ncd: note: column "x2": row 5 "five" is not a number; treated as missing and filled with the mean `
+	runs := []struct {
+		data, msg, note string
+		args            []string
+	}{
+		{typo, `typo.csv: row 9: column "sepal_length": "five" is not a number, in a column of 149 numbers; fix it, or use --impute mean or --impute median to treat it as missing`,
+			irisNote, []string{"estimate-k", "--novel", "versicolor,virginica"}},
+		{typo, `typo.csv: row 9: column "sepal_length": "five" is not a number`,
+			irisNote, []string{"cluster", "--novel", "versicolor,virginica", "--k", "2", "--out", filepath.Join(dir, "c.csv")}},
+		{typo, `typo.csv: row 9: column "sepal_length": "five" is not a number`,
+			irisNote, []string{"fit", "--novel", "versicolor,virginica", "--k", "2", "--epochs", "1", "--ensemble", "1", "--out", filepath.Join(dir, "f.csv")}},
+		{pen, `pen_typo.csv: row 5: column "x2": "five" is not a number, in a column of 599 numbers`,
+			penNote, []string{"tune", "--novel", "0,3", "--trials", "1", "--folds", "2", "--epochs", "1", "--k-max", "5", "--out", filepath.Join(dir, "best.yaml")}},
+	}
+	for _, r := range runs {
+		args := append([]string{r.args[0], "--data", r.data, "--threads", "1"}, r.args[1:]...)
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, r.msg) {
+			t.Errorf("%s: exit %d, stdout %q\n%s", r.args[0], code, stdout, stderr)
+		}
+		os.Remove(filepath.Join(dir, "best.study.jsonl")) // each tune starts a new study
+		code, _, stderr = runCLI(t, "", append(args, "--impute", "mean")...)
+		if code != 0 || strings.Count(stderr, "ncd: note:") != 1 || !strings.Contains(stderr, r.note) {
+			t.Errorf("%s --impute mean: exit %d, want the note once\n%s", r.args[0], code, stderr)
+		}
+		os.Remove(filepath.Join(dir, "best.study.jsonl"))
+		code, _, stderr = runCLI(t, "", append(args, "--impute", "mean", "--quiet")...)
+		if code != 0 || strings.Contains(stderr, "note") {
+			t.Errorf("%s --impute mean --quiet: exit %d\n%s", r.args[0], code, stderr)
+		}
+	}
+
+	// The k of the unedited file: the scan sees one setosa value moved,
+	// which only shifts the z-scores of the unlabeled rows a little.
+	_, clean, _ := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "versicolor,virginica", "--quiet")
+	_, fixed, _ := runCLI(t, "", "estimate-k", "--data", typo, "--novel", "versicolor,virginica", "--impute", "mean", "--quiet")
+	if clean != "2\n" || fixed != clean {
+		t.Errorf("estimate-k: %q on the typo file with --impute, %q on iris", fixed, clean)
+	}
+
+	// Under a model: the rows to assign (or scan) follow the model's
+	// --impute, and the note names the file.
+	for _, imp := range []string{"", "mean"} {
+		m := filepath.Join(dir, "m"+imp+".ncd")
+		args := []string{"fit", "--data", irisPath, "--novel", "versicolor,virginica", "--k", "2", "--epochs", "1", "--ensemble", "1", "--model", m, "--quiet"}
+		if imp != "" {
+			args = append(args, "--impute", imp)
+		}
+		if code, _, stderr := runCLI(t, "", args...); code != 0 {
+			t.Fatalf("fit: exit %d\n%s", code, stderr)
+		}
+		for _, cmd := range [][]string{{"cluster", "--out", filepath.Join(dir, "a.csv")}, {"estimate-k", "--k-max", "5"}} {
+			code, _, stderr := runCLI(t, "", append(cmd, "--model", m, "--data", typo)...)
+			switch {
+			case imp == "" && (code != exitUsage || !strings.Contains(stderr, `typo.csv: row 9: column "sepal_length": "five" is not a number, in a column of 149 numbers (numeric in the data the preprocessing was fitted on); fix it, or use --impute`)):
+				t.Errorf("%s --model without impute: exit %d\n%s", cmd[0], code, stderr)
+			case imp != "" && (code != 0 || strings.Count(stderr, "ncd: note:") != 1 ||
+				!strings.Contains(stderr, typo+`: column "sepal_length": row 9 "five" is not a number; treated as missing and filled with 5.843333333333335 (the --impute mean of the fitting data)`)):
+				t.Errorf("%s --model with impute: exit %d\n%s", cmd[0], code, stderr)
+			}
+		}
+	}
+}

@@ -138,6 +138,13 @@ func (p *Preprocessor) FeatureNames() []string {
 //     mean or median of the finite cells, and the z-score statistics are
 //     computed after imputation (as a scikit-learn imputer + scaler
 //     pipeline would).
+//   - A Text column of numbers with a few stray cells (at least
+//     strayMinShare of its non-missing cells are numbers and at most
+//     strayMaxCells are not: "five" typed into a column of numbers) is an
+//     error naming the first stray cell's row and value, since one-hot
+//     encoding it would silently turn a numeric feature into hundreds of
+//     levels. With Roles.Impute the stray cells are missing values instead:
+//     the column is numeric, imputed as above, and a note lists them.
 //   - Text and Bool columns are one-hot encoded over their sorted distinct
 //     non-null values; a null, or at Transform a value not seen here, is a
 //     block of zeros. More than Roles.MaxLevels values is an error that
@@ -219,9 +226,20 @@ func Fit(t *Table, r Roles) (*Preprocessor, error) {
 	for _, name := range names {
 		c, _ := t.Col(name)
 		var f *Feature
-		if c.Kind.Numeric() {
+		switch stray, numeric := strayCells(c); {
+		case stray != nil:
+			if r.Impute == "" {
+				return nil, strayError(src, c, stray, numeric, "")
+			}
+			// The user asked for missing numbers to be filled: a typo
+			// is a missing number, not a reason to one-hot the column.
+			if f, err = p.fitNumeric(src, strayToNumeric(c, stray)); err == nil && f != nil {
+				p.Notes = append(p.Notes, fmt.Sprintf("column %q: %s not a number; treated as missing and filled with the %s %s (--impute %s)",
+					c.Name, strayList(c, stray), r.Impute, formatFloat(f.Fill), r.Impute))
+			}
+		case c.Kind.Numeric():
 			f, err = p.fitNumeric(src, c)
-		} else {
+		default:
 			f, err = p.fitCategorical(src, c)
 		}
 		if err != nil {
@@ -327,16 +345,21 @@ func (p *Preprocessor) fitNumeric(src string, c *Column) (*Feature, error) {
 		}
 		vals = append(vals, v)
 	}
-	if firstMissing >= 0 {
+	if p.Roles.Impute != "" {
 		if len(obs) == 0 {
 			p.drop(c.Name, fmt.Sprintf("column %q has no values and was left out", c.Name))
 			return nil, nil
 		}
+		// Computed even when this table misses nothing: a later file
+		// (--test, or new rows under a model) may miss values, and they
+		// take the fitting data's mean or median, not 0.
 		if p.Roles.Impute == "median" {
 			f.Fill = median(obs)
 		} else {
 			f.Fill = mean(obs)
 		}
+	}
+	if firstMissing >= 0 {
 		for i, v := range vals {
 			if !finite(v) {
 				vals[i] = f.Fill
@@ -468,6 +491,97 @@ func (p *Preprocessor) fitCategorical(src string, c *Column) (*Feature, error) {
 	return f, nil
 }
 
+// A text column is numbers with stray cells when at least strayMinShare of
+// its non-missing cells parse as numbers and at most strayMaxCells do not.
+// Both bounds keep genuinely categorical columns out: words, codes such as
+// "90-100" or "lt-80", and a number-like code column with a real category
+// among its values (more than 5% of the cells, or more than 10 of them)
+// stay text, and are one-hot encoded with a note.
+const (
+	strayMinShare = 0.95
+	strayMaxCells = 10
+)
+
+// strayCells returns the 0-based rows of the non-numeric, non-missing cells
+// of a Text column that is numbers with stray cells, and the number of its
+// numeric cells; nil for any other column.
+func strayCells(c *Column) (stray []int, numeric int) {
+	if c.Kind != Text {
+		return nil, 0
+	}
+	for i, s := range c.Text {
+		if c.IsNull(i) {
+			continue
+		}
+		if _, ok := parseFloat([]byte(trimSpace(s))); ok {
+			numeric++
+			continue
+		}
+		if len(stray) == strayMaxCells {
+			return nil, 0 // too many to be typos: a text column
+		}
+		stray = append(stray, i)
+	}
+	if len(stray) == 0 || float64(numeric) < strayMinShare*float64(numeric+len(stray)) {
+		return nil, 0
+	}
+	return stray, numeric
+}
+
+// strayToNumeric returns c as a Float column in which the stray cells (and
+// the missing ones) are null.
+func strayToNumeric(c *Column, stray []int) *Column {
+	n := c.Len()
+	out := &Column{Name: c.Name, Kind: Float, Float: make([]float64, n), Null: make([]bool, n)}
+	k := 0
+	for i, s := range c.Text {
+		if k < len(stray) && stray[k] == i {
+			k++
+			out.Float[i], out.Null[i] = math.NaN(), true
+			continue
+		}
+		if c.IsNull(i) {
+			out.Float[i], out.Null[i] = math.NaN(), true
+			continue
+		}
+		out.Float[i], _ = parseFloat([]byte(trimSpace(s)))
+	}
+	return out
+}
+
+// strayList names stray cells for messages: `row 9 "five" is` or
+// `rows 9 "five", 12 "?" are`.
+func strayList(c *Column, stray []int) string {
+	parts := make([]string, len(stray))
+	for k, i := range stray {
+		parts[k] = fmt.Sprintf("%d %q", i+1, c.Text[i])
+	}
+	if len(stray) == 1 {
+		return "row " + parts[0] + " is"
+	}
+	return "rows " + strings.Join(parts, ", ") + " are"
+}
+
+// strayError reports the stray cells of a column of numbers at the first
+// one's row. context says why the column must be numeric ("" in the fitting
+// data).
+func strayError(src string, c *Column, stray []int, numeric int, context string) error {
+	others := ""
+	if len(stray) > 1 {
+		parts := make([]string, 0, len(stray)-1)
+		for _, i := range stray[1:] {
+			parts = append(parts, fmt.Sprintf("row %d %q", i+1, c.Text[i]))
+		}
+		others = " (nor " + map[bool]string{true: "is ", false: "are "}[len(parts) == 1] + strings.Join(parts, ", ") + ")"
+	}
+	them := "it"
+	if len(stray) > 1 {
+		them = "them"
+	}
+	return usererr.InFile(src, stray[0]+1, c.Name, "%q is not a number%s, in a column of %d numbers%s; fix %s, or use --impute mean or --impute median to treat %s as missing",
+		c.Text[stray[0]], others, numeric, context, them, them)
+}
+
 // categoricalCells returns the cells of any column as text plus null flags:
 // text verbatim, numbers as Column.Cell formats them, bools as true/false.
 func categoricalCells(c *Column) ([]string, []bool) {
@@ -548,6 +662,20 @@ const maxCells = 1 << 31
 // not known classes, give Known = dataset.Unlabeled; Truth keeps every label.
 // A missing target column makes every row unlabeled (new data to assign).
 func (p *Preprocessor) Transform(t *Table) (*dataset.Dataset, error) {
+	ds, _, err := p.TransformNotes(t)
+	return ds, err
+}
+
+// TransformNotes is Transform, also returning notes for the user about t: the
+// stray cells of numeric columns it treated as missing (with Roles.Impute),
+// each note naming t's source. On the fitting table these repeat Fit's notes.
+func (p *Preprocessor) TransformNotes(t *Table) (*dataset.Dataset, []string, error) {
+	var notes []string
+	ds, err := p.transform(t, &notes)
+	return ds, notes, err
+}
+
+func (p *Preprocessor) transform(t *Table, notes *[]string) (*dataset.Dataset, error) {
 	if t == nil {
 		return nil, usererr.New("no table to transform")
 	}
@@ -573,7 +701,7 @@ func (p *Preprocessor) Transform(t *Table) (*dataset.Dataset, error) {
 	for j := range p.Features {
 		f, c := &p.Features[j], cols[j]
 		if f.Kind.Numeric() {
-			if err := p.putNumeric(src, f, c, X, off); err != nil {
+			if err := p.putNumeric(src, f, c, X, off, notes); err != nil {
 				return nil, err
 			}
 		} else {
@@ -619,8 +747,20 @@ func (p *Preprocessor) Transform(t *Table) (*dataset.Dataset, error) {
 	return ds, nil
 }
 
-func (p *Preprocessor) putNumeric(src string, f *Feature, c *Column, X linalg.Matrix, off int) error {
+func (p *Preprocessor) putNumeric(src string, f *Feature, c *Column, X linalg.Matrix, off int, notes *[]string) error {
 	d := X.Cols
+	// A text column under a numeric feature: its cells are parsed, and stray
+	// non-numbers follow the rule of Fit (missing with --impute, else an
+	// error that says so).
+	var stray []int
+	numeric := 0
+	if c.Kind == Text {
+		stray, numeric = strayCells(c)
+		if stray != nil && p.Roles.Impute != "" {
+			*notes = append(*notes, fmt.Sprintf("%s: column %q: %s not a number; treated as missing and filled with %s (the --impute %s of the fitting data)",
+				src, c.Name, strayList(c, stray), formatFloat(f.Fill), p.Roles.Impute))
+		}
+	}
 	for i := range c.Len() {
 		var v float64
 		ok := true
@@ -631,9 +771,14 @@ func (p *Preprocessor) putNumeric(src string, f *Feature, c *Column, X linalg.Ma
 				var isNum bool
 				v, isNum = parseFloat([]byte(trimSpace(c.Text[i])))
 				if !isNum {
-					return usererr.InFile(src, i+1, c.Name, "%q is not a number (the column is numeric in the data the preprocessing was fitted on)", c.Text[i])
+					if stray == nil {
+						return usererr.InFile(src, i+1, c.Name, "%q is not a number (the column is numeric in the data the preprocessing was fitted on)", c.Text[i])
+					}
+					if p.Roles.Impute == "" {
+						return strayError(src, c, stray, numeric, " (numeric in the data the preprocessing was fitted on)")
+					}
 				}
-				ok = finite(v)
+				ok = isNum && finite(v)
 			}
 		} else {
 			v, ok = numericCell(c, i)
