@@ -133,10 +133,15 @@ func addKRuleFlag(cmd *cobra.Command) {
 	cmd.Flags().String("k-rule", estimate.RuleOneSE, "silhouette scan: 1se (the smallest k whose mean silhouette is within one standard error of the highest) or max (the highest, as the paper)")
 }
 
-// parseK reads --k: (0, nil) means auto.
+// parseK reads --k: (0, nil) means auto. An empty --k is refused rather
+// than taken as auto: it is what --k "$K" gives when K=$(ncd estimate-k
+// ...) failed, and silently estimating k again would hide that failure.
 func parseK(s string) (int, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" || s == "auto" {
+	if s == "" {
+		return 0, errEmptyK
+	}
+	if s == "auto" {
 		return 0, nil
 	}
 	k, err := strconv.Atoi(s)
@@ -316,6 +321,9 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	}
 	return nil
 }
+
+// errEmptyK refuses --k "" (see parseK).
+var errEmptyK = usererr.New("--k is empty: give auto or a number (was it set from a K=$(ncd estimate-k ...) that failed?)")
 
 // scatter writes vals[j] into dst[idx[j]].
 func scatter(dst, idx, vals []int) {

@@ -91,7 +91,7 @@ more than --max-drop below a --baseline file written by 'ncd eval --json'.`,
 				Baseline: v.GetString("baseline"),
 				MaxDrop:  v.GetFloat64("max-drop"),
 			}
-			if opts.FailUnder, err = parseThresholds(v.GetString("fail-under")); err != nil {
+			if opts.FailUnder, err = parseThresholds(strings.Join(getList(v, "fail-under"), ",")); err != nil {
 				return err
 			}
 			if opts.Delimiter, err = ncdio.ParseDelimiter(v.GetString("delimiter")); err != nil {
@@ -106,7 +106,7 @@ more than --max-drop below a --baseline file written by 'ncd eval --json'.`,
 	f.String("truth", "class", "column with the true labels")
 	f.String("pred", "cluster", "column with the predicted clusters")
 	f.String("rows", "", "rows to score: unlabeled|all (default: unlabeled when the file has an 'unlabeled' column)")
-	f.String("fail-under", "", "exit 3 unless every metric reaches its threshold, e.g. acc=0.7,nmi=0.5,ari=0.4")
+	addListFlag(cmd, "fail-under", "exit 3 unless every metric reaches its threshold, e.g. acc=0.7,nmi=0.5,ari=0.4")
 	f.String("baseline", "", "a previous 'ncd eval --json' output; exit 3 if a metric dropped more than --max-drop")
 	f.Float64("max-drop", 0.02, "largest allowed drop of any metric against --baseline")
 	return cmd

@@ -260,7 +260,7 @@ func settings(cmd *cobra.Command, v *viper.Viper) map[string]string {
 		case "help", "config", "json", "quiet", "threads":
 			return
 		}
-		out[f.Name] = v.GetString(f.Name)
+		out[f.Name] = flagString(v, f)
 	})
 	return out
 }

@@ -169,6 +169,9 @@ type tuneSetup struct {
 
 func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
 	t0 := time.Now()
+	if strings.TrimSpace(v.GetString("k")) == "" {
+		return errEmptyK // before the data is read (tuneOptions checks the rest of --k)
+	}
 	out := v.GetString("out")
 	if err := checkWritable(out); err != nil {
 		return err
@@ -465,7 +468,9 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		return nil, usererr.New("--sampler must be tpe or random, got %q", o.Sampler)
 	}
 	switch k := strings.ToLower(strings.TrimSpace(v.GetString("k"))); k {
-	case "auto", "":
+	case "":
+		return nil, errEmptyK
+	case "auto":
 		o.Scan = estimate.ScanOptions{KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"), Runs: v.GetInt("runs"), NInit: v.GetInt("scan-n-init"), Rule: v.GetString("k-rule")}
 		if o.Scan.KMin < 2 || o.Scan.KMax < o.Scan.KMin || o.Scan.Runs < 1 || o.Scan.NInit < 1 {
 			return nil, usererr.New("--k auto needs 2 <= --k-min <= --k-max, --runs >= 1 and --scan-n-init >= 1")
@@ -573,7 +578,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("data", pathFrom(v.GetString("out"), d))
 	}
 	for _, k := range []string{"target", "novel", "id", "features", "exclude", "impute", "delimiter"} {
-		if val := v.GetString(k); val != "" {
+		if val := flagString(v, cmd.Flags().Lookup(k)); val != "" {
 			add(k, val)
 		}
 	}

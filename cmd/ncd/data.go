@@ -24,10 +24,10 @@ func addDataFlags(cmd *cobra.Command, withTest bool) {
 		f.String("test", "", "second table with the same columns: fit on --data, predict these rows")
 	}
 	f.String("target", "class", "label column; empty, NA, NaN, null = unlabeled row")
-	f.String("novel", "", "comma-separated classes to treat as unlabeled (experiment mode; true labels kept)")
+	addListFlag(cmd, "novel", "classes to treat as unlabeled (experiment mode; true labels kept)")
 	f.String("id", "", "row identifier column (kept in outputs, not a feature)")
-	f.String("features", "", "comma-separated feature columns (default: all but target and id)")
-	f.String("exclude", "", "comma-separated columns to leave out of the features")
+	addListFlag(cmd, "features", "feature columns (default: all but target and id)")
+	addListFlag(cmd, "exclude", "columns to leave out of the features")
 	f.String("impute", "", "fill missing numeric values: mean|median (default: missing values are an error)")
 	addDelimiterFlag(cmd)
 }
@@ -69,9 +69,9 @@ func rolesFrom(v *viper.Viper) ncdio.Roles {
 	return ncdio.Roles{
 		Target:   v.GetString("target"),
 		ID:       v.GetString("id"),
-		Novel:    splitList(v.GetString("novel")),
-		Features: splitList(v.GetString("features")),
-		Exclude:  splitList(v.GetString("exclude")),
+		Novel:    getList(v, "novel"),
+		Features: getList(v, "features"),
+		Exclude:  getList(v, "exclude"),
 		Impute:   v.GetString("impute"),
 	}
 }

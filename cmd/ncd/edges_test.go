@@ -175,3 +175,95 @@ func TestKBoundsCheckedBeforeWork(t *testing.T) {
 		t.Errorf("explicit --k-max 20 on 17 rows: exit %d %q", code, stderr)
 	}
 }
+
+// TestListFlagsAddUp: a repeated list flag adds to the list instead of
+// replacing it (--novel versicolor --novel virginica was virginica alone),
+// "a,b" still works, and a config file may give the list as a YAML list or
+// as a string: every spelling gives the same predictions byte for byte.
+func TestListFlagsAddUp(t *testing.T) {
+	dir := t.TempDir()
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name+".csv")
+		code, _, stderr := runCLI(t, "", append([]string{"cluster", "--data", irisPath, "--k", "2", "--method", "kmeans", "--out", out, "--quiet"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		return string(must(os.ReadFile(out)))
+	}
+	want := run("comma", "--novel", "versicolor,virginica")
+	if strings.Count(want, ",true\n") != 100 {
+		t.Fatalf("versicolor,virginica: %d unlabeled rows, want 100", strings.Count(want, ",true\n"))
+	}
+	yamlList := writeFile(t, dir, "list.yaml", "novel: [versicolor, virginica]\n")
+	yamlString := writeFile(t, dir, "string.yaml", "novel: \"versicolor, virginica\"\n")
+	for name, args := range map[string][]string{
+		"repeated":    {"--novel", "versicolor", "--novel", "virginica"},
+		"overlapping": {"--novel", "versicolor,virginica", "--novel", "virginica"},
+		"yaml-list":   {"--config", yamlList},
+		"yaml-string": {"--config", yamlString},
+	} {
+		if got := run(name, args...); got != want {
+			t.Errorf("%s %v: predictions differ from --novel versicolor,virginica", name, args)
+		}
+	}
+	t.Setenv("NCD_NOVEL", "versicolor,virginica")
+	if got := run("env"); got != want {
+		t.Errorf("NCD_NOVEL: predictions differ from --novel versicolor,virginica")
+	}
+	os.Unsetenv("NCD_NOVEL")
+
+	// --exclude and --features add up too (fit reports the feature count),
+	// and the list the fit used is recorded joined by commas.
+	for _, c := range []struct {
+		args     []string
+		features int
+		record   string
+	}{
+		{[]string{"--exclude", "sepal_length", "--exclude", "sepal_width"}, 2, "sepal_length,sepal_width"},
+		{[]string{"--features", "sepal_length", "--features", "petal_length,petal_width"}, 3, ""},
+	} {
+		args := append([]string{"fit", "--data", irisPath, "--novel", "virginica", "--novel", "versicolor", "--epochs", "1",
+			"--ensemble", "1", "--k", "2", "--json", "--quiet", "--out", filepath.Join(dir, "f.csv")}, c.args...)
+		code, stdout, stderr := runCLI(t, "", args...)
+		var res struct {
+			Features int               `json:"features"`
+			Config   map[string]string `json:"config"`
+		}
+		if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
+		}
+		if res.Features != c.features || res.Config["novel"] != "virginica,versicolor" || (c.record != "" && res.Config["exclude"] != c.record) {
+			t.Errorf("%v: %d features (want %d), novel %q, exclude %q", c.args, res.Features, c.features, res.Config["novel"], res.Config["exclude"])
+		}
+	}
+
+	// eval's thresholds: both apply (NMI 0.99 is not met).
+	code, _, stderr := runCLI(t, "", "eval", "--data", filepath.Join(dir, "comma.csv"), "--fail-under", "acc=0.1", "--fail-under", "nmi=0.99", "--quiet")
+	if code != exitThreshold || !strings.Contains(stderr, "nmi") || strings.Contains(stderr, "acc ") {
+		t.Errorf("eval with two --fail-under: exit %d %q", code, stderr)
+	}
+}
+
+// TestEmptyKRefused: --k "" (what --k "$K" gives when K=$(ncd estimate-k
+// ...) failed) is a usage error in fit, cluster and tune, from a flag or a
+// config file, instead of silently meaning auto.
+func TestEmptyKRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "k.yaml", "k: \"\"\n")
+	for _, args := range [][]string{
+		{"fit", "--k", ""},
+		{"cluster", "--k", ""},
+		{"tune", "--k", ""},
+		{"cluster", "--config", cfg},
+	} {
+		args = append(args, "--data", irisPath, "--novel", "virginica", "--out", filepath.Join(dir, "x.csv"))
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitUsage || stdout != "" || stderr != "ncd: --k is empty: give auto or a number (was it set from a K=$(ncd estimate-k ...) that failed?)\n" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"k.yaml"}) {
+		t.Errorf("files left behind: %v", names)
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// listValue is a flag holding a list: "a,b" and repeated flags add up, so
+// --novel A --novel B,C means A, B and C (a plain string flag kept only the
+// last one, silently). Repeats are dropped, first appearance order kept.
+type listValue struct{ vals []string }
+
+func (l *listValue) Set(s string) error {
+	l.vals = appendUnique(l.vals, splitList(s)...)
+	return nil
+}
+
+func (l *listValue) String() string { return strings.Join(l.vals, ",") }
+
+// Type names the value in --help ("--novel list").
+func (l *listValue) Type() string { return "list" }
+
+// addListFlag registers a list flag (see listValue).
+func addListFlag(cmd *cobra.Command, name, usage string) {
+	cmd.Flags().Var(&listValue{}, name, usage+"; repeat the flag or separate by commas")
+}
+
+// getList reads a list flag from wherever it was set: the flag (already
+// merged, see listValue), an NCD_* variable ("a,b") or a config file, where
+// it may be a YAML list ([A, D]), a string ("A,D") or a single value (3);
+// YAML list items may themselves hold commas.
+func getList(v *viper.Viper, key string) []string {
+	var out []string
+	switch x := v.Get(key).(type) {
+	case nil:
+	case string:
+		out = appendUnique(out, splitList(x)...)
+	case []string:
+		for _, s := range x {
+			out = appendUnique(out, splitList(s)...)
+		}
+	case []any:
+		for _, s := range x {
+			out = appendUnique(out, splitList(fmt.Sprint(s))...)
+		}
+	default:
+		out = appendUnique(out, splitList(fmt.Sprint(x))...)
+	}
+	return out
+}
+
+// flagString is a flag's effective value as text, as configs and the
+// model's provenance record it (a list joined by commas).
+func flagString(v *viper.Viper, f *pflag.Flag) string {
+	if _, ok := f.Value.(*listValue); ok {
+		return strings.Join(getList(v, f.Name), ",")
+	}
+	return v.GetString(f.Name)
+}
+
+func appendUnique(dst []string, vals ...string) []string {
+	for _, s := range vals {
+		if !slices.Contains(dst, s) {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
