@@ -197,6 +197,10 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		return err
 	}
 	printBoundNote(app, c, setup.note)
+	if asked := v.GetInt("folds"); len(setup.folds) < asked && !c.Quiet {
+		fmt.Fprintf(app.Stderr, "ncd: note: only %d distinct sets of %d among %d known classes: using %d folds, not the %d of --folds\n",
+			len(setup.folds), len(setup.folds[0]), len(ds.Classes), len(setup.folds), asked)
+	}
 
 	// The study: create it, or resume it when it matches.
 	header := study.Header{Settings: setup.settings, NCDVersion: versionString(), Created: time.Now().UTC().Format(time.RFC3339)}

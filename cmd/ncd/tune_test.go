@@ -202,6 +202,43 @@ func TestTuneResumeAfterKill(t *testing.T) {
 	}
 }
 
+// TestTuneThreeKnownClasses: with 3 known classes there are only 3 pairs
+// to hide; the default --folds (5) uses the 3, says so, and the study
+// resumes with the same folds.
+func TestTuneThreeKnownClasses(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 800)
+	args := []string{"--data", data, "--novel", "0,1,2,3,4,5,6", "--trials", "2", "--startup", "2",
+		"--epochs", "1", "--k", "true", "--out", filepath.Join(dir, "b.yaml")}
+	r, stderr := runTuneJSON(t, args...)
+	if r.FoldMode != "random" || len(r.Folds) != 3 || r.Complete != 2 {
+		t.Fatalf("mode %s, %d folds, %d complete; want random, 3, 2", r.FoldMode, len(r.Folds), r.Complete)
+	}
+	hidden := map[string]bool{}
+	for _, raw := range r.Folds {
+		var f struct {
+			Hidden []string `json:"hidden"`
+		}
+		if err := json.Unmarshal(raw, &f); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Hidden) != 2 {
+			t.Fatalf("fold %s hides %d classes, want 2", raw, len(f.Hidden))
+		}
+		hidden[strings.Join(f.Hidden, ",")] = true
+	}
+	if !hidden["7,8"] || !hidden["7,9"] || !hidden["8,9"] {
+		t.Errorf("folds %v, want every pair of 7, 8, 9", hidden)
+	}
+	if want := "only 3 distinct sets of 2 among 3 known classes: using 3 folds, not the 5 of --folds"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	res, _ := runTuneJSON(t, append(args, "--trials", "3", "--resume", "--quiet")...)
+	if res.Resumed != 2 || res.Complete != 3 || len(res.Folds) != 3 {
+		t.Errorf("resume: %d resumed, %d complete, %d folds; want 2, 3, 3", res.Resumed, res.Complete, len(res.Folds))
+	}
+}
+
 func TestTuneRangesFromConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	data := pendigitsSubset(t, dir, 600)

@@ -87,19 +87,56 @@ func TestMakeFoldsRandom(t *testing.T) {
 		classes int
 		opt     FoldOptions
 	}{
-		{5, FoldOptions{Mode: FoldPartition}},                    // groups of 1
-		{5, FoldOptions{Mode: FoldRandom, Hidden: 5}},            // nothing left known
-		{4, FoldOptions{Mode: FoldRandom, Folds: 7}},             // only 6 pairs
-		{2, FoldOptions{}},                                       // too few classes
-		{10, FoldOptions{Mode: "stratified"}},                    // unknown mode
-		{10, FoldOptions{Mode: FoldPartition, Folds: -1}},        // no folds
-		{10, FoldOptions{Mode: FoldRandom, Hidden: -2}},          // negative
-		{10, FoldOptions{Mode: FoldPartition, Folds: 6}},         // 10 < 12
-		{6, FoldOptions{Mode: FoldRandom, Folds: 21, Hidden: 3}}, // C(6,3) = 20
+		{5, FoldOptions{Mode: FoldPartition}},             // groups of 1
+		{5, FoldOptions{Mode: FoldRandom, Hidden: 5}},     // nothing left known
+		{2, FoldOptions{}},                                // too few classes
+		{10, FoldOptions{Mode: "stratified"}},             // unknown mode
+		{10, FoldOptions{Mode: FoldPartition, Folds: -1}}, // no folds
+		{10, FoldOptions{Mode: FoldRandom, Hidden: -2}},   // negative
+		{10, FoldOptions{Mode: FoldPartition, Folds: 6}},  // 10 < 12
 	} {
 		if _, _, err := MakeFolds(bad.classes, bad.opt); err == nil {
 			t.Errorf("MakeFolds(%d, %+v) should fail", bad.classes, bad.opt)
 		}
+	}
+}
+
+// TestMakeFoldsFewerSets: when the known classes allow fewer distinct
+// hidden sets than the folds asked, every set is used once.
+func TestMakeFoldsFewerSets(t *testing.T) {
+	for _, c := range []struct {
+		classes int
+		opt     FoldOptions
+		want    [][]int // sorted
+	}{
+		// 3 known classes, default 5 folds: auto is random with pairs; all 3.
+		{3, FoldOptions{Seed: 4}, [][]int{{0, 1}, {0, 2}, {1, 2}}},
+		{4, FoldOptions{Mode: FoldRandom, Folds: 7}, [][]int{{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}}},
+		{4, FoldOptions{Mode: FoldRandom, Folds: 9, Hidden: 3}, [][]int{{0, 1, 2}, {0, 1, 3}, {0, 2, 3}, {1, 2, 3}}},
+	} {
+		folds, mode, err := MakeFolds(c.classes, c.opt)
+		if err != nil || mode != FoldRandom {
+			t.Fatalf("%d classes %+v: mode %q, %v", c.classes, c.opt, mode, err)
+		}
+		got := slices.Clone(folds)
+		slices.SortFunc(got, slices.Compare)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%d classes %+v: folds %v, want %v in some order", c.classes, c.opt, folds, c.want)
+		}
+		again, _, _ := MakeFolds(c.classes, c.opt)
+		if !reflect.DeepEqual(again, folds) {
+			t.Errorf("%d classes: not deterministic: %v then %v", c.classes, folds, again)
+		}
+	}
+	// C(6,3) = 20 sets for 21 folds: all 20.
+	folds, _, err := MakeFolds(6, FoldOptions{Mode: FoldRandom, Folds: 21, Hidden: 3})
+	if err != nil || len(folds) != 20 {
+		t.Errorf("6 classes, 21 folds of 3: %d folds, %v", len(folds), err)
+	}
+	// As many sets as folds: unchanged (5 pairs asked of 5 classes' 10).
+	folds, _, _ = MakeFolds(5, FoldOptions{Seed: 1})
+	if len(folds) != 5 {
+		t.Errorf("5 classes: %d folds", len(folds))
 	}
 }
 

@@ -1,6 +1,7 @@
 package cv
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -16,7 +17,8 @@ const (
 	// FoldPartition splits the known classes into Folds disjoint groups of
 	// near-equal size: every class is hidden exactly once.
 	FoldPartition = "partition"
-	// FoldRandom draws Folds distinct random sets of Hidden classes.
+	// FoldRandom draws Folds distinct random sets of Hidden classes, or all
+	// of them when there are fewer.
 	FoldRandom = "random"
 )
 
@@ -42,7 +44,12 @@ func DefaultHidden(classes int) int {
 }
 
 // MakeFolds returns, for each fold, the sorted indices of the known classes
-// it hides. The folds depend only on the number of classes and opt.
+// it hides. The folds depend only on the number of classes and opt. In
+// random mode, when the classes allow fewer distinct sets of Hidden than
+// Folds (3 known classes give 3 pairs), it returns every set, in a seeded
+// order: fewer folds than asked, which the caller should report. A common
+// case, and the default --folds must work on it; repeating a set would
+// only weigh it twice.
 func MakeFolds(classes int, opt FoldOptions) ([][]int, string, error) {
 	if opt.Folds == 0 {
 		opt.Folds = 5
@@ -94,8 +101,10 @@ func MakeFolds(classes int, opt FoldOptions) ([][]int, string, error) {
 	if h < 1 || h >= classes {
 		return nil, "", usererr.New("classes hidden per fold must be between 1 and %d (all known classes but one), got %d", classes-1, h)
 	}
-	if binomial(classes, h) < float64(opt.Folds) {
-		return nil, "", usererr.New("only %.0f distinct sets of %d among %d known classes, fewer than the %d folds asked", binomial(classes, h), h, classes, opt.Folds)
+	// 1 <= h < classes, so there is at least one set. The count is exact
+	// here: it is only used when below Folds.
+	if sets := binomial(classes, h); sets < float64(opt.Folds) {
+		opt.Folds = int(math.Round(sets))
 	}
 	out := make([][]int, 0, opt.Folds)
 	seen := map[string]bool{}
