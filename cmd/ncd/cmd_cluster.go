@@ -27,6 +27,7 @@ type clusterResult struct {
 	Rows         int                `json:"rows"`
 	Clustered    int                `json:"rows_clustered"`
 	FitRows      int                `json:"fit_rows,omitempty"`
+	Features     int                `json:"features"` // columns of the encoded feature matrix, as fit reports
 	Sizes        map[string]int     `json:"sizes"`
 	Inertia      float64            `json:"inertia"`
 	Spectral     *spectralSummary   `json:"spectral,omitempty"`
@@ -70,7 +71,9 @@ Features are z-scored with statistics of --data. --k auto (default) estimates
 the number of novel classes with a silhouette scan (see 'ncd estimate-k').
 The output holds every row of --test (or --data) with its columns plus
 'cluster' (the known class for labeled rows, novel_0.. for discovered ones)
-and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.`,
+and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.
+Given such an output as --data, its 'cluster' and 'unlabeled' columns are not
+features (a note says so; name them in --features to use them).`,
 		Example: `  # NCD k-means with 5 novel classes, fitted on train, predicting test
   ncd cluster --data testdata/pendigits_train.csv --test testdata/pendigits_test.csv \
       --novel 0,3,5,6,7 --method ncd-kmeans --k 5 --out pred.csv
@@ -202,7 +205,7 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	if err := checkKAgainstRows(app, v, c, k, newKBounds(len(fitUnl), fitPath)); err != nil {
 		return err
 	}
-	res := clusterResult{Method: method, Rows: outDS.Rows(), Clustered: len(outUnl), Seconds: seconds}
+	res := clusterResult{Method: method, Rows: outDS.Rows(), Clustered: len(outUnl), Features: outDS.X.Cols, Seconds: seconds}
 
 	if k == 0 {
 		t1 := time.Now()
@@ -391,7 +394,7 @@ func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common
 		scatter(knownOut, unl, known)
 	}
 	names, unlMask := predictionNames(ds, knownOut, novel)
-	res := clusterResult{Method: "model", K: m.K, KEstimated: m.KEstimated, Rows: ds.Rows(), Clustered: len(unl),
+	res := clusterResult{Method: "model", K: m.K, KEstimated: m.KEstimated, Rows: ds.Rows(), Clustered: len(unl), Features: ds.X.Cols,
 		Sizes: clusterSizes(names, unlMask), Inertia: inertia, Out: out, ModelApplied: v.GetString("model"),
 		Seconds: map[string]float64{}}
 	if err := emitPredictions(app, c, out, t, names, unlMask); err != nil {

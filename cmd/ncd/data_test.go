@@ -225,3 +225,104 @@ func TestStrayCellEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestReclusterOwnOutput: an earlier run's predictions (CSV or Parquet) fed
+// back as --data give the same clusters as the original file: their cluster
+// and unlabeled columns are not features (cluster holds the labeled rows'
+// true classes), one note says so, and --json reports the same number of
+// features. Named in --features, they are used.
+func TestReclusterOwnOutput(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (clusterResult, string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, "", append(args, "--json", "--threads", "1")...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		var r clusterResult
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		r.Seconds, r.Out = nil, ""
+		if r.Estimate != nil {
+			r.Estimate.Seconds = 0
+		}
+		return r, stderr
+	}
+	const note = `ncd: note: columns "cluster", "unlabeled" are an earlier ncd run's predictions, not data: they are left out of the features (name them in --features to use them)`
+	for _, ext := range []string{".csv", ".parquet"} {
+		for _, method := range []string{"ncd-kmeans", "ncd-sc"} {
+			common := []string{"--novel", "versicolor,virginica", "--method", method} // --k auto
+			first, second := filepath.Join(dir, method+"1"+ext), filepath.Join(dir, method+"2"+ext)
+			want, stderr := run(append([]string{"cluster", "--data", irisPath, "--out", first}, common...)...)
+			if want.Features != 4 || want.K != 2 || strings.Contains(stderr, "note") {
+				t.Fatalf("iris: features %d k %d\n%s", want.Features, want.K, stderr)
+			}
+			got, stderr := run(append([]string{"cluster", "--data", first, "--out", second}, common...)...)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %s: re-clustering the output gives %+v, want %+v", ext, method, got, want)
+			}
+			if strings.Count(stderr, note) != 1 || strings.Count(stderr, "ncd: note:") != 1 {
+				t.Errorf("%s %s: want the note once:\n%s", ext, method, stderr)
+			}
+			a, b := predictionColumn(t, first, "cluster"), predictionColumn(t, second, "cluster")
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%s %s: clusters differ", ext, method)
+			}
+			if ext == ".csv" {
+				// Same columns (cluster and unlabeled replaced in place), same rows.
+				ra, _ := os.ReadFile(first)
+				rb, _ := os.ReadFile(second)
+				if !bytes.Equal(ra, rb) {
+					t.Errorf("%s: the second output differs from the first", method)
+				}
+			}
+		}
+	}
+
+	// estimate-k and fit skip them too.
+	pred := filepath.Join(dir, "ncd-kmeans1.parquet")
+	k1 := estimateJSON(t, "--data", irisPath, "--novel", "versicolor,virginica", "--k-max", "10")
+	k2 := estimateJSON(t, "--data", pred, "--novel", "versicolor,virginica", "--k-max", "10")
+	if !reflect.DeepEqual(k1, k2) {
+		t.Errorf("estimate-k on the output: %+v, want %+v", k2, k1)
+	}
+	fitOut := func(data, out string) (fitResult, []byte) {
+		code, stdout, stderr := runCLI(t, "", "fit", "--data", data, "--novel", "versicolor,virginica", "--k", "2", "--epochs", "2",
+			"--ensemble", "1", "--threads", "1", "--out", out, "--json")
+		if code != 0 {
+			t.Fatalf("fit %s: exit %d\n%s", data, code, stderr)
+		}
+		var r fitResult
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, raw
+	}
+	r1, out1 := fitOut(irisPath, filepath.Join(dir, "fit1.csv"))
+	r2, out2 := fitOut(filepath.Join(dir, "fit1.csv"), filepath.Join(dir, "fit2.csv"))
+	if r1.Features != 4 || r2.Features != 4 || !bytes.Equal(out1, out2) {
+		t.Errorf("fit on its own output: features %d -> %d, predictions equal %v", r1.Features, r2.Features, bytes.Equal(out1, out2))
+	}
+
+	// Named in --features, they are features: 1 + 3 cluster levels + 2.
+	got, stderr := run("cluster", "--data", pred, "--novel", "versicolor,virginica", "--k", "2", "--features", "sepal_length,cluster,unlabeled")
+	if got.Features != 6 || strings.Contains(stderr, "note") {
+		t.Errorf("--features naming them: %d features\n%s", got.Features, stderr)
+	}
+	// Under a model, the features are the model's whatever the file has.
+	m := filepath.Join(dir, "m.ncd")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", irisPath, "--novel", "versicolor,virginica", "--k", "2", "--epochs", "2",
+		"--ensemble", "1", "--model", m, "--quiet"); code != 0 {
+		t.Fatal(stderr)
+	}
+	r3, _ := run("cluster", "--model", m, "--data", irisPath, "--out", filepath.Join(dir, "m1.csv"))
+	r4, _ := run("cluster", "--model", m, "--data", filepath.Join(dir, "m1.csv"), "--out", filepath.Join(dir, "m2.csv"))
+	if r3.Features != 4 || !reflect.DeepEqual(r3, r4) || !reflect.DeepEqual(predictionColumn(t, filepath.Join(dir, "m1.csv"), "cluster"), predictionColumn(t, filepath.Join(dir, "m2.csv"), "cluster")) {
+		t.Errorf("cluster --model on its output: %+v, want %+v", r4, r3)
+	}
+}

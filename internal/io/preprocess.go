@@ -132,7 +132,10 @@ func (p *Preprocessor) FeatureNames() []string {
 //
 // Rules:
 //   - Features are every column except the target and the id, or
-//     Roles.Features (in that order), minus Roles.Exclude.
+//     Roles.Features (in that order), minus Roles.Exclude. Without
+//     Roles.Features, the columns of an earlier run's predictions
+//     (OwnOutputColumns: cluster, unlabeled, ...) are left out too, with a
+//     note: cluster holds the labeled rows' true classes.
 //   - Float and Int columns are z-scored. Missing or non-finite cells are an
 //     error naming the row, unless Roles.Impute is set: then they take the
 //     mean or median of the finite cells, and the z-score statistics are
@@ -219,9 +222,16 @@ func Fit(t *Table, r Roles) (*Preprocessor, error) {
 		p.Classes = []string{}
 	}
 
-	names, err := r.featureColumns(t)
+	names, own, err := r.featureColumns(t)
 	if err != nil {
 		return nil, err
+	}
+	if len(own) > 0 {
+		what := "columns %s are an earlier ncd run's predictions, not data: they are left out of the features (name them in --features to use them)"
+		if len(own) == 1 { // the other one is the target
+			what = "column %s is an earlier ncd run's prediction, not data: it is left out of the features (name it in --features to use it)"
+		}
+		p.Notes = append(p.Notes, fmt.Sprintf(what, quoteList(own)))
 	}
 	for _, name := range names {
 		c, _ := t.Col(name)
@@ -259,8 +269,10 @@ func Fit(t *Table, r Roles) (*Preprocessor, error) {
 	return p, nil
 }
 
-// featureColumns resolves Features/Exclude against t.
-func (r Roles) featureColumns(t *Table) ([]string, error) {
+// featureColumns resolves Features/Exclude against t. own lists the columns
+// left out because they are ncd's own output (OwnOutputColumns); only
+// without Roles.Features, which is obeyed as given.
+func (r Roles) featureColumns(t *Table) (names, own []string, err error) {
 	src := t.Source
 	var unknown []string
 	check := func(list []string) {
@@ -272,25 +284,24 @@ func (r Roles) featureColumns(t *Table) ([]string, error) {
 	}
 	check(r.Features)
 	if len(unknown) > 0 {
-		return nil, usererr.InFile(src, 0, "", "--features names unknown columns %s (columns: %s)", quoteList(unknown), joinNames(t.Names()))
+		return nil, nil, usererr.InFile(src, 0, "", "--features names unknown columns %s (columns: %s)", quoteList(unknown), joinNames(t.Names()))
 	}
 	check(r.Exclude)
 	if len(unknown) > 0 {
-		return nil, usererr.InFile(src, 0, "", "--exclude names unknown columns %s (columns: %s)", quoteList(unknown), joinNames(t.Names()))
+		return nil, nil, usererr.InFile(src, 0, "", "--exclude names unknown columns %s (columns: %s)", quoteList(unknown), joinNames(t.Names()))
 	}
 	excluded := map[string]bool{}
 	for _, n := range r.Exclude {
 		excluded[n] = true
 	}
-	var names []string
 	if len(r.Features) > 0 {
 		seen := map[string]bool{}
 		for _, n := range r.Features {
 			if n == r.Target {
-				return nil, usererr.InFile(src, 0, n, "the target column cannot be a feature")
+				return nil, nil, usererr.InFile(src, 0, n, "the target column cannot be a feature")
 			}
 			if n == r.ID {
-				return nil, usererr.InFile(src, 0, n, "the --id column cannot be a feature")
+				return nil, nil, usererr.InFile(src, 0, n, "the --id column cannot be a feature")
 			}
 			if !seen[n] && !excluded[n] {
 				names = append(names, n)
@@ -298,10 +309,19 @@ func (r Roles) featureColumns(t *Table) ([]string, error) {
 			seen[n] = true
 		}
 	} else {
+		skip := map[string]bool{}
+		for _, n := range OwnOutputColumns(t, r.Target) {
+			skip[n] = true
+		}
 		for _, c := range t.Columns {
-			if c.Name != r.Target && c.Name != r.ID && !excluded[c.Name] {
-				names = append(names, c.Name)
+			if c.Name == r.Target || c.Name == r.ID || excluded[c.Name] {
+				continue
 			}
+			if skip[c.Name] {
+				own = append(own, c.Name)
+				continue
+			}
+			names = append(names, c.Name)
 		}
 	}
 	if len(names) == 0 {
@@ -312,9 +332,12 @@ func (r Roles) featureColumns(t *Table) ([]string, error) {
 		if len(r.Exclude) > 0 {
 			why += ", excluded " + quoteList(r.Exclude)
 		}
-		return nil, usererr.InFile(src, 0, "", "no feature columns left (columns: %s; %s)", joinNames(t.Names()), why)
+		if len(own) > 0 {
+			why += ", an earlier run's predictions " + quoteList(own)
+		}
+		return nil, nil, usererr.InFile(src, 0, "", "no feature columns left (columns: %s; %s)", joinNames(t.Names()), why)
 	}
-	return names, nil
+	return names, own, nil
 }
 
 func quoteList(s []string) string {
