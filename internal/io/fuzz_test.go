@@ -3,6 +3,7 @@ package io
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -25,6 +26,10 @@ var fuzzSeeds = []string{
 	"x,y;z\n1,2;3\n4;5,6\n",
 	"a;b\n1;2\n3\n",
 	"one;column\n",
+	// A stray word in a column of numbers (an error, or missing with
+	// --impute), and an earlier run's predictions (cluster, unlabeled).
+	"x,class\n" + strings.Repeat("1,a\n2,b\n", 10) + "five,a\n",
+	"x,cluster,unlabeled,class\n1,a,false,a\n2,novel_0,true,b\n3,novel_1,True,\n",
 }
 
 // FuzzReadCSV feeds arbitrary bytes through the CSV reader, Fit, Transform
