@@ -173,22 +173,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 
 	// Train, embed, choose k, cluster: the pipeline every command shares.
-	bar := app.newProgress(c, ens*cfg.Epochs, "training")
-	var lastCE, lastRec float64
-	done := 0
+	bar := app.newTrainProgress(c, ens, cfg.Epochs)
 	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
-		K: discover.KOptions{K: k, Scan: scanOptions(v)},
-		OnEpoch: func(member, epoch int, ce, rec float64) {
-			done++
-			if member == 0 {
-				lastCE, lastRec = ce, rec
-				bar.Describe(fmt.Sprintf("training (ce %.3f, rec %.3f)", ce, rec))
-			}
-			bar.Set(done)
-			if done == ens*cfg.Epochs {
-				bar.Finish()
-			}
-		}}
+		K:       discover.KOptions{K: k, Scan: scanOptions(v)},
+		OnEpoch: bar.OnEpoch}
 	kbar := app.newProgress(c, 1, "estimating k")
 	opts.K.Scan.Progress = func(done, total int) { kbar.setTotal(total); kbar.Set(done) }
 	dr, err := discover.FitPBN(ctx, in.Train, target, opts)
@@ -197,6 +185,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err != nil {
 		return err
 	}
+	lastCE, lastRec := bar.FinalLoss()
 	for name, s := range dr.Seconds {
 		seconds[name] = s
 	}

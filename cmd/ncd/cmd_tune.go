@@ -243,16 +243,8 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	opt := setup.opt
 	opt.Done = resumed
 	opt.OnTrial = w.Add
-	bar := app.newProgress(c, opt.Trials*len(setup.folds), "tuning")
-	opt.Progress = func(s cv.Status) {
-		bar.setTotal(s.FoldsDone + s.FoldsLeft)
-		bar.Set(s.FoldsDone)
-		best := "-"
-		if s.Best != nil {
-			best = fmt.Sprintf("%.4f (trial %d)", s.Best.ACC, s.Best.Index)
-		}
-		bar.Describe(fmt.Sprintf("trial %d/%d, best ACC %s", s.TrialsDone, s.Trials, best))
-	}
+	bar := app.newTuneProgress(c, opt.Trials, len(setup.folds))
+	opt.Progress = bar.OnStatus
 	if !c.Quiet {
 		fmt.Fprintf(app.Stderr, "tuning %s on %d rows (%d known classes): %d trials x %d folds (%s), k %s\n  space: %s\n",
 			setup.method.Name(), ds.Rows(), len(ds.Classes), opt.Trials, len(setup.folds), setup.foldMode, v.GetString("k"), setup.space)
@@ -273,7 +265,11 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if err != nil {
 		if ctx.Err() != nil && res != nil {
 			// The one line an interrupted tune prints (see interrupted).
-			return &interruptNote{msg: fmt.Sprintf("%d finished trials are saved in %s; run the same command with --resume to continue", len(res.Trials), studyPath)}
+			saved := fmt.Sprintf("%d finished trials are", len(res.Trials))
+			if len(res.Trials) == 1 {
+				saved = "1 finished trial is"
+			}
+			return &interruptNote{msg: fmt.Sprintf("%s saved in %s; run the same command with --resume to continue", saved, studyPath)}
 		}
 		return err
 	}
