@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,15 +26,46 @@ const indexKnownACC = "known-acc"
 
 // estimateResult is estimate-k's --json object (and part of cluster/fit's).
 type estimateResult struct {
-	K       int                  `json:"k"`
-	Index   string               `json:"index"`
-	Space   string               `json:"space"`
-	Rows    int                  `json:"rows"`
-	Ks      []int                `json:"ks"`
-	Scores  map[string][]float64 `json:"scores"`
-	Best    map[string]int       `json:"best"`
-	Known   *knownACCSummary     `json:"known_acc,omitempty"`
-	Seconds float64              `json:"seconds"`
+	K      int                   `json:"k"`
+	Index  string                `json:"index"`
+	Space  string                `json:"space"`
+	Rows   int                   `json:"rows"`
+	Ks     []int                 `json:"ks"`
+	Scores map[string]jsonFloats `json:"scores"`
+	Best   map[string]int        `json:"best"`
+	Known  *knownACCSummary      `json:"known_acc,omitempty"`
+	// Sample is set when the scan ran on a sample of the rows.
+	Sample  *sampleSummary `json:"sample,omitempty"`
+	Seconds float64        `json:"seconds"`
+}
+
+// sampleSummary is estimate.Sample in --json: the scan clustered and scored
+// Sampled of the Rows (drawn in proportion from Strata clusters), and
+// silhouette_se[i] is the sampling error of scores.silhouette[i].
+type sampleSummary struct {
+	Rows         int        `json:"rows"`
+	Sampled      int        `json:"sampled"`
+	Strata       int        `json:"strata"`
+	SilhouetteSE jsonFloats `json:"silhouette_se,omitempty"`
+}
+
+// jsonFloats marshals NaN (an index undefined at some k) as null, which
+// encoding/json refuses to write for a float64.
+type jsonFloats []float64
+
+func (f jsonFloats) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, x := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b = append(b, "null"...)
+			continue
+		}
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+	}
+	return append(b, ']'), nil
 }
 
 type knownACCSummary struct {
@@ -174,19 +206,48 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 
 // curveResult is the --json form of a scan of rows rows.
 func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResult {
-	return &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: curve.Scores,
+	res := &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: map[string]jsonFloats{},
 		Best: curve.Best, Seconds: seconds}
+	for name, s := range curve.Scores {
+		res.Scores[name] = s
+	}
+	if s := curve.Sample; s != nil {
+		res.Sample = &sampleSummary{Rows: s.Rows, Sampled: s.Sampled, Strata: s.Strata, SilhouetteSE: s.SilhouetteSE}
+	}
+	return res
 }
 
-// scanK runs the validity-index scan of --index over --k-min..--k-max on X.
+// scanBars sets o's progress callbacks to bars on stderr: one counting k of
+// K while the partitions are made, then one over the row blocks while they
+// are scored (silhouette). Call the returned function when the scan ends.
+func scanBars(app *App, c common, o *estimate.ScanOptions) (finish func()) {
+	bar := app.newProgress(c, 1, "estimating k (k-means, k of K)")
+	var score *progress
+	o.Progress = func(done, total int) { bar.setTotal(total); bar.Set(done) }
+	o.ScoreProgress = func(done, total int) {
+		if score == nil {
+			bar.Finish()
+			score = app.newProgress(c, total, "estimating k (silhouettes, row blocks)")
+		}
+		score.Set(done)
+	}
+	return func() {
+		bar.Finish()
+		if score != nil {
+			score.Finish()
+		}
+	}
+}
+
+// scanK runs the validity-index scan of --index over --k-min..--k-max on X,
+// with progress bars (scanBars).
 func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix) (*estimateResult, error) {
-	bar := app.newProgress(c, 1, "estimating k")
 	t0 := time.Now()
 	o := scanOptions(v)
 	o.Threads, o.Seed = c.Threads, c.Seed
-	o.Progress = func(done, total int) { bar.setTotal(total); bar.Set(done) }
+	finish := scanBars(app, c, &o)
 	_, curve, err := discover.ChooseK(ctx, X, discover.KOptions{Scan: o})
-	bar.Finish()
+	finish()
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +258,7 @@ func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.
 	if nKnown == 0 {
 		return nil, usererr.New("--index known-acc needs labeled rows of known classes")
 	}
-	bar := app.newProgress(c, 1, "estimating k (known-acc)")
+	bar := app.newProgress(c, 1, "estimating k (known-acc), k tried")
 	t0 := time.Now()
 	r, err := estimate.KnownACCSearch(ctx, X, known, estimate.KnownOptions{
 		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"), NInit: v.GetInt("n-init"),
@@ -208,7 +269,7 @@ func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.
 	if err != nil {
 		return nil, err
 	}
-	res := &estimateResult{K: r.Novel, Index: indexKnownACC, Rows: X.Rows, Scores: map[string][]float64{}, Best: map[string]int{indexKnownACC: r.Novel},
+	res := &estimateResult{K: r.Novel, Index: indexKnownACC, Rows: X.Rows, Scores: map[string]jsonFloats{}, Best: map[string]int{indexKnownACC: r.Novel},
 		Known: &knownACCSummary{KnownClasses: r.Known, TotalK: r.Total, ACC: r.ACC, Evaluated: r.Evaluated}, Seconds: time.Since(t0).Seconds()}
 	for _, e := range r.Evaluated {
 		res.Ks = append(res.Ks, e.Novel)
@@ -236,7 +297,19 @@ func printCurve(w io.Writer, r *estimateResult) {
 			cols = append(cols, name)
 		}
 	}
-	fmt.Fprintf(tw, "k\t%s\t\n", strings.Join(cols, "\t"))
+	// A sampled scan shows the silhouette's sampling error beside it.
+	var se []float64
+	if r.Sample != nil {
+		se = r.Sample.SilhouetteSE
+	}
+	head := make([]string, 0, len(cols)+1)
+	for _, name := range cols {
+		head = append(head, name)
+		if name == estimate.IndexSilhouette && se != nil {
+			head = append(head, "+-se")
+		}
+	}
+	fmt.Fprintf(tw, "k\t%s\t\n", strings.Join(head, "\t"))
 	for i, k := range r.Ks {
 		fmt.Fprintf(tw, "%d\t", k)
 		for _, name := range cols {
@@ -245,11 +318,18 @@ func printCurve(w io.Writer, r *estimateResult) {
 				mark = "*"
 			}
 			fmt.Fprintf(tw, "%s%s\t", fmtScore(r.Scores[name][i]), mark)
+			if name == estimate.IndexSilhouette && se != nil {
+				fmt.Fprintf(tw, "%s \t", fmtScore(se[i]))
+			}
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %d rows, %.2fs)\n", r.K, r.Index, r.Space, r.Rows, r.Seconds)
+	rows := fmt.Sprintf("%d rows", r.Rows)
+	if s := r.Sample; s != nil {
+		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d clusters", s.Rows, s.Sampled, s.Strata)
+	}
+	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s, %.2fs)\n", r.K, r.Index, r.Space, rows, r.Seconds)
 }
 
 func fmtScore(x float64) string {

@@ -177,11 +177,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
 		K:       discover.KOptions{K: k, Scan: scanOptions(v)},
 		OnEpoch: bar.OnEpoch}
-	kbar := app.newProgress(c, 1, "estimating k")
-	opts.K.Scan.Progress = func(done, total int) { kbar.setTotal(total); kbar.Set(done) }
+	finishK := scanBars(app, c, &opts.K.Scan)
 	dr, err := discover.FitPBN(ctx, in.Train, target, opts)
 	bar.Finish()
-	kbar.Finish()
+	finishK()
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,9 @@ type KnownOptions struct {
 	// depends only on Seed and k, not on the search path.
 	Seed uint64
 	// Progress, if set, is called after each clustering with the number done
-	// and the number of candidate k (an upper bound: the search stops early),
-	// and once more with done = total when the search ends.
+	// and the most clusterings the search can need (goldenEvals: 8 for 30
+	// candidates, reached on some curves), and once more with done =
+	// total when the search ends.
 	Progress func(done, total int)
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
@@ -115,7 +116,7 @@ func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt Known
 		truth[j] = strconv.Itoa(known[i])
 	}
 	memo := map[int]float64{}
-	prog := &progressCounter{fn: opt.Progress, total: hi - lo + 1}
+	prog := &progressCounter{fn: opt.Progress, total: goldenEvals(lo, hi)}
 	f := func(k int) (float64, error) {
 		if v, ok := memo[k]; ok {
 			return v, nil
@@ -161,15 +162,9 @@ func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt Known
 // split a known class. f is called at most once per k if it memoizes
 // (KnownACCSearch's does).
 func goldenMaxInt(lo, hi int, f func(int) (float64, error)) (int, error) {
-	const invPhi = 0.6180339887498949 // (sqrt(5) - 1) / 2
 	a, b := lo, hi
 	for b-a > 3 {
-		w := float64(b - a)
-		c := b - int(math.Round(invPhi*w))
-		d := a + int(math.Round(invPhi*w))
-		if c >= d {
-			c = d - 1
-		}
+		c, d := goldenPoints(a, b)
 		fc, err := f(c)
 		if err != nil {
 			return 0, err
@@ -195,4 +190,72 @@ func goldenMaxInt(lo, hi int, f func(int) (float64, error)) (int, error) {
 		}
 	}
 	return best, nil
+}
+
+// goldenPoints returns the two interior points goldenMaxInt evaluates in
+// the bracket [a, b] (b - a > 3).
+func goldenPoints(a, b int) (c, d int) {
+	const invPhi = 0.6180339887498949 // (sqrt(5) - 1) / 2
+	w := float64(b - a)
+	c = b - int(math.Round(invPhi*w))
+	d = a + int(math.Round(invPhi*w))
+	if c >= d {
+		c = d - 1
+	}
+	return c, d
+}
+
+// goldenEvals returns the largest number of distinct k goldenMaxInt
+// evaluates on [lo, hi], over every outcome of its comparisons: the total
+// of a progress bar that the search reaches on some curves and never
+// passes (8 for 30 candidates, which overstated it almost fourfold). The
+// outcomes form a binary tree of depth about log(hi - lo) / log(1.618),
+// walked with one shared set of evaluated k (marked, then unmarked).
+func goldenEvals(lo, hi int) int {
+	if hi-lo > 2048 {
+		// Too many outcomes to walk (range^1.44): two points per step on
+		// the larger side, then the last 4.
+		n, a, b := 4, lo, hi
+		for b-a > 3 {
+			c, d := goldenPoints(a, b)
+			n += 2
+			if d-a > b-c {
+				b = d
+			} else {
+				a = c
+			}
+		}
+		return min(n, hi-lo+1)
+	}
+	seen := make([]bool, hi-lo+1)
+	mark := func(ks ...int) (added []int) {
+		for _, k := range ks {
+			if !seen[k-lo] {
+				seen[k-lo] = true
+				added = append(added, k)
+			}
+		}
+		return added
+	}
+	var walk func(a, b int) int
+	walk = func(a, b int) int {
+		var added []int
+		n := 0
+		if b-a <= 3 {
+			for k := a; k <= b; k++ {
+				if !seen[k-lo] {
+					n++
+				}
+			}
+			return n
+		}
+		c, d := goldenPoints(a, b)
+		added = mark(c, d)
+		n = len(added) + max(walk(a, d), walk(c, b))
+		for _, k := range added {
+			seen[k-lo] = false
+		}
+		return n
+	}
+	return walk(lo, hi)
 }

@@ -70,9 +70,23 @@ type ScanOptions struct {
 	Threads int
 	// Seed drives every clustering; the same seed gives the same Curve.
 	Seed uint64
-	// Progress, if set, is called after each clustering and each silhouette
-	// row block with the work done so far and the total; calls never overlap.
+	// Progress, if set, is called with (0, K) when the clustering starts and
+	// then each time all the runs of one k are done, with the number of k
+	// done and the number K of k scanned ("k of K"; the largest k are
+	// clustered first). Calls never overlap. The clustering is about 80% of
+	// a scan's time; the partitions of every k are scored together after it
+	// (ScoreProgress).
 	Progress func(done, total int)
+	// ScoreProgress, if set, is called while the silhouettes are computed,
+	// once per block of rows, with the blocks done and the total. Calls never
+	// overlap.
+	ScoreProgress func(done, total int)
+	// SampleRows: when X has more rows than this, the scan clusters and
+	// scores a sample of this many rows, stratified by cluster and drawn from
+	// Seed (see drawSample and Sample), instead of all of them. 0 means
+	// DefaultSampleRows, a negative value never samples. The scan only
+	// chooses k; it never labels the rows.
+	SampleRows int
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
 }
@@ -90,8 +104,14 @@ type Curve struct {
 	K int
 	// Index is the rule that chose K.
 	Index string
-	// Inertia[i] is the mean k-means inertia over runs at Ks[i].
+	// Inertia[i] is the mean k-means inertia over runs at Ks[i] (of the
+	// sampled rows when Sample is set).
 	Inertia []float64
+	// Sample is set when the scan ran on a sample of the rows: its size and
+	// the sampling error of the silhouette. The silhouette scores are then
+	// the stratified estimates of the mean over all rows; the other indices
+	// are those of the sample's partitions.
+	Sample *Sample
 }
 
 func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
@@ -132,6 +152,15 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	}
 	if rows < 3 {
 		return o, usererr.New("estimating k needs at least 3 rows, got %d", rows)
+	}
+	if o.SampleRows == 0 {
+		o.SampleRows = DefaultSampleRows
+	}
+	if o.SampleRows > 0 && o.SampleRows < 3 {
+		return o, usererr.New("a scan sample needs at least 3 rows, got %d", o.SampleRows)
+	}
+	if o.SampleRows > 0 {
+		rows = min(rows, o.SampleRows) // the rows actually clustered
 	}
 	o.KMax = min(o.KMax, rows-1)
 	if o.KMin > o.KMax {
@@ -179,6 +208,8 @@ func (p *progressCounter) add(n int) {
 // mean inertia, "all" by majority vote (ties to silhouette's choice). Ties
 // within an index go to the smallest k. Runs are spread over Threads; the
 // silhouettes of all partitions are computed in one pass over the distances.
+// Above SampleRows rows, all of this runs on a stratified sample of the rows
+// (see Curve.Sample).
 func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error) {
 	if err := checkMatrix(X); err != nil {
 		return nil, err
@@ -186,6 +217,14 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	o, err := opt.resolve(X.Rows)
 	if err != nil {
 		return nil, err
+	}
+	var smp *rowSample
+	n := X.Rows
+	if o.SampleRows > 0 && X.Rows > o.SampleRows {
+		if smp, err = drawSample(ctx, X, o.SampleRows, strataFor(o.SampleRows), o.Seed, o.Threads); err != nil {
+			return nil, err
+		}
+		X = X.Select(smp.idx)
 	}
 	nk := o.KMax - o.KMin + 1
 	nTasks := nk * o.Runs
@@ -197,13 +236,15 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		seeds[t] = rng.Uint64()
 	}
 	wantSil := o.Index == IndexSilhouette || o.Index == IndexAll
-	prog := &progressCounter{fn: o.Progress, total: nTasks}
-	if wantSil {
-		prog.total += par.Chunks(X.Rows, silBlock)
-	}
 	labels := make([][]int, nTasks)
 	inertia := make([]float64, nTasks)
 	errs := make([]error, nTasks)
+	// Progress counts the k whose runs are all done.
+	prog := &progressCounter{fn: o.Progress, total: nk}
+	runsDone := make([]int, nk)
+	if o.Progress != nil {
+		o.Progress(0, nk)
+	}
 	// One run per goroutine, single-threaded inside; the largest k (the
 	// slowest runs) are started first so the last goroutines finish together.
 	inner := max(1, o.Threads/nTasks)
@@ -215,7 +256,13 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		}
 		k := o.KMin + t/o.Runs
 		labels[t], inertia[t], errs[t] = o.Cluster(ctx, X, k, seeds[t], inner)
-		prog.add(1)
+		prog.mu.Lock()
+		runsDone[t/o.Runs]++
+		finished := runsDone[t/o.Runs] == o.Runs
+		prog.mu.Unlock()
+		if finished {
+			prog.add(1)
+		}
 	})
 	for t, e := range errs {
 		if e != nil {
@@ -223,13 +270,27 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		}
 	}
 	perTask := map[string][]float64{}
-	var silRows [][]float64
+	var silRows, silInfl [][]float64
 	if wantSil {
-		sil, rows, err := silhouetteRows(ctx, X, labels, o.Threads, o.Rule == RuleOneSE, func(int, int) { prog.add(1) })
+		// Per-row silhouettes are kept for the 1se rule and for the
+		// stratified estimates of a sample (len(labels) x rows floats, rows
+		// being at most SampleRows unless sampling is off).
+		wantRows := o.Rule == RuleOneSE || smp != nil
+		sil, rows, infl, err := silhouetteRows(ctx, X, labels, o.Threads, wantRows, smp != nil, o.ScoreProgress)
 		if err != nil {
 			return nil, err
 		}
-		perTask[IndexSilhouette], silRows = sil, rows
+		if smp != nil {
+			// The plain mean over a stratified sample is not the estimate of
+			// the mean over all rows when the allocation is not exactly
+			// proportional: weight the strata.
+			for t, r := range rows {
+				if r != nil {
+					sil[t], _ = smp.mean(r, true)
+				}
+			}
+		}
+		perTask[IndexSilhouette], silRows, silInfl = sil, rows, infl
 	}
 	ch := make([]float64, nTasks)
 	db := make([]float64, nTasks)
@@ -248,10 +309,24 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	}
 	c.Inertia = meanRuns(inertia, o.Runs)
 	c.Scores[IndexElbow] = c.Inertia
+	diffStats := iidStats
+	if smp != nil {
+		c.Sample = &Sample{Rows: n, Sampled: len(smp.idx), Strata: len(smp.size)}
+		diffStats = func(d []float64) (float64, float64) { return smp.mean(d, false) }
+		if wantSil {
+			c.Sample.SilhouetteSE = make([]float64, nk)
+			for i := range c.Ks {
+				c.Sample.SilhouetteSE[i] = math.NaN()
+				if r := runMeanRows(silInfl, i, o.Runs); r != nil {
+					_, c.Sample.SilhouetteSE[i] = smp.mean(r, true)
+				}
+			}
+		}
+	}
 	if s, ok := c.Scores[IndexSilhouette]; ok {
 		c.Best[IndexSilhouette] = argBest(c.Ks, s, true)
 		if o.Rule == RuleOneSE && c.Best[IndexSilhouette] > 0 {
-			c.Best[IndexSilhouette] = oneSE(c.Ks, silRows, o.Runs, c.Best[IndexSilhouette])
+			c.Best[IndexSilhouette] = oneSEWith(c.Ks, silRows, o.Runs, c.Best[IndexSilhouette], diffStats)
 		}
 	}
 	c.Best[IndexCH] = argBest(c.Ks, c.Scores[IndexCH], true)
@@ -283,50 +358,73 @@ const (
 // statistic of Tibshirani et al. 2001): a larger k must beat a smaller one
 // by more than the noise of the estimate to be preferred.
 func oneSE(ks []int, rows [][]float64, runs, best int) int {
-	perK := func(i int) []float64 {
-		var out []float64
-		m := 0
-		for _, r := range rows[i*runs : (i+1)*runs] {
-			if r == nil {
-				continue
-			}
-			if out == nil {
-				out = make([]float64, len(r))
-			}
-			for j, v := range r {
-				out[j] += v
-			}
-			m++
-		}
-		for j := range out {
-			out[j] /= float64(m)
-		}
-		return out
+	return oneSEWith(ks, rows, runs, best, iidStats)
+}
+
+// iidStats returns the mean of d and its standard error as the mean of
+// independent draws, sd / sqrt(n) with the population sd.
+func iidStats(d []float64) (mean, se float64) {
+	n := float64(len(d))
+	sq := 0.0
+	for _, v := range d {
+		mean += v
 	}
-	b := perK(slices.Index(ks, best))
-	n := float64(len(b))
+	mean /= n
+	for _, v := range d {
+		e := v - mean
+		sq += e * e
+	}
+	return mean, math.Sqrt(sq/n) / math.Sqrt(n)
+}
+
+// oneSEWith is oneSE with the mean and standard error of the paired
+// differences computed by stats: iidStats on all rows, the stratified
+// estimates (rowSample.mean, without the finite population correction) on
+// a sample, whose error is larger than all rows' would be, as it should:
+// the rule compares k within the noise of the estimate actually made.
+func oneSEWith(ks []int, rows [][]float64, runs, best int, stats func(d []float64) (mean, se float64)) int {
+	b := runMeanRows(rows, slices.Index(ks, best), runs)
+	d := make([]float64, len(b))
 	for i, k := range ks {
 		if k >= best {
 			break
 		}
-		s := perK(i)
+		s := runMeanRows(rows, i, runs)
 		if s == nil {
 			continue
 		}
-		mean, sq := 0.0, 0.0
 		for j := range b {
-			mean += b[j] - s[j]
+			d[j] = b[j] - s[j]
 		}
-		mean /= n
-		for j := range b {
-			d := b[j] - s[j] - mean
-			sq += d * d
-		}
-		if mean <= math.Sqrt(sq/n)/math.Sqrt(n) {
+		if mean, se := stats(d); mean <= se {
 			return k
 		}
 	}
 	return best
+}
+
+// runMeanRows returns every row's silhouette averaged over the runs of the
+// i-th k (rows[i*runs : (i+1)*runs], skipping undefined runs), or nil when
+// every run is undefined.
+func runMeanRows(rows [][]float64, i, runs int) []float64 {
+	var out []float64
+	m := 0
+	for _, r := range rows[i*runs : (i+1)*runs] {
+		if r == nil {
+			continue
+		}
+		if out == nil {
+			out = make([]float64, len(r))
+		}
+		for j, v := range r {
+			out[j] += v
+		}
+		m++
+	}
+	for j := range out {
+		out[j] /= float64(m)
+	}
+	return out
 }
 
 // meanRuns averages consecutive groups of runs values, skipping NaN (an

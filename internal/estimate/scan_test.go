@@ -80,9 +80,10 @@ func TestVote(t *testing.T) {
 // curve is identical for 1 and 3 threads.
 func TestScanBlobs(t *testing.T) {
 	X, _ := blobs(5, 60, 4, 10, 1, 3)
-	var calls []int
+	var calls, scored []int
 	opt := ScanOptions{KMax: 10, Index: IndexAll, Threads: 1, Seed: 42,
-		Progress: func(done, total int) { calls = append(calls, done, total) }}
+		Progress:      func(done, total int) { calls = append(calls, done, total) },
+		ScoreProgress: func(done, total int) { scored = append(scored, done, total) }}
 	c1, err := Scan(context.Background(), X, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -95,16 +96,19 @@ func TestScanBlobs(t *testing.T) {
 	if c1.K != 5 || c1.Index != IndexAll || len(c1.Ks) != 9 || c1.Ks[0] != 2 || c1.Ks[8] != 10 {
 		t.Errorf("curve %+v", c1)
 	}
-	// 27 clusterings + 5 silhouette row blocks (300 rows / 64), in order.
-	if n := len(calls); n != 2*32 || calls[n-2] != 32 || calls[n-1] != 32 {
-		t.Errorf("progress calls %v", calls)
+	// k of K: 0 of 9 at the start, then once per k; then the 5 silhouette
+	// row blocks (300 rows / 64).
+	want := []int{0, 9, 1, 9, 2, 9, 3, 9, 4, 9, 5, 9, 6, 9, 7, 9, 8, 9, 9, 9}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("progress calls %v, want %v", calls, want)
 	}
-	for i := 0; i+2 < len(calls); i += 2 {
-		if calls[i+2] != calls[i]+1 {
-			t.Fatalf("progress not monotonic: %v", calls)
-		}
+	if want := []int{1, 5, 2, 5, 3, 5, 4, 5, 5, 5}; !reflect.DeepEqual(scored, want) {
+		t.Errorf("score progress calls %v, want %v", scored, want)
 	}
-	opt.Threads, opt.Progress = 3, nil
+	if c1.Sample != nil {
+		t.Errorf("300 rows were sampled: %+v", c1.Sample)
+	}
+	opt.Threads, opt.Progress, opt.ScoreProgress = 3, nil, nil
 	c3, err := Scan(context.Background(), X, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +224,35 @@ func TestGoldenMaxInt(t *testing.T) {
 			t.Errorf("peak %d: %d evaluations for 50 candidates", peak, len(calls))
 		}
 	}
+	// goldenEvals bounds the distinct k evaluated, whatever f, and is
+	// reached: peaks and random curves over ranges of 1 to 60.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for hi := 5; hi <= 64; hi++ {
+		bound, most := goldenEvals(5, hi), 0
+		for trial := 0; trial < 200; trial++ {
+			peak := 5 + trial%(hi-4)
+			vals := map[int]float64{}
+			f := func(k int) (float64, error) {
+				if _, ok := vals[k]; !ok {
+					vals[k] = -math.Abs(float64(k - peak))
+					if trial >= 100 {
+						vals[k] = rng.Float64()
+					}
+				}
+				return vals[k], nil
+			}
+			if _, err := goldenMaxInt(5, hi, f); err != nil {
+				t.Fatal(err)
+			}
+			most = max(most, len(vals))
+		}
+		if most > bound || (hi-5 <= 29 && most < bound) {
+			t.Errorf("[5, %d]: goldenEvals %d, most evaluated %d", hi, bound, most)
+		}
+	}
+	if b := goldenEvals(2, 31); b != 8 {
+		t.Errorf("goldenEvals(2, 31) = %d, want 8 (for 30 candidates)", b)
+	}
 	// A plateau on 8..12: ties go to the largest k.
 	got, _ := goldenMaxInt(1, 20, func(k int) (float64, error) {
 		return math.Min(float64(k), 8) - math.Max(0, float64(k-12)), nil
@@ -249,9 +282,10 @@ func TestKnownACCSearch(t *testing.T) {
 	if r.Known != 4 || r.Novel != 4 || r.Total != 8 || r.ACC != 1 {
 		t.Errorf("got %+v", r)
 	}
-	// One call per clustering, then a final 12 of 12.
-	if n := len(r.Evaluated); n >= 12 || len(calls) != n+1 || calls[n-1] != [2]int{n, 12} || calls[n] != [2]int{12, 12} {
-		t.Errorf("evaluated %d of 12 (progress %v)", len(r.Evaluated), calls)
+	// One call per clustering out of at most goldenEvals(5, 16) = 6, then a
+	// final 6 of 6.
+	if n := len(r.Evaluated); n > 6 || len(calls) != n+1 || calls[n-1] != [2]int{n, 6} || calls[n] != [2]int{6, 6} {
+		t.Errorf("evaluated %d of at most 6 (progress %v)", len(r.Evaluated), calls)
 	}
 	for i := 1; i < len(r.Evaluated); i++ {
 		if r.Evaluated[i].Total <= r.Evaluated[i-1].Total {

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// sampledEstimateJSON is the part of estimate-k's --json a sampled scan adds to.
+type sampledEstimateJSON struct {
+	K      int                  `json:"k"`
+	Rows   int                  `json:"rows"`
+	Ks     []int                `json:"ks"`
+	Scores map[string][]float64 `json:"scores"`
+	Sample *struct {
+		Rows         int       `json:"rows"`
+		Sampled      int       `json:"sampled"`
+		Strata       int       `json:"strata"`
+		SilhouetteSE []float64 `json:"silhouette_se"`
+	} `json:"sample"`
+}
+
+// TestEstimateSampled: letter's 20,000 rows all unlabelled are more than a
+// scan clusters (6,000): the scan runs on a stratified sample and says so
+// in --json and on stderr, with the silhouette's sampling error per k; the
+// result is the same at 1 and 2 threads. Small k range and restarts keep
+// it quick.
+func TestEstimateSampled(t *testing.T) {
+	novel := "A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U,V,W,X,Y,Z"
+	args := []string{"estimate-k", "--data", "../../testdata/letter.csv", "--novel", novel,
+		"--k-max", "5", "--runs", "1", "--n-init", "2", "--seed", "4"}
+	var out [2]sampledEstimateJSON
+	var raw [2]string
+	for i, th := range []string{"1", "2"} {
+		code, stdout, stderr := runCLI(t, "", append(args, "--json", "--threads", th)...)
+		if code != 0 {
+			t.Fatalf("threads %s: exit %d\n%s", th, code, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), &out[i]); err != nil {
+			t.Fatal(err)
+		}
+		raw[i] = stdout[:strings.Index(stdout, `"seconds"`)]
+		if !strings.Contains(stderr, "+-se") || !strings.Contains(stderr, "20000 rows, scan on a sample of 6000 stratified by 30 clusters") {
+			t.Errorf("stderr does not show the sample:\n%s", stderr)
+		}
+	}
+	r := out[0]
+	if r.Rows != 20000 || r.Sample == nil || r.Sample.Rows != 20000 || r.Sample.Sampled != 6000 || r.Sample.Strata != 30 ||
+		len(r.Sample.SilhouetteSE) != 4 || len(r.Scores["silhouette"]) != 4 {
+		t.Fatalf("--json: %+v, sample %+v", r, r.Sample)
+	}
+	for i, se := range r.Sample.SilhouetteSE {
+		if !(se > 0 && se < 0.01) {
+			t.Errorf("k = %d: silhouette error %v", r.Ks[i], se)
+		}
+	}
+	if raw[0] != raw[1] {
+		t.Errorf("--threads 1 and 2 differ:\n%s\n%s", raw[0], raw[1])
+	}
+	// A scan of fewer rows than that reports no sample.
+	code, stdout, _ := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "4", "--json", "--quiet")
+	if code != 0 || strings.Contains(stdout, `"sample"`) {
+		t.Errorf("iris: exit %d, %s", code, stdout)
+	}
+}
+
+// TestEstimateProgressBar: on a terminal the scan shows a bar counting k
+// of K, then one over the silhouette's row blocks.
+func TestEstimateProgressBar(t *testing.T) {
+	var out, errb bytes.Buffer
+	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, StderrIsTTY: true}
+	if code := Execute(app, []string{"estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "6"}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	for _, want := range []string{"estimating k (k-means, k of K)", "/5", "estimating k (silhouettes, row blocks)"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%q", want, errb.String())
+		}
+	}
+}
