@@ -56,13 +56,19 @@ func TestMergeSmallStrata(t *testing.T) {
 func TestStratifiedMean(t *testing.T) {
 	s := &rowSample{stratum: []int32{0, 1, 0, 1, 1}, weight: []float64{.6, .4}, size: []int{2, 3}, pop: []int{6, 4}}
 	v := []float64{1, 4, 3, 5, 6}
-	mean, se := s.mean(v, false)
+	mean, se := s.mean(v, nil, false)
 	if math.Abs(mean-3.2) > 1e-15 || math.Abs(se-math.Sqrt(.36+.16/3)) > 1e-15 {
 		t.Errorf("no fpc: %v +- %v, want 3.2 +- %v", mean, se, math.Sqrt(.36+.16/3))
 	}
-	mean, se = s.mean(v, true)
+	mean, se = s.mean(v, nil, true)
 	if want := math.Sqrt(.36*2/3 + .16/3/4); math.Abs(mean-3.2) > 1e-15 || math.Abs(se-want) > 1e-15 {
 		t.Errorf("fpc: %v +- %v, want 3.2 +- %v", mean, se, want)
+	}
+	// Values at sampled rows 0, 2, 3 and 4 only: stratum 1 has {5, 6} (mean
+	// 5.5, variance .5) but still 3 sampled rows: .36*2/2 + .16*.5/3.
+	mean, se = s.mean([]float64{1, 3, 5, 6}, []int{0, 2, 3, 4}, false)
+	if want := math.Sqrt(.36 + .16*.5/3); math.Abs(mean-3.4) > 1e-15 || math.Abs(se-want) > 1e-15 {
+		t.Errorf("subset: %v +- %v, want 3.4 +- %v", mean, se, want)
 	}
 }
 
@@ -129,7 +135,11 @@ func weightedSilhouette(X linalg.Matrix, lab []int, k int, w []float64) float64 
 func TestSilhouetteInfluence(t *testing.T) {
 	X, lab := blobs(3, 7, 2, 2, 1, 9)
 	n := X.Rows
-	sil, _, infl, err := silhouetteRows(context.Background(), X, [][]int{lab}, 1, false, true, nil)
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	sil, _, infl, err := silhouetteRows(context.Background(), X, [][]int{lab}, 1, false, all, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,18 +196,21 @@ func TestSampledSilhouetteError(t *testing.T) {
 		for j, i := range smp.idx {
 			sl[j] = lab[i]
 		}
-		_, rows, infl, err := silhouetteRows(context.Background(), X.Select(smp.idx), [][]int{sl}, 2, true, true, nil)
+		_, rows, infl, err := silhouetteRows(context.Background(), X.Select(smp.idx), [][]int{sl}, 2, true, smp.infl, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		est, seRows := smp.mean(rows[0], true)
-		_, se := smp.mean(infl[0], true)
+		if len(smp.infl) < 1000 || len(smp.infl) > 1100 {
+			t.Fatalf("influence of %d rows", len(smp.infl))
+		}
+		est, seRows := smp.mean(rows[0], nil, true)
+		_, se := smp.mean(infl[0], smp.infl, true)
 		z = append(z, (est-exact)/se)
 		zRows = append(zRows, (est-exact)/seRows)
 	}
 	mz, sz := meanSD(z)
 	_, szRows := meanSD(zRows)
-	t.Logf("exact %.4f; z: mean %.2f, sd %.2f (rows only: sd %.2f)", exact, mz, sz, szRows)
+	t.Logf("exact %.4f; z: mean %.4f, sd %.4f (rows only: sd %.4f)", exact, mz, sz, szRows)
 	if math.Abs(mz) > 0.6 || sz < 0.6 || sz > 1.5 {
 		t.Errorf("standardized errors: mean %.2f, sd %.2f; want about 0 and 1", mz, sz)
 	}

@@ -276,7 +276,11 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 		// stratified estimates of a sample (len(labels) x rows floats, rows
 		// being at most SampleRows unless sampling is off).
 		wantRows := o.Rule == RuleOneSE || smp != nil
-		sil, rows, infl, err := silhouetteRows(ctx, X, labels, o.Threads, wantRows, smp != nil, o.ScoreProgress)
+		var inflRows []int
+		if smp != nil {
+			inflRows = smp.infl
+		}
+		sil, rows, infl, err := silhouetteRows(ctx, X, labels, o.Threads, wantRows, inflRows, o.ScoreProgress)
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +290,7 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 			// proportional: weight the strata.
 			for t, r := range rows {
 				if r != nil {
-					sil[t], _ = smp.mean(r, true)
+					sil[t], _ = smp.mean(r, nil, true)
 				}
 			}
 		}
@@ -312,13 +316,13 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	diffStats := iidStats
 	if smp != nil {
 		c.Sample = &Sample{Rows: n, Sampled: len(smp.idx), Strata: len(smp.size)}
-		diffStats = func(d []float64) (float64, float64) { return smp.mean(d, false) }
+		diffStats = func(d []float64) (float64, float64) { return smp.mean(d, nil, false) }
 		if wantSil {
 			c.Sample.SilhouetteSE = make([]float64, nk)
 			for i := range c.Ks {
 				c.Sample.SilhouetteSE[i] = math.NaN()
 				if r := runMeanRows(silInfl, i, o.Runs); r != nil {
-					_, c.Sample.SilhouetteSE[i] = smp.mean(r, true)
+					_, c.Sample.SilhouetteSE[i] = smp.mean(r, smp.infl, true)
 				}
 			}
 		}

@@ -287,18 +287,20 @@ func dedupe(labelings [][]int) []int {
 // called once per finished row block (from worker goroutines, serialized by
 // the caller's callback if needed).
 func silhouetteMany(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, progress func(done, total int)) ([]float64, error) {
-	out, _, _, err := silhouetteRows(ctx, X, labelings, threads, false, false, progress)
+	out, _, _, err := silhouetteRows(ctx, X, labelings, threads, false, nil, progress)
 	return out, err
 }
 
 // silhouetteRows is silhouetteMany that can also return every row's
 // silhouette coefficient per labelling (rows[i][j] for labelling i, row j;
-// nil for a labelling whose silhouette is undefined) and, with wantInfl,
-// every row's influence on the mean silhouette (infl[i][j], see
-// silhouetteInfluence; this costs a second pass over the distances).
-// Labellings describing the same partition share one slice.
-func silhouetteRows(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, wantRows, wantInfl bool, progress func(done, total int)) ([]float64, [][]float64, [][]float64, error) {
+// nil for a labelling whose silhouette is undefined) and, when inflRows is
+// not nil, the influence on the mean silhouette of each of those rows
+// (infl[i][t] for row inflRows[t], see silhouetteInfluence; this costs a
+// second pass over their distances). Labellings describing the same
+// partition share one slice.
+func silhouetteRows(ctx context.Context, X linalg.Matrix, labelings [][]int, threads int, wantRows bool, inflRows []int, progress func(done, total int)) ([]float64, [][]float64, [][]float64, error) {
 	n := X.Rows
+	wantInfl := inflRows != nil
 	out := make([]float64, len(labelings))
 	rep := dedupe(labelings)
 	var uniq []*prepared
@@ -330,7 +332,7 @@ func silhouetteRows(ctx context.Context, X linalg.Matrix, labelings [][]int, thr
 			return nil, nil, nil, err
 		}
 		if wantInfl {
-			if perInfl, err = silhouetteInfluence(ctx, X, uniq, perRow, parts, threads); err != nil {
+			if perInfl, err = silhouetteInfluence(ctx, X, uniq, perRow, parts, inflRows, threads); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -350,7 +352,8 @@ func silhouetteRows(ctx context.Context, X linalg.Matrix, labelings [][]int, thr
 				rows[i] = perRow[u*n : (u+1)*n]
 			}
 			if wantInfl {
-				infl[i] = perInfl[u*n : (u+1)*n]
+				m := len(inflRows)
+				infl[i] = perInfl[u*m : (u+1)*m]
 			}
 		}
 	}
@@ -404,7 +407,7 @@ func silhouetteSums(ctx context.Context, X linalg.Matrix, uniq []*prepared, thre
 		s := pool.Get().(*distScratch)
 		defer pool.Put(s)
 		b := hi - lo
-		s.distances(X, norms, lo, hi)
+		s.distances(X, norms, lo, hi, nil)
 		part := partial[c*len(uniq) : (c+1)*len(uniq)]
 		for m0 := 0; m0 < b; m0 += silMicro {
 			clear(s.acc)
@@ -479,11 +482,16 @@ func newDistScratch(X linalg.Matrix) *distScratch {
 }
 
 // distances fills s.dist with the Euclidean distances between every row j
-// of X and the block rows lo..hi-1 (s.dist[j*silBlock+r] for block row r),
-// the self-distances exactly 0. norms are the rows' squared norms.
-func (s *distScratch) distances(X linalg.Matrix, norms []float64, lo, hi int) {
+// of X and the block rows (s.dist[j*silBlock+r] for block row r), the
+// self-distances exactly 0. The block is rows lo..hi-1 of X, or of the
+// list rows when it is not nil. norms are the rows' squared norms.
+func (s *distScratch) distances(X linalg.Matrix, norms []float64, lo, hi int, rows []int) {
 	n, d := X.Rows, X.Cols
 	b := hi - lo
+	row := func(r int) int { return lo + r }
+	if rows != nil {
+		row = func(r int) int { return rows[lo+r] }
+	}
 	// The block is padded with zero rows to silBlock so that the
 	// distance layout (n x silBlock: row j holds the distances of
 	// column j to the block's rows) never changes; padded entries are
@@ -492,14 +500,14 @@ func (s *distScratch) distances(X linalg.Matrix, norms []float64, lo, hi int) {
 	// X * blkT runs as gonum's row-axpy kernel (vectorized over the 64
 	// block rows) rather than as one short dot product per entry.
 	for r := 0; r < b; r++ {
-		for j, v := range X.Row(lo + r) {
+		for j, v := range X.Row(row(r)) {
 			s.blkT.Data[j*silBlock+r] = v
 		}
+		s.blkNorms[r] = norms[row(r)]
 	}
 	for j := 0; j < d; j++ {
 		clear(s.blkT.Data[j*silBlock+b : (j+1)*silBlock])
 	}
-	copy(s.blkNorms, norms[lo:hi])
 	clear(s.blkNorms[b:])
 	// |x_j|^2 - 2 x_j.b_r + |b_r|^2, clamped at 0 against cancellation
 	// (as scikit-learn's euclidean_distances), then the square root.
@@ -513,15 +521,15 @@ func (s *distScratch) distances(X linalg.Matrix, norms []float64, lo, hi int) {
 			linalg.Mul(dist.Slice(j0, j1), -2, X.Slice(j0, j1), s.blkT, 0)
 		}
 		for j := 0; j < n; j++ {
-			row := (*[silBlock]float64)(s.dist[j*silBlock:])
+			dj := (*[silBlock]float64)(s.dist[j*silBlock:])
 			nj := norms[j]
-			for r := range row {
-				row[r] = math.Sqrt(max(row[r]+nj+s.blkNorms[r], 0))
+			for r := range dj {
+				dj[r] = math.Sqrt(max(dj[r]+nj+s.blkNorms[r], 0))
 			}
 		}
 	}
 	for r := 0; r < b; r++ {
-		s.dist[(lo+r)*silBlock+r] = 0 // as scikit-learn: exact zero self-distance
+		s.dist[row(r)*silBlock+r] = 0 // as scikit-learn: exact zero self-distance
 	}
 }
 
@@ -598,8 +606,9 @@ func silRow(p *prepared, acc []float64, r, own int) (s, a, b float64, near int32
 	return (b - a) / den, a, b, near
 }
 
-// silhouetteInfluence returns, per prepared labelling u and row j (index
-// u*n + j), the row's influence psi_j on the labelling's mean silhouette
+// silhouetteInfluence returns, per prepared labelling u and row j = rows[t]
+// (index u*len(rows) + t), the row's influence psi_j on the labelling's
+// mean silhouette
 // when the rows are a sample (Hampel's influence function, to first order):
 // psi_j = s_j + phi_j, where phi_j is how much j's presence moves the other
 // rows' silhouettes through the means they are made of. Row i's a_i is a
@@ -618,11 +627,12 @@ func silRow(p *prepared, acc []float64, r, own int) (s, a, b float64, near int32
 // most of the error (three times the rows' own spread at 2,000 rows of 4
 // Gaussian classes). Pure Go: a row only meets the columns of its own
 // cluster and of the rows that have it nearest, about 2n/k per labelling,
-// against n per labelling for the silhouette itself.
-func silhouetteInfluence(ctx context.Context, X linalg.Matrix, uniq []*prepared, perRow []float64, parts *silParts, threads int) ([]float64, error) {
-	n := X.Rows
+// against n per labelling for the silhouette itself; and only the rows
+// whose spread is needed (rows) are computed.
+func silhouetteInfluence(ctx context.Context, X linalg.Matrix, uniq []*prepared, perRow []float64, parts *silParts, rows []int, threads int) ([]float64, error) {
+	n, m := X.Rows, len(rows)
 	norms := linalg.RowSqNorms(X, nil)
-	out := make([]float64, len(uniq)*n)
+	out := make([]float64, len(uniq)*m)
 	// Per labelling, the columns each target label gathers, grouped by
 	// label (perm[off[c]:off[c+1]] with weights w), and the constants:
 	// konst[c] = sum of w_i * (a_i or b_i) over that list, self[j] = row
@@ -683,31 +693,31 @@ func silhouetteInfluence(ctx context.Context, X linalg.Matrix, uniq []*prepared,
 		plans[u] = pl
 	}
 	pool := sync.Pool{New: func() any { return newDistScratch(X) }}
-	par.For(threads, n, silBlock, func(_, lo, hi int) {
+	par.For(threads, m, silBlock, func(_, lo, hi int) {
 		if ctx.Err() != nil {
 			return
 		}
 		s := pool.Get().(*distScratch)
 		defer pool.Put(s)
-		s.distances(X, norms, lo, hi)
+		s.distances(X, norms, lo, hi, rows)
 		b := hi - lo
-		var rows [silBlock]int32 // block rows sorted by label
+		var order [silBlock]int32 // block rows sorted by label
+		var lab [silBlock]int32
 		var acc [silBlock]float64
 		for u, p := range uniq {
 			pl := &plans[u]
-			lab := p.lab[lo:hi]
-			for r := range rows[:b] {
-				rows[r] = int32(r)
+			for r := range order[:b] {
+				order[r], lab[r] = int32(r), p.lab[rows[lo+r]]
 			}
-			slices.SortStableFunc(rows[:b], func(x, y int32) int { return int(lab[x] - lab[y]) })
+			slices.SortStableFunc(order[:b], func(x, y int32) int { return int(lab[x] - lab[y]) })
 			clear(acc[:])
 			for r0 := 0; r0 < b; {
-				c := lab[rows[r0]]
+				c := lab[order[r0]]
 				r1 := r0 + 1
-				for r1 < b && lab[rows[r1]] == c {
+				for r1 < b && lab[order[r1]] == c {
 					r1++
 				}
-				grp := rows[r0:r1]
+				grp := order[r0:r1]
 				for idx := pl.off[c]; idx < pl.off[c+1]; idx++ {
 					w := pl.w[idx]
 					col := (*[silBlock]float64)(s.dist[int(pl.perm[idx])*silBlock:])
@@ -718,8 +728,8 @@ func silhouetteInfluence(ctx context.Context, X linalg.Matrix, uniq []*prepared,
 				r0 = r1
 			}
 			for r := 0; r < b; r++ {
-				j := lo + r
-				out[u*n+j] = perRow[u*n+j] + acc[r] - pl.konst[lab[r]] + pl.self[j]
+				j := rows[lo+r]
+				out[u*m+lo+r] = perRow[u*n+j] + acc[r] - pl.konst[lab[r]] + pl.self[j]
 			}
 		}
 	})
