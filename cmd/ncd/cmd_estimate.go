@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,7 +50,8 @@ type sampleSummary struct {
 }
 
 // jsonFloats marshals NaN (an index undefined at some k) as null, which
-// encoding/json refuses to write for a float64.
+// encoding/json refuses to write for a float64 (the whole --json output
+// failed); other values are written as encoding/json writes them.
 type jsonFloats []float64
 
 func (f jsonFloats) MarshalJSON() ([]byte, error) {
@@ -63,7 +64,11 @@ func (f jsonFloats) MarshalJSON() ([]byte, error) {
 			b = append(b, "null"...)
 			continue
 		}
-		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		v, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, v...)
 	}
 	return append(b, ']'), nil
 }

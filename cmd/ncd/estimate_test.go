@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,14 @@ func TestEstimateProgressBar(t *testing.T) {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q:\n%q", want, errb.String())
 		}
+	}
+}
+
+// TestJSONFloats: an undefined index (NaN) is null in --json, which
+// encoding/json cannot write for a float64; other values as it writes them.
+func TestJSONFloats(t *testing.T) {
+	b, err := json.Marshal(map[string]jsonFloats{"s": {0.5, math.NaN(), 1e21, 14560, 1e-7}})
+	if err != nil || string(b) != `{"s":[0.5,null,1e+21,14560,1e-7]}` {
+		t.Errorf("got %s, %v", b, err)
 	}
 }
