@@ -5,12 +5,16 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test bench demo lint fmt fuzz clean
+.PHONY: all build install test bench demo lint fmt fuzz clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ncd
+
+## install: ncd into $(go env GOBIN), or $(go env GOPATH)/bin when GOBIN is unset
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/ncd
 
 ## test: vet + the whole test suite under the race detector, then again on
 ## the narrower instruction sets (GODEBUG switches golang.org/x/sys/cpu's

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -165,12 +166,14 @@ type common struct {
 	Threads int
 	JSON    bool
 	Quiet   bool
+	Start   time.Time // when the command started, for its wall time
 }
 
 // loadConfig builds the command's own viper (no global viper): flags bound by
 // their long names, NCD_<NAME> environment variables, and the --config file.
 // Precedence: flag > env > config file > flag default.
 func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
+	start := time.Now()
 	v := viper.New()
 	v.SetEnvPrefix("NCD")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
@@ -202,6 +205,7 @@ func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
 		Threads: v.GetInt("threads"),
 		JSON:    v.GetBool("json"),
 		Quiet:   v.GetBool("quiet"),
+		Start:   start,
 	}
 	if c.Threads < 0 {
 		return nil, common{}, usererr.New("--threads must be >= 0, got %d", c.Threads)

@@ -33,7 +33,8 @@ type clusterResult struct {
 	Spectral     *spectralSummary   `json:"spectral,omitempty"`
 	Estimate     *estimateResult    `json:"estimate,omitempty"`
 	Out          string             `json:"out,omitempty"`
-	Seconds      map[string]float64 `json:"seconds"`
+	Seconds      map[string]float64 `json:"seconds"` // per phase: load, estimate_k, cluster (spectral_* within it), write
+	Wall         float64            `json:"wall_seconds"`
 	ModelApplied string             `json:"model,omitempty"`
 }
 
@@ -314,13 +315,15 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	}
 	seconds["write"] = time.Since(t3).Seconds()
 	res.Out = out
+	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {
 		return writeJSON(app.Stdout, res)
 	}
 	if !c.Quiet {
-		fmt.Fprintf(app.Stderr, "%s: %d rows clustered into k=%d%s novel clusters (inertia %.4g) in %.2fs\n",
-			method, res.Clustered, k, map[bool]string{true: " (estimated)", false: ""}[res.KEstimated], res.Inertia, seconds["cluster"])
+		fmt.Fprintf(app.Stderr, "%s: %d rows clustered into k=%d%s novel clusters (inertia %.4g)\n",
+			method, res.Clustered, k, map[bool]string{true: " (estimated)", false: ""}[res.KEstimated], res.Inertia)
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
+		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
 	}
 	return nil
 }
@@ -400,12 +403,14 @@ func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common
 	if err := emitPredictions(app, c, out, t, names, unlMask); err != nil {
 		return err
 	}
-	res.Seconds["total"] = time.Since(t0).Seconds()
+	res.Seconds["total"] = time.Since(t0).Seconds() // kept for scripts that read it; wall_seconds is the same kind for every command
+	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {
 		return writeJSON(app.Stdout, res)
 	}
 	if !c.Quiet {
 		fmt.Fprintf(app.Stderr, "model %s: %d unlabeled rows assigned (k=%d)\nsizes: %s\n", res.ModelApplied, len(unl), m.K, formatSizes(res.Sizes))
+		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, nil))
 	}
 	return nil
 }

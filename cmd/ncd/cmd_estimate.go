@@ -36,7 +36,8 @@ type estimateResult struct {
 	Known  *knownACCSummary      `json:"known_acc,omitempty"`
 	// Sample is set when the scan ran on a sample of the rows.
 	Sample  *sampleSummary `json:"sample,omitempty"`
-	Seconds float64        `json:"seconds"`
+	Seconds float64        `json:"seconds"`                // the scan (or the known-acc search) alone
+	Wall    float64        `json:"wall_seconds,omitempty"` // estimate-k's whole run (not set inside fit's and cluster's JSON)
 }
 
 // sampleSummary is estimate.Sample in --json: the scan clustered and scored
@@ -185,6 +186,7 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 		return err
 	}
 	res.Space = space
+	res.Wall = time.Since(c.Start).Seconds()
 	if !c.Quiet {
 		printCurve(app.Stderr, res)
 	}
@@ -334,7 +336,7 @@ func printCurve(w io.Writer, r *estimateResult) {
 	if s := r.Sample; s != nil {
 		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d clusters", s.Rows, s.Sampled, s.Strata)
 	}
-	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s, %.2fs)\n", r.K, r.Index, r.Space, rows, r.Seconds)
+	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
 }
 
 func fmtScore(x float64) string {

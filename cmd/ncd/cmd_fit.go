@@ -35,8 +35,9 @@ type fitResult struct {
 	Latent     string             `json:"latent"`
 	Model      string             `json:"model,omitempty"`
 	Out        string             `json:"out,omitempty"`
-	Config     map[string]string  `json:"config"`
-	Seconds    map[string]float64 `json:"seconds"`
+	Config     map[string]any     `json:"config"`  // typed by the flags: "epochs": 200
+	Seconds    map[string]float64 `json:"seconds"` // per phase: load, train, estimate_k, cluster, write
+	Wall       float64            `json:"wall_seconds"`
 }
 
 func newFitCmd(app *App) *cobra.Command {
@@ -194,7 +195,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated}
 	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
 		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
-		Config: f.Config, Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
+		Config: typedConfig(cmd.Flags(), f.Config), Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
 		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia}
 	if dr.Curve != nil {
 		res.Estimate = curveResult(dr.Curve, len(unl), seconds["estimate_k"])
@@ -217,6 +218,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	seconds["write"] = time.Since(t4).Seconds()
+	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {
 		return writeJSON(app.Stdout, res)
 	}
@@ -229,9 +231,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if ens > 1 {
 			nets = fmt.Sprintf(" x %d networks", ens)
 		}
-		fmt.Fprintf(app.Stderr, "%s: trained %d epochs%s on %d rows in %.2fs; %d rows clustered into k=%d%s novel clusters\n",
-			cfg.Method, cfg.Epochs, nets, res.TrainRows, seconds["train"], res.Clustered, k, how)
+		fmt.Fprintf(app.Stderr, "%s: trained %d epochs%s on %d rows; %d rows clustered into k=%d%s novel clusters\n",
+			cfg.Method, cfg.Epochs, nets, res.TrainRows, res.Clustered, k, how)
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
+		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
 		if modelPath != "" {
 			fmt.Fprintf(app.Stderr, "model saved to %s\n", modelPath)
 		}

@@ -46,23 +46,23 @@ const (
 
 // tuneResult is tune's --json object.
 type tuneResult struct {
-	Method      string            `json:"method"`
-	Trials      int               `json:"trials"`
-	Complete    int               `json:"complete"`
-	Pruned      int               `json:"pruned"`
-	Failed      int               `json:"failed"`
-	Resumed     int               `json:"resumed"`
-	FoldMode    string            `json:"fold_mode"`
-	Folds       []cv.FoldInfo     `json:"folds"`
-	K           string            `json:"k"`
-	Space       cv.Space          `json:"space"`
-	Best        *cv.Trial         `json:"best"`
-	BestConfig  map[string]string `json:"best_config"`
-	Leaderboard []cv.Trial        `json:"leaderboard"`
-	Study       string            `json:"study"`
-	Out         string            `json:"out,omitempty"`
-	Plot        string            `json:"plot,omitempty"`
-	Seconds     float64           `json:"seconds"`
+	Method      string         `json:"method"`
+	Trials      int            `json:"trials"`
+	Complete    int            `json:"complete"`
+	Pruned      int            `json:"pruned"`
+	Failed      int            `json:"failed"`
+	Resumed     int            `json:"resumed"`
+	FoldMode    string         `json:"fold_mode"`
+	Folds       []cv.FoldInfo  `json:"folds"`
+	K           string         `json:"k"`
+	Space       cv.Space       `json:"space"`
+	Best        *cv.Trial      `json:"best"`
+	BestConfig  map[string]any `json:"best_config"` // typed by the flags of the command it is for
+	Leaderboard []cv.Trial     `json:"leaderboard"`
+	Study       string         `json:"study"`
+	Out         string         `json:"out,omitempty"`
+	Plot        string         `json:"plot,omitempty"`
+	Seconds     float64        `json:"seconds"` // the whole run's wall time
 }
 
 func newTuneCmd(app *App) *cobra.Command {
@@ -168,7 +168,6 @@ type tuneSetup struct {
 }
 
 func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
-	t0 := time.Now()
 	if strings.TrimSpace(v.GetString("k")) == "" {
 		return errEmptyK // before the data is read (tuneOptions checks the rest of --k)
 	}
@@ -309,12 +308,14 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	best := res.Trials[res.Best]
 	r.Best = &best
 	keys, vals := bestConfig(cmd, v, setup.method.Name(), best.Params)
-	r.BestConfig = map[string]string{}
+	target := configTarget(app, setup.method.Name())
+	bestVals := map[string]string{}
 	for i, k := range keys {
-		r.BestConfig[k] = vals[i]
+		bestVals[k] = vals[i]
 	}
+	r.BestConfig = typedConfig(target.Flags(), bestVals)
 	if out != "" {
-		if err := writeBestConfig(out, keys, vals, setup, &best, len(res.Trials)); err != nil {
+		if err := writeBestConfig(out, target, keys, vals, setup, &best, len(res.Trials)); err != nil {
 			return err
 		}
 		r.Out = out
@@ -326,7 +327,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		}
 		r.Plot = plotPath
 	}
-	r.Seconds = time.Since(t0).Seconds()
+	r.Seconds = time.Since(c.Start).Seconds()
 	if !c.Quiet {
 		printLeaderboard(app.Stderr, setup.space, res, r.Leaderboard)
 		fmt.Fprintf(app.Stderr, "best: trial %d, ACC %.4f +- %.4f over %d folds", best.Index, best.ACC, best.ACCStd, len(best.Folds))
@@ -337,8 +338,8 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 			}
 			fmt.Fprintf(app.Stderr, "; written to %s (use: ncd %s --config %s)", out, cmdName, out)
 		}
-		fmt.Fprintf(app.Stderr, "\n%d trials (%d complete, %d pruned, %d failed, %d resumed) in %.1fs; study %s\n",
-			r.Trials, r.Complete, r.Pruned, r.Failed, r.Resumed, r.Seconds, studyPath)
+		fmt.Fprintf(app.Stderr, "\n%d trials (%d complete, %d pruned, %d failed, %d resumed); study %s\ntime: %s in all\n",
+			r.Trials, r.Complete, r.Pruned, r.Failed, r.Resumed, studyPath, fmtSeconds(r.Seconds))
 	}
 	if c.JSON {
 		return writeJSON(app.Stdout, r)
@@ -605,9 +606,18 @@ func pathFrom(config, path string) string {
 	return filepath.ToSlash(rel)
 }
 
+// configTarget is the command a tuned config is for: fit, or cluster for
+// ncd-sc. Its flags type the config's values.
+func configTarget(app *App, method string) *cobra.Command {
+	if method == "ncd-sc" {
+		return newClusterCmd(app)
+	}
+	return newFitCmd(app)
+}
+
 // writeBestConfig writes the config as YAML, atomically. Strings are quoted
 // (JSON strings are valid YAML) so that e.g. novel: "0,3,5" stays a string.
-func writeBestConfig(path string, keys, vals []string, setup *tuneSetup, best *cv.Trial, trials int) error {
+func writeBestConfig(path string, target *cobra.Command, keys, vals []string, setup *tuneSetup, best *cv.Trial, trials int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by ncd tune: the best of %d trials of %s (trial %d), hidden-class %d-fold CV (%s, k %s):\n",
 		trials, setup.method.Name(), best.Index, len(best.Folds), setup.foldMode, setup.settings["k"])
@@ -622,7 +632,17 @@ func writeBestConfig(path string, keys, vals []string, setup *tuneSetup, best *c
 	fmt.Fprintf(&b, ").\n# Use: ncd %s --config %s [--test T] [--out P]\n", cmdName, filepath.Base(path))
 	for i, k := range keys {
 		val := vals[i]
-		if _, err := strconv.ParseFloat(val, 64); err != nil && val != "true" && val != "false" {
+		// Text and list flags are always quoted, so that novel: "007" (or a
+		// single class 3) stays the string it is; numbers and booleans are
+		// not.
+		quote := true
+		if f := target.Flags().Lookup(k); f != nil {
+			switch f.Value.Type() {
+			case "int", "int64", "uint64", "float64", "bool":
+				quote = false
+			}
+		}
+		if quote {
 			q, _ := json.Marshal(val)
 			val = string(q)
 		}

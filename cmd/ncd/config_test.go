@@ -197,8 +197,8 @@ func TestConfigPathsAreRelativeToTheConfig(t *testing.T) {
 		t.Fatalf("fit --config from another folder: exit %d: %s", code, stderr)
 	}
 	var fit struct {
-		Out    string            `json:"out"`
-		Config map[string]string `json:"config"`
+		Out    string         `json:"out"`
+		Config map[string]any `json:"config"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
 		t.Fatal(err)

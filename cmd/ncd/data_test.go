@@ -52,7 +52,7 @@ func estimateJSON(t *testing.T, args ...string) estimateResult {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
-	r.Seconds = 0
+	r.Seconds, r.Wall = 0, 0
 	return r
 }
 
@@ -243,7 +243,7 @@ func TestReclusterOwnOutput(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatal(err)
 		}
-		r.Seconds, r.Out = nil, ""
+		r.Seconds, r.Wall, r.Out = nil, 0, ""
 		if r.Estimate != nil {
 			r.Estimate.Seconds = 0
 		}

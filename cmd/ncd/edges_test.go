@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -220,21 +223,22 @@ func TestListFlagsAddUp(t *testing.T) {
 		features int
 		record   string
 	}{
-		{[]string{"--exclude", "sepal_length", "--exclude", "sepal_width"}, 2, "sepal_length,sepal_width"},
+		{[]string{"--exclude", "sepal_length", "--exclude", "sepal_width"}, 2, "[sepal_length sepal_width]"},
 		{[]string{"--features", "sepal_length", "--features", "petal_length,petal_width"}, 3, ""},
 	} {
 		args := append([]string{"fit", "--data", irisPath, "--novel", "virginica", "--novel", "versicolor", "--epochs", "1",
 			"--ensemble", "1", "--k", "2", "--json", "--quiet", "--out", filepath.Join(dir, "f.csv")}, c.args...)
 		code, stdout, stderr := runCLI(t, "", args...)
 		var res struct {
-			Features int               `json:"features"`
-			Config   map[string]string `json:"config"`
+			Features int            `json:"features"`
+			Config   map[string]any `json:"config"`
 		}
 		if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
 			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
 		}
-		if res.Features != c.features || res.Config["novel"] != "virginica,versicolor" || (c.record != "" && res.Config["exclude"] != c.record) {
-			t.Errorf("%v: %d features (want %d), novel %q, exclude %q", c.args, res.Features, c.features, res.Config["novel"], res.Config["exclude"])
+		novel, exclude := fmt.Sprint(res.Config["novel"]), fmt.Sprint(res.Config["exclude"])
+		if res.Features != c.features || novel != "[virginica versicolor]" || (c.record != "" && exclude != c.record) {
+			t.Errorf("%v: %d features (want %d), novel %s, exclude %s", c.args, res.Features, c.features, novel, exclude)
 		}
 	}
 
@@ -265,5 +269,79 @@ func TestEmptyKRefused(t *testing.T) {
 	}
 	if names := listDir(t, dir); !slices.Equal(names, []string{"k.yaml"}) {
 		t.Errorf("files left behind: %v", names)
+	}
+}
+
+// TestJSONConfigIsTyped: fit's config and tune's best_config give numbers
+// and booleans as JSON numbers and booleans ("epochs": 200, was "200") and
+// lists as arrays, typed by the flags; best.yaml quotes text and list values
+// (a class "007" stays "007") and leaves numbers bare.
+func TestJSONConfigIsTyped(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 400)
+	code, stdout, stderr := runCLI(t, "", "fit", "--data", data, "--novel", "0,3", "--epochs", "2", "--ensemble", "1",
+		"--k", "2", "--out", filepath.Join(dir, "p.csv"), "--json", "--quiet")
+	var fit struct {
+		Config  map[string]any     `json:"config"`
+		Seconds map[string]float64 `json:"seconds"`
+		Wall    float64            `json:"wall_seconds"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &fit) != nil {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	for k, want := range map[string]any{
+		"epochs": 2.0, "batch-size": 512.0, "lr": 1e-3, "shuffle": true, "seed": 0.0, "ensemble": 1.0,
+		"novel": []any{"0", "3"}, "features": []any{}, "method": "pbn", "k": "2",
+	} {
+		if got := fit.Config[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("config[%q] = %#v, want %#v", k, got, want)
+		}
+	}
+	sum := 0.0
+	for _, s := range fit.Seconds {
+		sum += s
+	}
+	if fit.Wall < sum || fit.Seconds["train"] <= 0 {
+		t.Errorf("wall_seconds %.4f is less than its phases' %.4f (%v)", fit.Wall, sum, fit.Seconds)
+	}
+
+	out := filepath.Join(dir, "best.yaml")
+	r, _ := runTuneJSON(t, "--data", data, "--novel", "0,3", "--trials", "1", "--folds", "3", "--epochs", "2",
+		"--k", "true", "--out", out, "--quiet")
+	if r.BestConfig["epochs"] != 2.0 || r.BestConfig["shuffle"] != true || !reflect.DeepEqual(r.BestConfig["novel"], []any{"0", "3"}) {
+		t.Errorf("best_config: %#v", r.BestConfig)
+	}
+	if _, ok := r.BestConfig["lr"].(float64); !ok {
+		t.Errorf("best_config lr: %#v, want a number", r.BestConfig["lr"])
+	}
+	yaml := string(must(os.ReadFile(out)))
+	for _, line := range []string{"\nmethod: \"pbn\"\n", "\nepochs: 2\n", "\nshuffle: true\n", "\nnovel: \"0,3\"\n"} {
+		if !strings.Contains(yaml, line) {
+			t.Errorf("best.yaml lacks %q:\n%s", line, yaml)
+		}
+	}
+}
+
+// TestSummaryTimesNamePhases: the summaries' time line gives the whole
+// run's wall time and names every phase (cluster used to print its
+// clustering's time alone, 0.01 s for a 0.44 s run).
+func TestSummaryTimesNamePhases(t *testing.T) {
+	dir := t.TempDir()
+	phase := `\d+\.\d+ s`
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cluster", "--data", irisPath, "--novel", "versicolor,virginica", "--out", filepath.Join(dir, "c.csv")},
+			`(?m)^time: ` + phase + ` in all: load ` + phase + `, estimate k ` + phase + `, cluster ` + phase + `, write ` + phase + `$`},
+		{[]string{"fit", "--data", irisPath, "--novel", "virginica", "--epochs", "2", "--ensemble", "1", "--k", "2", "--out", filepath.Join(dir, "f.csv")},
+			`(?m)^time: ` + phase + ` in all: load ` + phase + `, train ` + phase + `, cluster ` + phase + `, write ` + phase + `$`},
+		{[]string{"estimate-k", "--data", irisPath, "--novel", "versicolor,virginica", "--k-max", "5"},
+			`(?m)^time: ` + phase + ` in all, the scan ` + phase + `$`},
+	} {
+		code, _, stderr := runCLI(t, "", c.args...)
+		if code != 0 || !regexp.MustCompile(c.want).MatchString(stderr) {
+			t.Errorf("%s: exit %d, no line matching %s in:\n%s", c.args[0], code, c.want, stderr)
+		}
 	}
 }

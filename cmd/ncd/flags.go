@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,4 +72,41 @@ func appendUnique(dst []string, vals ...string) []string {
 		}
 	}
 	return dst
+}
+
+// typedConfig types settings (flag name -> value as text, as the model file
+// and best.yaml record them) for --json by the flags' types: numbers and
+// booleans as JSON numbers and booleans ("epochs": 200, not "200"), lists
+// as arrays, everything else (and a value that does not parse) as text.
+func typedConfig(flags *pflag.FlagSet, settings map[string]string) map[string]any {
+	out := make(map[string]any, len(settings))
+	for k, s := range settings {
+		out[k] = s
+		f := flags.Lookup(k)
+		if f == nil {
+			continue
+		}
+		switch f.Value.Type() {
+		case "int", "int64":
+			if x, err := strconv.ParseInt(s, 10, 64); err == nil {
+				out[k] = x
+			}
+		case "uint64":
+			if x, err := strconv.ParseUint(s, 10, 64); err == nil {
+				out[k] = x
+			}
+		case "float64":
+			// NaN and infinities have no JSON number: they stay text.
+			if x, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(x) && !math.IsInf(x, 0) {
+				out[k] = x
+			}
+		case "bool":
+			if x, err := strconv.ParseBool(s); err == nil {
+				out[k] = x
+			}
+		case "list":
+			out[k] = append([]string{}, splitList(s)...)
+		}
+	}
+	return out
 }

@@ -36,7 +36,7 @@ type tuneJSON struct {
 	FoldMode   string            `json:"fold_mode"`
 	Folds      []json.RawMessage `json:"folds"`
 	Best       json.RawMessage   `json:"best"`
-	BestConfig map[string]string `json:"best_config"`
+	BestConfig map[string]any    `json:"best_config"`
 	Board      []struct {
 		Trial  int                `json:"trial"`
 		ACC    float64            `json:"acc"`
@@ -89,7 +89,7 @@ func TestTuneWritesAConfigThatFitUses(t *testing.T) {
 		t.Errorf("no leaderboard on stderr:\n%s", stderr)
 	}
 	for _, k := range []string{"method", "lr", "w", "dropout", "latent-dim", "epochs", "data", "novel", "k-max"} {
-		if r.BestConfig[k] == "" {
+		if r.BestConfig[k] == nil {
 			t.Errorf("best config lacks %s: %v", k, r.BestConfig)
 		}
 	}
@@ -129,14 +129,14 @@ func TestTuneWritesAConfigThatFitUses(t *testing.T) {
 		t.Errorf("fit warned about the tuned config:\n%s", stderr)
 	}
 	var fit struct {
-		Config map[string]string `json:"config"`
+		Config map[string]any `json:"config"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"lr", "w", "dropout", "latent-dim", "epochs", "novel", "method"} {
-		if fit.Config[k] != r.BestConfig[k] {
-			t.Errorf("fit used %s = %q, tune chose %q", k, fit.Config[k], r.BestConfig[k])
+		if !reflect.DeepEqual(fit.Config[k], r.BestConfig[k]) {
+			t.Errorf("fit used %s = %#v, tune chose %#v", k, fit.Config[k], r.BestConfig[k])
 		}
 	}
 }
@@ -259,7 +259,7 @@ func TestTuneNCDSC(t *testing.T) {
 	out := filepath.Join(dir, "sc.yaml")
 	r, _ := runTuneJSON(t, "--data", data, "--novel", "0,3", "--method", "ncd-sc", "--trials", "3", "--folds", "3",
 		"--k", "true", "--n-components-range", "2,10", "--out", out, "--quiet")
-	if r.Complete != 3 || r.BestConfig["min-dist"] == "" || r.BestConfig["n-components"] == "" || r.BestConfig["lr"] != "" {
+	if r.Complete != 3 || r.BestConfig["min-dist"] == nil || r.BestConfig["n-components"] == nil || r.BestConfig["lr"] != nil {
 		t.Fatalf("ncd-sc tune: %+v", r)
 	}
 	code, _, stderr := runCLI(t, "", "cluster", "--config", out, "--k", "2", "--quiet", "--out", filepath.Join(dir, "p.csv"))
