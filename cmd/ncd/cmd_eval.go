@@ -1,11 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -44,6 +45,11 @@ type evalResult struct {
 	TrueClasses      int                `json:"true_classes"`
 	PredClusters     int                `json:"pred_clusters"`
 	Mapping          map[string]string  `json:"mapping"`
+	// UnmatchedClusters (more clusters than classes: their rows count as
+	// errors) and UnmatchedClasses (more classes than clusters), in
+	// natural order.
+	UnmatchedClusters []string `json:"unmatched_clusters"`
+	UnmatchedClasses  []string `json:"unmatched_classes"`
 	Failures         []string           `json:"failures"`
 	Passed           bool               `json:"passed"`
 	Thresholds       map[string]float64 `json:"thresholds,omitempty"`
@@ -194,7 +200,7 @@ func runEval(app *App, o evalOptions) error {
 		pred = append(pred, predAll[i])
 	}
 	if len(truth) == 0 {
-		return usererr.InFile(o.Data, 0, "", "no rows to score (%s rows with a true label in column %q)", rows, o.Truth)
+		return noRowsToScore(o, rows, missing)
 	}
 	rep := metrics.Score(truth, pred)
 	res := evalResult{
@@ -206,6 +212,7 @@ func runEval(app *App, o evalOptions) error {
 		Thresholds: o.FailUnder,
 		Failures:   []string{},
 	}
+	res.UnmatchedClusters, res.UnmatchedClasses = unmatched(truth, pred, res.Mapping)
 	got := map[string]float64{"acc": res.ACC, "nmi": res.NMI, "ari": res.ARI}
 	for _, name := range []string{"acc", "nmi", "ari"} {
 		if th, ok := o.FailUnder[name]; ok && got[name] < th {
@@ -242,17 +249,98 @@ func printEval(w io.Writer, r evalResult) {
 	fmt.Fprintf(tw, "ACC\tNMI\tARI\trows\tclasses\tclusters\t\n")
 	fmt.Fprintf(tw, "%.4f\t%.4f\t%.4f\t%d\t%d\t%d\t\n", r.ACC, r.NMI, r.ARI, r.Rows, r.TrueClasses, r.PredClusters)
 	tw.Flush()
-	if len(r.Mapping) > 0 && len(r.Mapping) <= 40 {
+	if n := len(r.Mapping) + len(r.UnmatchedClusters); n > 0 && n <= 40 {
 		keys := make([]string, 0, len(r.Mapping))
 		for k := range r.Mapping {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.SortFunc(keys, naturalCompare)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "->" + r.Mapping[k]
 		}
 		fmt.Fprintf(w, "matching: %s\n", strings.Join(parts, " "))
+		if len(r.UnmatchedClusters) > 0 {
+			fmt.Fprintf(w, "unmatched clusters (their rows count as errors): %s\n", strings.Join(r.UnmatchedClusters, " "))
+		}
+		if len(r.UnmatchedClasses) > 0 {
+			fmt.Fprintf(w, "classes no cluster matched: %s\n", strings.Join(r.UnmatchedClasses, " "))
+		}
+	}
+}
+
+// unmatched lists the predicted clusters and the true classes the matching
+// left out, in natural order (the matching line used to omit clusters).
+func unmatched(truth, pred []string, mapping map[string]string) (clusters, classes []string) {
+	matched := map[string]bool{}
+	for _, c := range mapping {
+		matched[c] = true
+	}
+	seenP, seenT := map[string]bool{}, map[string]bool{}
+	for i := range pred {
+		if p := pred[i]; !seenP[p] {
+			seenP[p] = true
+			if _, ok := mapping[p]; !ok {
+				clusters = append(clusters, p)
+			}
+		}
+		if c := truth[i]; !seenT[c] {
+			seenT[c] = true
+			if !matched[c] {
+				classes = append(classes, c)
+			}
+		}
+	}
+	slices.SortFunc(clusters, naturalCompare)
+	slices.SortFunc(classes, naturalCompare)
+	return append([]string{}, clusters...), append([]string{}, classes...)
+}
+
+// naturalCompare orders names with their digit runs compared as numbers:
+// novel_2 before novel_10, class 9 before class 10.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitPrefix(a), digitPrefix(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitPrefix(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// noRowsToScore explains why nothing could be scored: how many of the rows
+// eval looked at had no true label, and what to do.
+func noRowsToScore(o evalOptions, rows string, missing int) error {
+	switch {
+	case missing == 0 && rows == "unlabeled":
+		return usererr.InFile(o.Data, 0, "unlabeled", "no rows to score: no row is unlabeled (score the labeled rows with --rows all)")
+	case missing == 0:
+		return usererr.InFile(o.Data, 0, "", "no rows to score: the file has no rows")
+	case rows == "unlabeled":
+		return usererr.InFile(o.Data, 0, o.Truth, "no rows to score: none of the %d unlabeled rows has a true label (they are empty, NA, NaN or null); "+
+			"eval scores discovered classes against known truth: hide classes whose labels you have with --novel in fit or cluster, or score all rows with --rows all", missing)
+	default:
+		return usererr.InFile(o.Data, 0, o.Truth, "no rows to score: none of the %d rows has a true label (they are empty, NA, NaN or null)", missing)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -144,18 +144,13 @@ func emitPredictions(app *App, c common, out string, t *ncdio.Table, names []str
 	return writePredictions(out, t, names, unl)
 }
 
-// formatSizes prints "novel_0:120 novel_1:98 ..." in name order.
+// formatSizes prints "novel_0:120 novel_1:98 ..." in natural name order.
 func formatSizes(sizes map[string]int) string {
 	keys := make([]string, 0, len(sizes))
 	for k := range sizes {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if len(keys[i]) != len(keys[j]) {
-			return len(keys[i]) < len(keys[j])
-		}
-		return keys[i] < keys[j]
-	})
+	slices.SortFunc(keys, naturalCompare)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s:%d", k, sizes[k])

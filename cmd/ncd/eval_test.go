@@ -169,3 +169,68 @@ func TestEvalStdinHumanTable(t *testing.T) {
 		t.Fatalf("stdout %q", stdout)
 	}
 }
+
+// TestEvalMatchingListsEveryCluster: 12 clusters for 3 classes. The
+// matching line is in natural order (novel_2 before novel_10) and the 9
+// clusters the matching leaves out are listed (they were omitted); with
+// fewer clusters than classes, the classes no cluster matched are listed;
+// --json lists both.
+func TestEvalMatchingListsEveryCluster(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("class,cluster,unlabeled\n")
+	// novel_2 is a, novel_10 b, novel_11 c; novel_0..9 but 2 hold one
+	// stray a each.
+	for i := 0; i < 5; i++ {
+		b.WriteString("a,novel_2,true\nb,novel_10,true\nc,novel_11,true\n")
+	}
+	for _, j := range []int{0, 1, 3, 4, 5, 6, 7, 8, 9} {
+		fmt.Fprintf(&b, "a,novel_%d,true\n", j)
+	}
+	pred := writeFile(t, dir, "p.csv", b.String())
+	code, stdout, stderr := runCLI(t, "", "eval", "--data", pred)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, line := range []string{
+		"matching: novel_2->a novel_10->b novel_11->c\n",
+		"unmatched clusters (their rows count as errors): novel_0 novel_1 novel_3 novel_4 novel_5 novel_6 novel_7 novel_8 novel_9\n",
+	} {
+		if !strings.Contains(stdout, line) {
+			t.Errorf("stdout lacks %q:\n%s", line, stdout)
+		}
+	}
+	_, stdout, _ = runCLI(t, "", "eval", "--data", pred, "--json")
+	var r evalResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.UnmatchedClusters) != 9 || r.UnmatchedClusters[8] != "novel_9" || len(r.UnmatchedClasses) != 0 || len(r.Mapping) != 3 {
+		t.Errorf("json: unmatched %v / %v, mapping %v", r.UnmatchedClusters, r.UnmatchedClasses, r.Mapping)
+	}
+	// 2 clusters, 3 classes: c is left without a cluster.
+	few := writeFile(t, dir, "few.csv", "class,cluster\na,novel_0\na,novel_0\nb,novel_1\nb,novel_1\nc,novel_1\n")
+	_, stdout, _ = runCLI(t, "", "eval", "--data", few)
+	if !strings.Contains(stdout, "matching: novel_0->a novel_1->b\nclasses no cluster matched: c\n") {
+		t.Errorf("fewer clusters than classes:\n%s", stdout)
+	}
+}
+
+// TestEvalNoRowsToScoreSaysWhy: predictions of truly unlabeled rows (no
+// --novel) have nothing to score against; the error says how many
+// unlabeled rows had no true label and what to do, exit 2.
+func TestEvalNoRowsToScoreSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	pred := writeFile(t, dir, "p.csv", "x,class,cluster,unlabeled\n1,a,a,false\n2,,novel_0,true\n3,NA,novel_1,true\n4,,novel_0,true\n")
+	code, stdout, stderr := runCLI(t, "", "eval", "--data", pred)
+	want := "ncd: " + pred + `: column "class": no rows to score: none of the 3 unlabeled rows has a true label (they are empty, NA, NaN or null); ` +
+		"eval scores discovered classes against known truth: hide classes whose labels you have with --novel in fit or cluster, or score all rows with --rows all\n"
+	if code != exitUsage || stderr != want || stdout != "" {
+		t.Errorf("exit %d, stderr\n%q\nwant\n%q", code, stderr, want)
+	}
+	none := writeFile(t, dir, "n.csv", "class,cluster,unlabeled\na,a,false\n")
+	code, _, stderr = runCLI(t, "", "eval", "--data", none)
+	if code != exitUsage || !strings.Contains(stderr, "no row is unlabeled (score the labeled rows with --rows all)") {
+		t.Errorf("no unlabeled rows: exit %d %q", code, stderr)
+	}
+}
