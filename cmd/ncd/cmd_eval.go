@@ -35,24 +35,24 @@ type evalOptions struct {
 
 // evalResult is eval's --json object.
 type evalResult struct {
-	File             string             `json:"file"`
-	RowsScored       string             `json:"rows_scored"`
-	ACC              float64            `json:"acc"`
-	NMI              float64            `json:"nmi"`
-	ARI              float64            `json:"ari"`
-	Rows             int                `json:"rows"`
-	RowsWithoutTruth int                `json:"rows_without_truth"`
-	TrueClasses      int                `json:"true_classes"`
-	PredClusters     int                `json:"pred_clusters"`
-	Mapping          map[string]string  `json:"mapping"`
+	File             string            `json:"file"`
+	RowsScored       string            `json:"rows_scored"`
+	ACC              float64           `json:"acc"`
+	NMI              float64           `json:"nmi"`
+	ARI              float64           `json:"ari"`
+	Rows             int               `json:"rows"`
+	RowsWithoutTruth int               `json:"rows_without_truth"`
+	TrueClasses      int               `json:"true_classes"`
+	PredClusters     int               `json:"pred_clusters"`
+	Mapping          map[string]string `json:"mapping"`
 	// UnmatchedClusters (more clusters than classes: their rows count as
 	// errors) and UnmatchedClasses (more classes than clusters), in
 	// natural order.
-	UnmatchedClusters []string `json:"unmatched_clusters"`
-	UnmatchedClasses  []string `json:"unmatched_classes"`
-	Failures         []string           `json:"failures"`
-	Passed           bool               `json:"passed"`
-	Thresholds       map[string]float64 `json:"thresholds,omitempty"`
+	UnmatchedClusters []string           `json:"unmatched_clusters"`
+	UnmatchedClasses  []string           `json:"unmatched_classes"`
+	Failures          []string           `json:"failures"`
+	Passed            bool               `json:"passed"`
+	Thresholds        map[string]float64 `json:"thresholds,omitempty"`
 }
 
 func newEvalCmd(app *App) *cobra.Command {
