@@ -41,12 +41,15 @@ type estimateResult struct {
 }
 
 // sampleSummary is estimate.Sample in --json: the scan clustered and scored
-// Sampled of the Rows (drawn in proportion from Strata clusters), and
-// silhouette_se[i] is the sampling error of scores.silhouette[i].
+// Sampled of the Rows, drawn in proportion from Strata strata: clusters
+// (the validity-index scan) or labels (known-acc: the known classes and the
+// unlabelled rows); silhouette_se[i] is the sampling error of
+// scores.silhouette[i].
 type sampleSummary struct {
 	Rows         int        `json:"rows"`
 	Sampled      int        `json:"sampled"`
 	Strata       int        `json:"strata"`
+	StrataOf     string     `json:"strata_of"`
 	SilhouetteSE jsonFloats `json:"silhouette_se,omitempty"`
 }
 
@@ -106,6 +109,13 @@ standard error of the highest (--k-rule 1se, default): a larger k must beat
 a smaller one by more than the noise of the estimate, the standard error of
 the rows' paired silhouette differences. --k-rule max takes the highest, as
 the paper does. fit, cluster and tune use the same rule for --k auto.
+
+Above 6,000 rows the scan clusters and scores a seeded sample of 6,000 rows
+instead of every row (its cost is quadratic in the rows), drawn in proportion
+from 30 clusters of a quick k-means of all rows (known-acc: from each label).
+The silhouette is then the estimate of its mean over all rows, shown with its
+sampling error (+-se; "sample" in --json), and 1se compares k within the
+noise of the sampled rows. fit and cluster's --k auto do the same.
 
 Features are z-scored with the statistics of --data. With --model, the scan
 runs in a fitted model's latent space instead (see 'ncd fit').`,
@@ -219,7 +229,7 @@ func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResu
 		res.Scores[name] = s
 	}
 	if s := curve.Sample; s != nil {
-		res.Sample = &sampleSummary{Rows: s.Rows, Sampled: s.Sampled, Strata: s.Strata, SilhouetteSE: s.SilhouetteSE}
+		res.Sample = &sampleSummary{Rows: s.Rows, Sampled: s.Sampled, Strata: s.Strata, StrataOf: "clusters", SilhouetteSE: s.SilhouetteSE}
 	}
 	return res
 }
@@ -282,6 +292,9 @@ func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.
 		res.Ks = append(res.Ks, e.Novel)
 		res.Scores[indexKnownACC] = append(res.Scores[indexKnownACC], e.ACC)
 	}
+	if r.Sampled > 0 {
+		res.Sample = &sampleSummary{Rows: X.Rows, Sampled: r.Sampled, Strata: r.Groups, StrataOf: "labels"}
+	}
 	return res, nil
 }
 
@@ -334,7 +347,7 @@ func printCurve(w io.Writer, r *estimateResult) {
 	tw.Flush()
 	rows := fmt.Sprintf("%d rows", r.Rows)
 	if s := r.Sample; s != nil {
-		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d clusters", s.Rows, s.Sampled, s.Strata)
+		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d %s", s.Rows, s.Sampled, s.Strata, s.StrataOf)
 	}
 	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
 }

@@ -59,8 +59,17 @@ func TestEstimateSampled(t *testing.T) {
 	if raw[0] != raw[1] {
 		t.Errorf("--threads 1 and 2 differ:\n%s\n%s", raw[0], raw[1])
 	}
+	// known-acc samples too, by label: 26 novel classes leave no known one,
+	// so hide 20 (6 known classes and the unlabelled rows: 7 strata).
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", "../../testdata/letter.csv", "--novel", novel[:39],
+		"--index", "known-acc", "--k-max", "4", "--n-init", "1", "--json")
+	var ka sampledEstimateJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &ka) != nil || ka.Sample == nil || ka.Sample.Sampled != 6000 || ka.Sample.Strata != 7 ||
+		!strings.Contains(stderr, "scan on a sample of 6000 stratified by 7 labels") {
+		t.Errorf("known-acc: exit %d, %s\n%s", code, stdout, stderr)
+	}
 	// A scan of fewer rows than that reports no sample.
-	code, stdout, _ := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "4", "--json", "--quiet")
+	code, stdout, _ = runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "4", "--json", "--quiet")
 	if code != 0 || strings.Contains(stdout, `"sample"`) {
 		t.Errorf("iris: exit %d, %s", code, stdout)
 	}

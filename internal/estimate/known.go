@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 
@@ -33,6 +34,11 @@ type KnownOptions struct {
 	Progress func(done, total int)
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
+	// SampleRows: above this many rows the search clusters a seeded sample
+	// of this many, drawn from every known class and from the unlabelled
+	// rows in proportion (at least 2 rows of each, so that no known class
+	// is lost). 0 means DefaultSampleRows, a negative value never samples.
+	SampleRows int
 }
 
 // KnownEval is one evaluated total number of clusters.
@@ -51,6 +57,10 @@ type KnownResult struct {
 	ACC float64
 	// Evaluated lists every clustering run, by increasing Total.
 	Evaluated []KnownEval
+	// Sampled is the number of rows clustered when the search ran on a
+	// sample (SampleRows), drawn from Groups groups (the known classes and
+	// the unlabelled rows); 0 when it used every row.
+	Sampled, Groups int
 }
 
 // KnownACCSearch estimates the number of novel classes from the known ones,
@@ -87,6 +97,27 @@ func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt Known
 		return nil, usererr.New("the known-class estimator needs labelled rows, found none")
 	}
 	nKnown := len(classes)
+	if opt.SampleRows == 0 {
+		opt.SampleRows = DefaultSampleRows
+	}
+	var sampled, groups int
+	if opt.SampleRows > 0 && X.Rows > opt.SampleRows {
+		if opt.SampleRows < 2*(nKnown+1) {
+			return nil, usererr.New("a sample of %d rows cannot hold 2 rows of each of %d known classes and the unlabelled rows", opt.SampleRows, nKnown)
+		}
+		var idx []int
+		idx, groups = sampleByLabel(known, opt.SampleRows, opt.Seed)
+		X, sampled = X.Select(idx), len(idx)
+		sub := make([]int, len(idx))
+		labelled = labelled[:0]
+		for j, i := range idx {
+			sub[j] = known[i]
+			if sub[j] >= 0 {
+				labelled = append(labelled, j)
+			}
+		}
+		known = sub
+	}
 	if opt.KMin == 0 {
 		opt.KMin = 1
 	}
@@ -146,7 +177,7 @@ func KnownACCSearch(ctx context.Context, X linalg.Matrix, known []int, opt Known
 	if opt.Progress != nil {
 		opt.Progress(prog.total, prog.total)
 	}
-	res := &KnownResult{Total: best, Novel: best - nKnown, Known: nKnown, ACC: memo[best]}
+	res := &KnownResult{Total: best, Novel: best - nKnown, Known: nKnown, ACC: memo[best], Sampled: sampled, Groups: groups}
 	for k, v := range memo {
 		res.Evaluated = append(res.Evaluated, KnownEval{Total: k, Novel: k - nKnown, ACC: v})
 	}
@@ -258,4 +289,54 @@ func goldenEvals(lo, hi int) int {
 		return n
 	}
 	return walk(lo, hi)
+}
+
+// sampleByLabel draws m rows stratified by label (each known class, and
+// the unlabelled rows, -1): in proportion to the groups' sizes, then
+// raised to min(2, size) per group, taken from the largest allocations.
+// Returns the rows, increasing, and the number of groups.
+func sampleByLabel(known []int, m int, seed uint64) ([]int, int) {
+	rng := rand.New(rand.NewPCG(seed, 0x6b6e6f776e)) // "known"
+	seen := map[int]bool{}
+	for _, c := range known {
+		seen[c] = true
+	}
+	vals := make([]int, 0, len(seen))
+	for c := range seen {
+		vals = append(vals, c)
+	}
+	slices.Sort(vals)
+	group := make(map[int]int, len(vals))
+	for g, c := range vals {
+		group[c] = g
+	}
+	rows := make([][]int, len(vals))
+	for i, c := range known {
+		rows[group[c]] = append(rows[group[c]], i)
+	}
+	pop := make([]int, len(vals))
+	for g, r := range rows {
+		pop[g] = len(r)
+	}
+	alloc := allocate(pop, m)
+	for g, p := range pop {
+		for alloc[g] < min(2, p) {
+			donor := 0
+			for d := range alloc {
+				if alloc[d] > alloc[donor] {
+					donor = d
+				}
+			}
+			alloc[donor]--
+			alloc[g]++
+		}
+	}
+	var idx []int
+	for g, r := range rows {
+		for _, j := range selectRows(rng, len(r), alloc[g], nil) {
+			idx = append(idx, r[j])
+		}
+	}
+	slices.Sort(idx)
+	return idx, len(vals)
 }

@@ -290,3 +290,50 @@ func TestScanSampled(t *testing.T) {
 		t.Errorf("SampleRows = rows changed the scan (%v)", err)
 	}
 }
+
+// TestKnownACCSearchSampled: 8 well-separated blobs of 1000 rows, 4 of them
+// known with half their rows labelled; on a sample of 4000 rows the search
+// still finds the 4 novel classes, the same at 1 and 2 threads (as on all
+// rows, a k-means that splits a novel blob keeps the known rows' ACC at 1,
+// so with fewer restarts or 2000 rows it says 5, as it does on all rows
+// with 3 restarts). The sample
+// keeps every label in proportion, and at least 2 rows of a tiny class.
+func TestKnownACCSearchSampled(t *testing.T) {
+	X, y := blobs(8, 1000, 5, 12, 1, 5)
+	known := make([]int, len(y))
+	for i, c := range y {
+		known[i] = -1
+		if c < 4 && i%16 < 8 {
+			known[i] = c
+		}
+	}
+	var res [2]*KnownResult
+	for i, th := range []int{1, 2} {
+		r, err := KnownACCSearch(context.Background(), X, known, KnownOptions{KMax: 8, NInit: 10, Threads: th, Seed: 2, SampleRows: 4000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = r
+	}
+	r := res[0]
+	if r.Known != 4 || r.Novel != 4 || r.ACC != 1 || r.Sampled != 4000 || r.Groups != 5 {
+		t.Errorf("got %+v; want 4 known, 4 novel, ACC 1, 4000 rows of 5 groups", r)
+	}
+	if !reflect.DeepEqual(res[0], res[1]) {
+		t.Errorf("threads change the search: %+v, %+v", res[0], res[1])
+	}
+	for i := range 3 {
+		known[i*8+4] = 4 // 3 rows labelled as a fifth class
+	}
+	idx, groups := sampleByLabel(known, 2000, 2)
+	count := map[int]int{}
+	for _, i := range idx {
+		count[known[i]]++
+	}
+	// 8000 rows: 2000 labelled in 4 classes (500 each, 125 sampled), 3 in
+	// class 4 (.75: raised to 2, from the largest group), the rest
+	// unlabelled (5997: 1499.25, 1499 by the remainders, 1498 after).
+	if groups != 6 || len(idx) != 2000 || count[4] != 2 || count[0] != 125 || count[-1] != 1498 {
+		t.Errorf("groups %d, %d rows, per label %v", groups, len(idx), count)
+	}
+}
