@@ -367,3 +367,119 @@ func Score(truth, pred []string) Report {
 		PredClusters: len(t.Pred),
 	}
 }
+
+// GCDReport is the generalized-category-discovery view of a clustering whose
+// rows mix known ("old") and new classes: GCD's "v2" accuracies (Vaze et al.,
+// CVPR 2022, split_cluster_acc_v2 in sgvaze/generalized-category-discovery),
+// plus the old rows' accuracy without any matching and the numbers of new
+// clusters and new classes.
+type GCDReport struct {
+	// ACC is v2 "All": the rows the one matching gets right over all rows.
+	// It equals Accuracy: padding the table with empty rows or columns does
+	// not change the best matching's total.
+	ACC float64
+	// OldRows and NewRows count the rows whose true class is old and new.
+	OldRows, NewRows int
+	// ACCOld and ACCNew are v2 "Old" and "New": the hits of that same
+	// matching on the rows of old and of new classes, over OldRows and
+	// NewRows. Each is 0 and meaningless when its row count is 0 (GCD's code
+	// divides by zero there); callers must check the counts.
+	ACCOld, ACCNew float64
+	// ACCOldNamed is the share of old rows whose predicted name is exactly
+	// their class name, with no matching at all. v2 lets a cluster named
+	// "A" be matched to class B, so a new class can take an old class's
+	// cluster and ACCOld credit rows the output calls by the wrong name;
+	// this is the accuracy a user of the names sees. 0 when OldRows is 0.
+	ACCOldNamed float64
+	// KNew is the number of distinct predicted names that are not old
+	// classes (the discovered clusters, novel_* in ncd's output); KNewTrue
+	// the number of distinct true classes that are not old.
+	KNew, KNewTrue int
+	// Mapping is the matching as cluster -> class (clusters matched to no
+	// class, and classes matched to no cluster, are absent).
+	Mapping map[string]string
+}
+
+// GCD scores pred against truth GCD-style: one Hungarian matching over all
+// the rows, as GCD's split_cluster_acc_v2 does, then its hits split by
+// whether the row's true class is in old.
+//
+// The reference builds a square D x D table, D = max(clusters, classes),
+// and solves one assignment on it, so that every class is matched (to an
+// empty padding cluster when the clusters run out) and All = (old hits +
+// new hits) / N. The same is done here. Where several matchings reach the
+// same total, the reference's result depends on scipy's internal order;
+// here the tie goes to the matching that pairs the most clusters with the
+// class of the same name (an "A" cluster with class A), then to label
+// order, so that the result is deterministic and never pairs "A" with B
+// when "A" with A is as good.
+func GCD(truth, pred []string, old []string) GCDReport {
+	t := Contingency(truth, pred)
+	isOld := make(map[string]bool, len(old))
+	for _, c := range old {
+		isOld[c] = true
+	}
+	np, nt := len(t.Pred), len(t.Truth)
+	r := GCDReport{Mapping: map[string]string{}}
+	d := max(np, nt)
+	if d == 0 {
+		return r
+	}
+	// Weight count*(d+1) + same-name: the same-name bonus sums to at most
+	// d over a matching, less than one row's weight, so it only orders
+	// matchings of equal total.
+	cost := func(i, j int) int64 {
+		if i >= np || j >= nt {
+			return 0
+		}
+		w := int64(t.Count[i][j]) * int64(d+1)
+		if t.Pred[i] == t.Truth[j] {
+			w++
+		}
+		return -w
+	}
+	hitOld, hitNew := 0, 0
+	for i, j := range assign(d, d, cost) {
+		if i >= np || j >= nt {
+			continue
+		}
+		r.Mapping[t.Pred[i]] = t.Truth[j]
+		if isOld[t.Truth[j]] {
+			hitOld += t.Count[i][j]
+		} else {
+			hitNew += t.Count[i][j]
+		}
+	}
+	for j, c := range t.Truth {
+		n := 0
+		for i := range t.Pred {
+			n += t.Count[i][j]
+		}
+		if isOld[c] {
+			r.OldRows += n
+		} else {
+			r.NewRows += n
+			r.KNewTrue++
+		}
+	}
+	for _, p := range t.Pred {
+		if !isOld[p] {
+			r.KNew++
+		}
+	}
+	named := 0
+	for i := range truth {
+		if isOld[truth[i]] && pred[i] == truth[i] {
+			named++
+		}
+	}
+	r.ACC = float64(hitOld+hitNew) / float64(r.OldRows+r.NewRows)
+	if r.OldRows > 0 {
+		r.ACCOld = float64(hitOld) / float64(r.OldRows)
+		r.ACCOldNamed = float64(named) / float64(r.OldRows)
+	}
+	if r.NewRows > 0 {
+		r.ACCNew = float64(hitNew) / float64(r.NewRows)
+	}
+	return r
+}

@@ -17,8 +17,9 @@ func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // TestSklearnCases checks the scores against scikit-learn 1.2.1
 // (normalized_mutual_info_score, adjusted_rand_score) and scipy's
-// linear_sum_assignment ACC, stored in testdata/metrics_cases.json (a copy of
-// shared/benchmarks/metrics_cases.json).
+// linear_sum_assignment ACC, stored in testdata/metrics_cases.json (its
+// "cases" are a copy of shared/benchmarks/metrics_cases.json; its
+// "gcd_cases" were added here, see TestGCDReferenceCases).
 func TestSklearnCases(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "metrics_cases.json"))
 	if err != nil {
@@ -269,5 +270,188 @@ func TestLargeN(t *testing.T) {
 	// (measured 5e-16, relative 6e-8).
 	if !near(r.NMI, 8.304024327624127e-09, 1e-14) {
 		t.Errorf("NMI %v", r.NMI)
+	}
+}
+
+// gcdCase is one of testdata/metrics_cases.json's gcd_cases; a nil
+// accuracy is one the reference cannot compute (no row of that kind).
+type gcdCase struct {
+	Name, How        string
+	Old, Truth, Pred []string
+	ACC              float64
+	ACCOld           *float64 `json:"acc_old"`
+	ACCNew           *float64 `json:"acc_new"`
+	ACCOldNamed      *float64 `json:"acc_old_named"`
+	KNew             int      `json:"k_new"`
+	KNewTrue         int      `json:"k_new_true"`
+}
+
+func loadGCDCases(t *testing.T) []gcdCase {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "metrics_cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		GCDCases []gcdCase `json:"gcd_cases"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.GCDCases) < 8 {
+		t.Fatalf("got %d GCD cases, want at least 8", len(doc.GCDCases))
+	}
+	return doc.GCDCases
+}
+
+// TestGCDReferenceCases checks GCD against the gcd_cases of
+// testdata/metrics_cases.json: GCD's split_cluster_acc_v2 re-derived in
+// pure Python by enumerating every matching of the padded square table
+// (each case's "how" gives its hand derivation or its generator), to 1e-12.
+func TestGCDReferenceCases(t *testing.T) {
+	for _, c := range loadGCDCases(t) {
+		r := GCD(c.Truth, c.Pred, c.Old)
+		opt := func(name string, got float64, rows int, want *float64) {
+			switch {
+			case want == nil && rows != 0:
+				t.Errorf("%s: %s: %d rows, the reference has none", c.Name, name, rows)
+			case want != nil && (rows == 0 || !near(got, *want, 1e-12)):
+				t.Errorf("%s: %s = %v on %d rows, want %v", c.Name, name, got, rows, *want)
+			}
+		}
+		if !near(r.ACC, c.ACC, 1e-12) {
+			t.Errorf("%s: acc %v want %v", c.Name, r.ACC, c.ACC)
+		}
+		opt("acc_old", r.ACCOld, r.OldRows, c.ACCOld)
+		opt("acc_new", r.ACCNew, r.NewRows, c.ACCNew)
+		opt("acc_old_named", r.ACCOldNamed, r.OldRows, c.ACCOldNamed)
+		if r.KNew != c.KNew || r.KNewTrue != c.KNewTrue {
+			t.Errorf("%s: k_new %d k_new_true %d, want %d %d", c.Name, r.KNew, r.KNewTrue, c.KNew, c.KNewTrue)
+		}
+		if r.OldRows+r.NewRows != len(c.Truth) {
+			t.Errorf("%s: %d old + %d new rows of %d", c.Name, r.OldRows, r.NewRows, len(c.Truth))
+		}
+		// v2 All is the plain clustering accuracy.
+		if a := Accuracy(c.Truth, c.Pred); r.ACC != a {
+			t.Errorf("%s: GCD acc %v, Accuracy %v", c.Name, r.ACC, a)
+		}
+		// The stored values again from this file's own brute force.
+		hits, splits := bruteSplits(Contingency(c.Truth, c.Pred), c.Old)
+		if len(splits) != 1 {
+			t.Errorf("%s: the best matchings split the hits %d ways; the case depends on tie order", c.Name, len(splits))
+		}
+		if float64(hits)/float64(len(c.Truth)) != c.ACC {
+			t.Errorf("%s: brute force %d hits, stored acc %v", c.Name, hits, c.ACC)
+		}
+	}
+}
+
+// bruteSplits enumerates every perfect matching of the square table padded
+// to max(clusters, classes) and returns the best total and the set of
+// (old hits, new hits) splits of the matchings that reach it.
+func bruteSplits(t *Table, old []string) (int, map[[2]int]bool) {
+	isOld := map[string]bool{}
+	for _, c := range old {
+		isOld[c] = true
+	}
+	np, nt := len(t.Pred), len(t.Truth)
+	d := max(np, nt)
+	best, splits := -1, map[[2]int]bool{}
+	perm := make([]int, d)
+	used := make([]bool, d)
+	var rec func(i int)
+	rec = func(i int) {
+		if i == d {
+			var h [2]int
+			for p, c := range perm {
+				if p < np && c < nt {
+					if isOld[t.Truth[c]] {
+						h[0] += t.Count[p][c]
+					} else {
+						h[1] += t.Count[p][c]
+					}
+				}
+			}
+			switch tot := h[0] + h[1]; {
+			case tot > best:
+				best, splits = tot, map[[2]int]bool{h: true}
+			case tot == best:
+				splits[h] = true
+			}
+			return
+		}
+		for c := 0; c < d; c++ {
+			if !used[c] {
+				used[c], perm[i] = true, c
+				rec(i + 1)
+				used[c] = false
+			}
+		}
+	}
+	rec(0)
+	return best, splits
+}
+
+// TestGCDProperty: on random mixes of old and new classes (up to 6 classes
+// and 7 clusters, some named as old classes), GCD's total is the
+// brute-force best and its old/new split is that of one of the best
+// matchings, and its mapping realizes the split.
+func TestGCDProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	clusters := []string{"a", "b", "c", "d", "novel_0", "novel_1", "novel_2"}
+	for trial := 0; trial < 300; trial++ {
+		n := 1 + rng.IntN(40)
+		truth, pred := make([]string, n), make([]string, n)
+		for i := range truth {
+			truth[i] = names[rng.IntN(6)]
+			pred[i] = clusters[rng.IntN(len(clusters))]
+		}
+		old := names[:rng.IntN(5)]
+		r := GCD(truth, pred, old)
+		best, splits := bruteSplits(Contingency(truth, pred), old)
+		hitOld := int(math.Round(r.ACCOld * float64(r.OldRows)))
+		hitNew := int(math.Round(r.ACCNew * float64(r.NewRows)))
+		if r.ACC != float64(best)/float64(n) || !splits[[2]int{hitOld, hitNew}] {
+			t.Fatalf("trial %d: acc %v (brute %d/%d), split %d/%d not among %v", trial, r.ACC, best, n, hitOld, hitNew, splits)
+		}
+		var h [2]int
+		isOld := map[string]bool{}
+		for _, c := range old {
+			isOld[c] = true
+		}
+		for i := range truth {
+			if r.Mapping[pred[i]] == truth[i] {
+				if isOld[truth[i]] {
+					h[0]++
+				} else {
+					h[1]++
+				}
+			}
+		}
+		if h != [2]int{hitOld, hitNew} {
+			t.Fatalf("trial %d: mapping %v realizes %v, report %d/%d", trial, r.Mapping, h, hitOld, hitNew)
+		}
+	}
+}
+
+// TestGCDTiePrefersSameName: cluster A holds A2 C2, cluster novel_0 A2 C2.
+// Both matchings hit 4 of 8 (old 2/4, new 2/4 either way); the tie goes to
+// the one that pairs cluster "A" with class A, whatever the label order.
+func TestGCDTiePrefersSameName(t *testing.T) {
+	for _, names := range [][2]string{{"A", "C"}, {"Z", "C"}, {"A", "0"}} {
+		o, n := names[0], names[1]
+		truth := []string{o, o, n, n, o, o, n, n}
+		pred := []string{o, o, o, o, "novel_0", "novel_0", "novel_0", "novel_0"}
+		r := GCD(truth, pred, []string{o})
+		if r.Mapping[o] != o || r.Mapping["novel_0"] != n || r.ACC != 0.5 || r.ACCOld != 0.5 || r.ACCNew != 0.5 || r.ACCOldNamed != 0.5 {
+			t.Errorf("%v: %+v", names, r)
+		}
+	}
+}
+
+func TestGCDEmpty(t *testing.T) {
+	if r := GCD(nil, nil, []string{"a"}); r.ACC != 0 || r.OldRows != 0 || r.NewRows != 0 || r.KNew != 0 || len(r.Mapping) != 0 {
+		t.Fatalf("%+v", r)
 	}
 }
