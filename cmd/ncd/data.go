@@ -25,6 +25,7 @@ func addDataFlags(cmd *cobra.Command, withTest bool) {
 	}
 	f.String("target", "class", "label column; empty, NA, NaN, null = unlabeled row")
 	addListFlag(cmd, "novel", "classes to treat as unlabeled (experiment mode; true labels kept)")
+	f.Float64("unlabel-known", 0, "experiment mode: hide this fraction (0..1) of each known class's labels, per class, drawn with --seed, in --data and --test (true labels kept for eval)")
 	f.String("id", "", "row identifier column (kept in outputs, not a feature)")
 	addListFlag(cmd, "features", "feature columns (default: all but target and id)")
 	addListFlag(cmd, "exclude", "columns to leave out of the features")
@@ -66,14 +67,22 @@ type inputs struct {
 }
 
 func rolesFrom(v *viper.Viper) ncdio.Roles {
-	return ncdio.Roles{
-		Target:   v.GetString("target"),
-		ID:       v.GetString("id"),
-		Novel:    getList(v, "novel"),
-		Features: getList(v, "features"),
-		Exclude:  getList(v, "exclude"),
-		Impute:   v.GetString("impute"),
+	r := ncdio.Roles{
+		Target:       v.GetString("target"),
+		ID:           v.GetString("id"),
+		Novel:        getList(v, "novel"),
+		UnlabelKnown: v.GetFloat64("unlabel-known"),
+		Features:     getList(v, "features"),
+		Exclude:      getList(v, "exclude"),
+		Impute:       v.GetString("impute"),
 	}
+	if r.UnlabelKnown != 0 {
+		// The seed goes with the fraction into the preprocessing (and a
+		// model file), so that every table it transforms, also rows
+		// assigned later with the model, hides rows drawn the same way.
+		r.UnlabelSeed = v.GetUint64("seed")
+	}
+	return r
 }
 
 // loadInputs reads --data (and --test), fits the preprocessing on --data and

@@ -31,6 +31,12 @@ type Roles struct {
 	ID string `json:"id,omitempty"`
 	// Novel classes are hidden: their rows get Known = Unlabeled, Truth kept.
 	Novel []string `json:"novel,omitempty"`
+	// UnlabelKnown (0..1) hides that share of each known class's labeled
+	// rows in every table transformed, drawn with UnlabelSeed (see
+	// unlabelKnown): Known = Unlabeled, Truth kept, as Novel does for whole
+	// classes. An experiment mode for rows that mix known and new classes.
+	UnlabelKnown float64 `json:"unlabel_known,omitempty"`
+	UnlabelSeed  uint64  `json:"unlabel_seed,omitempty"`
 	// Features lists the feature columns; empty = every column except the
 	// target and the id.
 	Features []string `json:"features,omitempty"`
@@ -212,6 +218,9 @@ func Fit(t *Table, r Roles) (*Preprocessor, error) {
 		}
 		novel[n] = true
 	}
+	if err := r.checkUnlabelKnown(target != nil); err != nil {
+		return nil, err
+	}
 	for l := range present {
 		if !novel[l] {
 			p.Classes = append(p.Classes, l)
@@ -220,6 +229,9 @@ func Fit(t *Table, r Roles) (*Preprocessor, error) {
 	sortClasses(p.Classes)
 	if p.Classes == nil {
 		p.Classes = []string{}
+	}
+	if r.UnlabelKnown > 0 {
+		p.Notes = append(p.Notes, p.fitNote(src, labels))
 	}
 
 	names, own, err := r.featureColumns(t)
@@ -766,6 +778,9 @@ func (p *Preprocessor) transform(t *Table, notes *[]string) (*dataset.Dataset, e
 		if k, ok := class[l]; ok && !novel[l] {
 			ds.Known[i] = k
 		}
+	}
+	if hidden, labeled := p.unlabelKnown(ds); labeled > 0 {
+		*notes = append(*notes, p.unlabelNote(src, hidden, labeled))
 	}
 	return ds, nil
 }
