@@ -1,0 +1,249 @@
+package estimate
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/par"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// StabilityOptions configures PredictionStrength and MemberAgreement.
+type StabilityOptions struct {
+	// Repeats is the number of random half-splits (PredictionStrength; default 5).
+	Repeats int
+	// NInit is the number of k-means++ restarts per clustering (default 3).
+	NInit int
+	// Threads bounds the goroutines (<= 0: GOMAXPROCS). Results do not depend on it.
+	Threads int
+	// Seed drives the splits and the clusterings.
+	Seed uint64
+	// Progress, if set, is called after each clustering task; calls never overlap.
+	Progress func(done, total int)
+}
+
+func (o StabilityOptions) resolve() StabilityOptions {
+	if o.Repeats <= 0 {
+		o.Repeats = 5
+	}
+	if o.NInit <= 0 {
+		o.NInit = 3
+	}
+	o.Threads = par.Threads(o.Threads)
+	return o
+}
+
+// PredictionStrength returns, for every k of ks, the prediction strength of
+// k-means with k clusters on the rows of X (Tibshirani and Walther, "Cluster
+// validation by prediction strength", JCGS 2005): split the rows at random
+// into halves A and B, cluster both, and measure how often two rows of the
+// same B cluster fall in the same cluster of A's centroids; a cluster's
+// score is that fraction over its pairs, a split's score the worst
+// cluster's (clusters of one row are skipped), and ps[i] the mean over
+// Repeats splits (se[i] its standard error). PS(1) = 1 by definition, so a
+// rule on PS can answer k = 1. Deterministic for a seed, whatever Threads.
+func PredictionStrength(ctx context.Context, X linalg.Matrix, ks []int, opt StabilityOptions) (ps, se []float64, err error) {
+	if err := checkMatrix(X); err != nil {
+		return nil, nil, err
+	}
+	o := opt.resolve()
+	if X.Rows < 4 {
+		return nil, nil, usererr.New("prediction strength needs at least 4 rows, got %d", X.Rows)
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x7073)) // "ps"
+	halves := make([][2][]int, o.Repeats)
+	for r := range halves {
+		perm := rng.Perm(X.Rows)
+		h := X.Rows / 2
+		halves[r] = [2][]int{perm[:h], perm[h:]}
+	}
+	nTasks := o.Repeats * len(ks)
+	seeds := make([]uint64, 2*nTasks)
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	scores := make([]float64, nTasks)
+	errs := make([]error, nTasks)
+	prog := &progressCounter{fn: o.Progress, total: nTasks}
+	par.Each(o.Threads, nTasks, func(t int) {
+		if ctx.Err() != nil {
+			errs[t] = ctx.Err()
+			return
+		}
+		r, k := t/len(ks), ks[t%len(ks)]
+		scores[t], errs[t] = psSplit(ctx, X, halves[r][0], halves[r][1], k, o.NInit, seeds[2*t], seeds[2*t+1])
+		prog.add(1)
+	})
+	for _, e := range errs {
+		if e != nil {
+			return nil, nil, e
+		}
+	}
+	ps, se = make([]float64, len(ks)), make([]float64, len(ks))
+	for i := range ks {
+		m, sq := 0.0, 0.0
+		for r := range o.Repeats {
+			m += scores[r*len(ks)+i]
+		}
+		m /= float64(o.Repeats)
+		for r := range o.Repeats {
+			d := scores[r*len(ks)+i] - m
+			sq += d * d
+		}
+		ps[i] = m
+		if o.Repeats > 1 {
+			se[i] = math.Sqrt(sq/float64(o.Repeats-1)) / math.Sqrt(float64(o.Repeats))
+		}
+	}
+	return ps, se, nil
+}
+
+// psSplit is the prediction strength of one half-split at k.
+func psSplit(ctx context.Context, X linalg.Matrix, a, b []int, k, nInit int, seedA, seedB uint64) (float64, error) {
+	if k <= 1 {
+		return 1, nil
+	}
+	XA, XB := X.Select(a), X.Select(b)
+	if k > XA.Rows || k > XB.Rows {
+		return 0, nil
+	}
+	ra, err := kmeansPlain(ctx, XA, k, nInit, seedA)
+	if err != nil {
+		return 0, err
+	}
+	rb, err := kmeansPlain(ctx, XB, k, nInit, seedB)
+	if err != nil {
+		return 0, err
+	}
+	byA, _ := cluster.Assign(XB, ra.Centroids, 1)
+	// counts[j][c]: rows of B cluster j that A's centroids put in cluster c.
+	counts := make([]int, k*k)
+	size := make([]int, k)
+	for i, j := range rb.Labels {
+		counts[j*k+byA[i]]++
+		size[j]++
+	}
+	worst := 1.0
+	for j := range k {
+		n := size[j]
+		if n < 2 {
+			continue
+		}
+		same := 0
+		for c := range k {
+			m := counts[j*k+c]
+			same += m * (m - 1)
+		}
+		worst = min(worst, float64(same)/float64(n*(n-1)))
+	}
+	return worst, nil
+}
+
+func kmeansPlain(ctx context.Context, X linalg.Matrix, k, nInit int, seed uint64) (*cluster.Result, error) {
+	return cluster.KMeans(ctx, X, cluster.KMeansOptions{K: k, NInit: nInit, Threads: 1, Breathe: -1,
+		Rng: rand.New(rand.NewPCG(seed, 0x6e6364))})
+}
+
+// MemberAgreement returns, for every k of ks, how much the members of an
+// ensemble agree on a k-means partition of the rows: X holds blocks equal
+// column blocks side by side (the members' latents, pbn.EmbedEnsemble),
+// each block is clustered on its own, and agree[i] is the mean adjusted Rand
+// index over the pairs of blocks. The members differ only in their training
+// seeds, so this is a free bootstrap of the representation: structure that
+// every network finds scores high, a split one network makes by chance
+// scores low.
+func MemberAgreement(ctx context.Context, X linalg.Matrix, blocks int, ks []int, opt StabilityOptions) ([]float64, error) {
+	if err := checkMatrix(X); err != nil {
+		return nil, err
+	}
+	if blocks < 2 || X.Cols%blocks != 0 {
+		return nil, usererr.New("member agreement needs at least 2 equal column blocks (%d columns, %d blocks)", X.Cols, blocks)
+	}
+	o := opt.resolve()
+	w := X.Cols / blocks
+	parts := make([]linalg.Matrix, blocks)
+	for b := range parts {
+		parts[b] = linalg.New(X.Rows, w)
+		for i := 0; i < X.Rows; i++ {
+			copy(parts[b].Row(i), X.Row(i)[b*w:(b+1)*w])
+		}
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6167726565)) // "agree"
+	nTasks := blocks * len(ks)
+	seeds := make([]uint64, nTasks)
+	for i := range seeds {
+		seeds[i] = rng.Uint64()
+	}
+	labels := make([][]int, nTasks)
+	errs := make([]error, nTasks)
+	prog := &progressCounter{fn: o.Progress, total: nTasks}
+	par.Each(o.Threads, nTasks, func(t int) {
+		if ctx.Err() != nil {
+			errs[t] = ctx.Err()
+			return
+		}
+		i, b := t/blocks, t%blocks
+		k := min(ks[i], X.Rows)
+		r, err := kmeansPlain(ctx, parts[b], k, o.NInit, seeds[t])
+		if err != nil {
+			errs[t] = err
+			return
+		}
+		labels[t] = r.Labels
+		prog.add(1)
+	})
+	for _, e := range errs {
+		if e != nil {
+			return nil, e
+		}
+	}
+	out := make([]float64, len(ks))
+	for i := range ks {
+		s, n := 0.0, 0
+		for b := range blocks {
+			for c := b + 1; c < blocks; c++ {
+				s += ARIInts(labels[i*blocks+b], labels[i*blocks+c])
+				n++
+			}
+		}
+		out[i] = s / float64(n)
+	}
+	return out, nil
+}
+
+// ARIInts is the adjusted Rand index (Hubert and Arabie 1985) of two
+// partitions given as cluster numbers 0..; 1 for identical partitions
+// (and, by convention, when both put every row in one cluster).
+func ARIInts(a, b []int) float64 {
+	ka, kb := 0, 0
+	for i := range a {
+		ka, kb = max(ka, a[i]+1), max(kb, b[i]+1)
+	}
+	cont := make([]float64, ka*kb)
+	ra, rb := make([]float64, ka), make([]float64, kb)
+	for i := range a {
+		cont[a[i]*kb+b[i]]++
+		ra[a[i]]++
+		rb[b[i]]++
+	}
+	c2 := func(x float64) float64 { return x * (x - 1) / 2 }
+	var sIJ, sA, sB float64
+	for _, v := range cont {
+		sIJ += c2(v)
+	}
+	for _, v := range ra {
+		sA += c2(v)
+	}
+	for _, v := range rb {
+		sB += c2(v)
+	}
+	exp := sA * sB / c2(float64(len(a)))
+	maxI := (sA + sB) / 2
+	if maxI == exp {
+		return 1
+	}
+	return (sIJ - exp) / (maxI - exp)
+}
