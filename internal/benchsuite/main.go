@@ -551,6 +551,8 @@ type curves struct {
 	KMax    int       `json:"k_max"`
 	PS      []float64 `json:"ps"`
 	PSSE    []float64 `json:"ps_se"`
+	PS2     []float64 `json:"ps2"` // 10 splits, 10 restarts, strict
+	PS2SE   []float64 `json:"ps2_se"`
 	Agree   []float64 `json:"agree"`
 	ACC     []float64 `json:"acc"`
 	NMI     []float64 `json:"nmi"`
@@ -596,6 +598,10 @@ func research(ctx context.Context, Z linalg.Matrix, truth []string, blocks int, 
 	c.K1SE = s1.K
 	so := estimate.StabilityOptions{Seed: seed, Threads: threads}
 	if c.PS, c.PSSE, err = estimate.PredictionStrength(ctx, Z, c.Ks, so); err != nil {
+		return nil, err
+	}
+	so2 := estimate.StabilityOptions{Seed: seed, Threads: threads, Repeats: 10, NInit: 10, Strict: true}
+	if c.PS2, c.PS2SE, err = estimate.PredictionStrength(ctx, Z, c.Ks, so2); err != nil {
 		return nil, err
 	}
 	if blocks > 1 {

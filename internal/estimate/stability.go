@@ -21,6 +21,10 @@ type StabilityOptions struct {
 	Threads int
 	// Seed drives the splits and the clusterings.
 	Seed uint64
+	// Strict scores a cluster of one row as 0 instead of skipping it: at a
+	// k so large that the halves' clusters shrink to single rows, nothing
+	// is predicted and the k should not pass.
+	Strict bool
 	// Progress, if set, is called after each clustering task; calls never overlap.
 	Progress func(done, total int)
 }
@@ -74,7 +78,7 @@ func PredictionStrength(ctx context.Context, X linalg.Matrix, ks []int, opt Stab
 			return
 		}
 		r, k := t/len(ks), ks[t%len(ks)]
-		scores[t], errs[t] = psSplit(ctx, X, halves[r][0], halves[r][1], k, o.NInit, seeds[2*t], seeds[2*t+1])
+		scores[t], errs[t] = psSplit(ctx, X, halves[r][0], halves[r][1], k, o.NInit, o.Strict, seeds[2*t], seeds[2*t+1])
 		prog.add(1)
 	})
 	for _, e := range errs {
@@ -102,7 +106,7 @@ func PredictionStrength(ctx context.Context, X linalg.Matrix, ks []int, opt Stab
 }
 
 // psSplit is the prediction strength of one half-split at k.
-func psSplit(ctx context.Context, X linalg.Matrix, a, b []int, k, nInit int, seedA, seedB uint64) (float64, error) {
+func psSplit(ctx context.Context, X linalg.Matrix, a, b []int, k, nInit int, strict bool, seedA, seedB uint64) (float64, error) {
 	if k <= 1 {
 		return 1, nil
 	}
@@ -130,6 +134,9 @@ func psSplit(ctx context.Context, X linalg.Matrix, a, b []int, k, nInit int, see
 	for j := range k {
 		n := size[j]
 		if n < 2 {
+			if strict && n == 1 {
+				return 0, nil
+			}
 			continue
 		}
 		same := 0
@@ -246,4 +253,16 @@ func ARIInts(a, b []int) float64 {
 		return 1
 	}
 	return (sIJ - exp) / (maxI - exp)
+}
+
+// PSLargest returns the largest k of ks whose prediction strength reaches
+// cutoff (Tibshirani and Walther's rule; 1 when none does).
+func PSLargest(ks []int, ps []float64, cutoff float64) int {
+	best := 1
+	for i, k := range ks {
+		if ps[i] >= cutoff {
+			best = max(best, k)
+		}
+	}
+	return best
 }
