@@ -135,7 +135,7 @@ func TestClusterBadInput(t *testing.T) {
 // silhouette is clearly highest at k = 2 (setosa vs the rest: scikit-learn's
 // silhouette_score is 0.58 at k=2 and 0.46 at k=3 for KMeans labels).
 func TestEstimateKStdoutIsTheNumber(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8")
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8", "--k-rule", "1se")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -157,7 +157,8 @@ func TestEstimateKStdoutIsTheNumber(t *testing.T) {
 	if code, _, stderr = runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "5", "--plot", plot, "--quiet"); code != 0 {
 		t.Fatalf("plot: exit %d %s", code, stderr)
 	}
-	if b, err := os.ReadFile(plot); err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "chosen k = 2") {
+	// The default rule's plot: prediction strength, which finds the 3 species.
+	if b, err := os.ReadFile(plot); err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "chosen k = 3") || !strings.Contains(string(b), "prediction strength") {
 		t.Fatalf("plot file: %v", err)
 	}
 }

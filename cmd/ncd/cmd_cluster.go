@@ -117,8 +117,8 @@ features (a note says so; name them in --features to use them).`,
 // addKFlags registers --k and the scan range used by --k auto.
 func addKFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("k", "auto", "number of novel clusters: auto (silhouette scan) or a number")
-	f.Int("k-min", 2, "--k auto: smallest k scanned")
+	f.String("k", "auto", "number of novel clusters: auto (estimated, see --k-rule) or a number")
+	f.Int("k-min", 2, "--k auto: smallest k scanned (--k-rule ps answers 1 when no scanned k is stable)")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
 	addKRuleFlag(cmd)
 }
@@ -126,15 +126,15 @@ func addKFlags(cmd *cobra.Command) {
 // checkKRule validates --k-rule before any work is done (fit would
 // otherwise train for minutes before the scan refuses it).
 func checkKRule(v *viper.Viper) error {
-	if r := v.GetString("k-rule"); r != estimate.RuleMax && r != estimate.RuleOneSE {
-		return usererr.New("--k-rule must be 1se or max, got %q", r)
+	if r := v.GetString("k-rule"); r != estimate.RuleMax && r != estimate.RuleOneSE && r != estimate.RulePS {
+		return usererr.New("--k-rule must be ps, 1se or max, got %q", r)
 	}
 	return nil
 }
 
-// addKRuleFlag registers --k-rule (how the silhouette scan picks k).
+// addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RuleOneSE, "silhouette scan: 1se (the smallest k whose mean silhouette is within one standard error of the highest) or max (the highest, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RulePS, "how --k auto picks k: ps (prediction strength: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7; can answer 1), or a silhouette scan: 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather

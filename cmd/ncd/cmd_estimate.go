@@ -215,10 +215,16 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 // scanOptions reads the scan's flags. cluster and fit have no --index/--runs
 // flags: zero values select the scan's defaults (silhouette, 3 runs).
 func scanOptions(v *viper.Viper) estimate.ScanOptions {
-	return estimate.ScanOptions{
+	o := estimate.ScanOptions{
 		KMin: v.GetInt("k-min"), KMax: v.GetInt("k-max"),
 		Runs: v.GetInt("runs"), NInit: v.GetInt("n-init"), Index: v.GetString("index"), Rule: v.GetString("k-rule"),
 	}
+	// An index other than the silhouette asks for the index scan; the
+	// prediction strength rule would ignore it.
+	if o.Rule == estimate.RulePS && o.Index != "" && o.Index != estimate.IndexSilhouette {
+		o.Rule = estimate.RuleOneSE
+	}
+	return o
 }
 
 // curveResult is the --json form of a scan of rows rows.
@@ -299,9 +305,10 @@ func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.
 }
 
 // indexOrder is the order indices are shown in tables and plots.
-var indexOrder = []string{estimate.IndexSilhouette, estimate.IndexCH, estimate.IndexDB, estimate.IndexElbow, indexKnownACC}
+var indexOrder = []string{estimate.IndexPS, estimate.IndexSilhouette, estimate.IndexCH, estimate.IndexDB, estimate.IndexElbow, indexKnownACC}
 
 var indexTitle = map[string]string{
+	estimate.IndexPS:         "prediction strength (largest k with ps + se >= .7)",
 	estimate.IndexSilhouette: "silhouette (max)",
 	estimate.IndexCH:         "Calinski-Harabasz (max)",
 	estimate.IndexDB:         "Davies-Bouldin (min)",
@@ -322,10 +329,11 @@ func printCurve(w io.Writer, r *estimateResult) {
 	if r.Sample != nil {
 		se = r.Sample.SilhouetteSE
 	}
+	psSE := r.Scores["ps_se"]
 	head := make([]string, 0, len(cols)+1)
 	for _, name := range cols {
 		head = append(head, name)
-		if name == estimate.IndexSilhouette && se != nil {
+		if (name == estimate.IndexSilhouette && se != nil) || (name == estimate.IndexPS && psSE != nil) {
 			head = append(head, "+-se")
 		}
 	}
@@ -341,12 +349,17 @@ func printCurve(w io.Writer, r *estimateResult) {
 			if name == estimate.IndexSilhouette && se != nil {
 				fmt.Fprintf(tw, "%s \t", fmtScore(se[i]))
 			}
+			if name == estimate.IndexPS && psSE != nil {
+				fmt.Fprintf(tw, "%s \t", fmtScore(psSE[i]))
+			}
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	rows := fmt.Sprintf("%d rows", r.Rows)
-	if s := r.Sample; s != nil {
+	if s := r.Sample; s != nil && s.Strata == 0 {
+		rows = fmt.Sprintf("%d rows, scan on a seeded sample of %d", s.Rows, s.Sampled)
+	} else if s != nil {
 		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d %s", s.Rows, s.Sampled, s.Strata, s.StrataOf)
 	}
 	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))

@@ -486,7 +486,9 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		}
 		s.note = note
 		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
-		if o.Scan.Rule != estimate.RuleMax {
+		if o.Scan.Rule == estimate.RulePS {
+			scan = fmt.Sprintf("k %d..%d, prediction strength", o.Scan.KMin, o.Scan.KMax)
+		} else if o.Scan.Rule != estimate.RuleMax {
 			scan += ", " + o.Scan.Rule // studies of the max rule keep their fingerprint
 		}
 		set("scan", scan)
@@ -572,7 +574,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("k-min", v.GetString("k-min"))
 		add("k-max", v.GetString("k-max"))
 	}
-	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RuleOneSE {
+	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RulePS {
 		add("k-rule", v.GetString("k-rule"))
 	}
 	if d := v.GetString("data"); d != "" && d != "-" {

@@ -164,7 +164,7 @@ func TestKBoundsCheckedBeforeWork(t *testing.T) {
 	// 17 unlabeled rows: the default --k-max 30 becomes 16, said once; the
 	// JSON shows the scan that ran.
 	small := pendigitsRows(t, t.TempDir(), 40)
-	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", small, "--novel", "0,3,5,6,7", "--json")
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", small, "--novel", "0,3,5,6,7", "--json", "--k-rule", "1se")
 	var res estimateResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 {
 		t.Fatalf("exit %d, %v: %s", code, err, stderr)

@@ -30,7 +30,7 @@ type sampledEstimateJSON struct {
 func TestEstimateSampled(t *testing.T) {
 	novel := "A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U,V,W,X,Y,Z"
 	args := []string{"estimate-k", "--data", "../../testdata/letter.csv", "--novel", novel,
-		"--k-max", "5", "--runs", "1", "--n-init", "2", "--seed", "4"}
+		"--k-max", "5", "--runs", "1", "--n-init", "2", "--seed", "4", "--k-rule", "1se"}
 	var out [2]sampledEstimateJSON
 	var raw [2]string
 	for i, th := range []string{"1", "2"} {
@@ -80,7 +80,7 @@ func TestEstimateSampled(t *testing.T) {
 func TestEstimateProgressBar(t *testing.T) {
 	var out, errb bytes.Buffer
 	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, StderrIsTTY: true}
-	if code := Execute(app, []string{"estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "6"}); code != 0 {
+	if code := Execute(app, []string{"estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "6", "--k-rule", "1se"}); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errb.String())
 	}
 	for _, want := range []string{"estimating k (k-means, k of K)", "/5", "estimating k (silhouettes, row blocks)"} {
@@ -96,5 +96,38 @@ func TestJSONFloats(t *testing.T) {
 	b, err := json.Marshal(map[string]jsonFloats{"s": {0.5, math.NaN(), 1e21, 14560, 1e-7}})
 	if err != nil || string(b) != `{"s":[0.5,null,1e+21,14560,1e-7]}` {
 		t.Errorf("got %s, %v", b, err)
+	}
+}
+
+// TestEstimatePredictionStrength: the default rule on iris with every
+// class unlabeled finds the 3 species (the silhouette prefers 2: setosa
+// against the rest, TestEstimateKStdoutIsTheNumber), shows PS and its
+// error per k, and gives the same output at 1 and 2 threads; above
+// estimate.PSSampleRows rows it runs on a seeded sample and says so.
+func TestEstimatePredictionStrength(t *testing.T) {
+	var raw [2]string
+	for i, th := range []string{"1", "2"} {
+		code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8", "--json", "--threads", th)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var res estimateResult
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.K != 3 || res.Index != "ps" || len(res.Scores["ps"]) != 7 || len(res.Scores["ps_se"]) != 7 || res.Ks[0] != 2 {
+			t.Fatalf("iris: %+v", res)
+		}
+		if !strings.Contains(stderr, "+-se") || !strings.Contains(stderr, "estimated k = 3 (index ps") {
+			t.Errorf("stderr: %s", stderr)
+		}
+		raw[i] = stdout[:strings.Index(stdout, `"seconds"`)]
+	}
+	if raw[0] != raw[1] {
+		t.Errorf("--threads 1 and 2 differ:\n%s\n%s", raw[0], raw[1])
+	}
+	code, _, stderr := runCLI(t, "", "estimate-k", "--data", "../../testdata/letter.csv", "--novel", "A,B,C,D,E,F", "--k-max", "3")
+	if code != 0 || !strings.Contains(stderr, "scan on a seeded sample of 3000") {
+		t.Errorf("letter: exit %d\n%s", code, stderr)
 	}
 }

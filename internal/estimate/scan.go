@@ -133,8 +133,8 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	if o.Rule == "" {
 		o.Rule = RuleMax
 	}
-	if o.Rule != RuleMax && o.Rule != RuleOneSE {
-		return o, usererr.New("unknown k rule %q (want max or 1se)", o.Rule)
+	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS {
+		return o, usererr.New("unknown k rule %q (want ps, 1se or max)", o.Rule)
 	}
 	switch o.Index {
 	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
@@ -217,6 +217,9 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	o, err := opt.resolve(X.Rows)
 	if err != nil {
 		return nil, err
+	}
+	if o.Rule == RulePS {
+		return scanPS(ctx, X, o)
 	}
 	var smp *rowSample
 	n := X.Rows
@@ -347,8 +350,10 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	return c, nil
 }
 
-// Rules choosing the silhouette's k.
+// Rules choosing k: the silhouette's (max, 1se), or prediction strength
+// (ps, which replaces the silhouette scan: see scanPS).
 const (
+	RulePS    = "ps"
 	RuleMax   = "max"
 	RuleOneSE = "1se"
 )
