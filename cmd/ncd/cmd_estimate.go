@@ -35,9 +35,11 @@ type estimateResult struct {
 	Best   map[string]int        `json:"best"`
 	Known  *knownACCSummary      `json:"known_acc,omitempty"`
 	// Sample is set when the scan ran on a sample of the rows.
-	Sample  *sampleSummary `json:"sample,omitempty"`
-	Seconds float64        `json:"seconds"`                // the scan (or the known-acc search) alone
-	Wall    float64        `json:"wall_seconds,omitempty"` // estimate-k's whole run (not set inside fit's and cluster's JSON)
+	Sample *sampleSummary `json:"sample,omitempty"`
+	// Note says why another rule than --k-rule chose k (too few rows).
+	Note    string  `json:"note,omitempty"`
+	Seconds float64 `json:"seconds"`                // the scan (or the known-acc search) alone
+	Wall    float64 `json:"wall_seconds,omitempty"` // estimate-k's whole run (not set inside fit's and cluster's JSON)
 }
 
 // sampleSummary is estimate.Sample in --json: the scan clustered and scored
@@ -230,7 +232,7 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 // curveResult is the --json form of a scan of rows rows.
 func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResult {
 	res := &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: map[string]jsonFloats{},
-		Best: curve.Best, Seconds: seconds}
+		Best: curve.Best, Seconds: seconds, Note: curve.Fallback}
 	for name, s := range curve.Scores {
 		res.Scores[name] = s
 	}
@@ -361,6 +363,9 @@ func printCurve(w io.Writer, r *estimateResult) {
 		rows = fmt.Sprintf("%d rows, scan on a seeded sample of %d", s.Rows, s.Sampled)
 	} else if s != nil {
 		rows = fmt.Sprintf("%d rows, scan on a sample of %d stratified by %d %s", s.Rows, s.Sampled, s.Strata, s.StrataOf)
+	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", r.Note)
 	}
 	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
 }

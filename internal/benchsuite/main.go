@@ -24,6 +24,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -97,6 +98,9 @@ func main() {
 		jsonOut  = flag.String("json", "", "also write every outcome as JSON lines to this file")
 		epochs   = flag.Int("epochs", 0, "training epochs (0 = the default)")
 		curveOut = flag.String("curves", "", "research mode: write every split's k curves (silhouette, prediction strength, member agreement, ACC at each k) as JSON lines here, and nothing else")
+		tuneOut  = flag.String("tune", "", "tuned-pipeline mode: run `ncd tune` then `ncd fit --config best.yaml` (the -bin binary) on every split and write the outcomes as JSON lines here, and nothing else")
+		bin      = flag.String("bin", "bin/ncd", "the ncd binary (-tune)")
+		trials   = flag.Int("trials", 30, "tune trials (-tune)")
 		withVal  = flag.Bool("validation", false, "also run the validation tables (look at them only after a default is chosen)")
 	)
 	flag.Parse()
@@ -121,6 +125,15 @@ func main() {
 		defer f.Close()
 		cw = f
 	}
+	var tw io.Writer
+	if *tuneOut != "" {
+		f, err := os.Create(*tuneOut)
+		if err != nil {
+			fail(err)
+		}
+		defer f.Close()
+		tw = f
+	}
 	cfg := pbn.DefaultConfig()
 	if *epochs > 0 {
 		cfg.Epochs = *epochs
@@ -135,6 +148,12 @@ func main() {
 			continue
 		}
 		for s := range *splits {
+			if tw != nil {
+				if _, err := runTuned(tb, s, splitList(*dirs), *bin, *trials, *threads, tw); err != nil {
+					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
+				}
+				continue
+			}
 			if cw != nil {
 				if err := researchSplit(tb, s, splitList(*dirs), cfg, *ens, *cacheDir, cw); err != nil {
 					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
@@ -694,4 +713,88 @@ func withinClass(Z linalg.Matrix, truth []string) float64 {
 		}
 	}
 	return tot / float64(Z.Rows)
+}
+
+// tuned is the tuned pipeline of one split: `ncd tune` on the training
+// split (trials trials, the CLI's defaults otherwise), then `ncd fit
+// --config best.yaml --k auto` on the test split, scored with `ncd eval`
+// on the test split's novel rows. It runs the ncd binary bin, as a user
+// would.
+type tuned struct {
+	Table      string  `json:"table"`
+	Validation bool    `json:"validation"`
+	Split      int     `json:"split"`
+	KTrue      int     `json:"k_true"`
+	K          int     `json:"k"`
+	ACC        float64 `json:"acc"`
+	TuneSec    float64 `json:"tune_seconds"`
+	BestCVACC  float64 `json:"best_cv_acc"`
+	Config     any     `json:"config"`
+}
+
+func runTuned(tb table, s int, dirs []string, bin string, trials, threads int, w io.Writer) (*tuned, error) {
+	dir, err := os.MkdirTemp("", "ncd-suite-tune-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	trainPath, testPath, novel, err := prepare(tb, s, dirs, dir)
+	if err != nil {
+		return nil, err
+	}
+	run := func(args ...string) ([]byte, error) {
+		cmd := exec.Command(bin, args...)
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, errb.String())
+		}
+		return out, nil
+	}
+	seed := strconv.Itoa(s)
+	th := strconv.Itoa(threads)
+	best := filepath.Join(dir, "best.yaml")
+	t0 := time.Now()
+	out, err := run("tune", "--data", trainPath, "--novel", strings.Join(novel, ","), "--trials", strconv.Itoa(trials),
+		"--seed", seed, "--threads", th, "--out", best, "--json", "--quiet")
+	if err != nil {
+		return nil, err
+	}
+	tuneSec := time.Since(t0).Seconds()
+	var tr struct {
+		Best struct {
+			ACC float64 `json:"acc"`
+		} `json:"best"`
+		BestConfig any `json:"best_config"`
+	}
+	_ = json.Unmarshal(out, &tr)
+	pred := filepath.Join(dir, "pred.csv")
+	out, err = run("fit", "--config", best, "--test", testPath, "--k", "auto", "--seed", seed, "--threads", th, "--out", pred, "--json", "--quiet")
+	if err != nil {
+		return nil, err
+	}
+	var fr struct {
+		K int `json:"k"`
+	}
+	if err := json.Unmarshal(out, &fr); err != nil {
+		return nil, err
+	}
+	out, err = run("eval", "--data", pred, "--json", "--quiet")
+	if err != nil {
+		return nil, err
+	}
+	var er struct {
+		ACC         float64 `json:"acc"`
+		TrueClasses int     `json:"true_classes"`
+	}
+	if err := json.Unmarshal(out, &er); err != nil {
+		return nil, err
+	}
+	r := &tuned{Table: tb.name, Validation: tb.validation, Split: s, KTrue: er.TrueClasses, K: fr.K, ACC: er.ACC,
+		TuneSec: tuneSec, BestCVACC: tr.Best.ACC, Config: tr.BestConfig}
+	b, _ := json.Marshal(r)
+	fmt.Fprintln(w, string(b))
+	fmt.Fprintf(os.Stderr, "%-9s split %d tuned: k %d (true %d) ACC %.3f, tune %.0fs (CV ACC %.3f)\n", r.Table, s, r.K, r.KTrue, r.ACC, tuneSec, r.BestCVACC)
+	return r, nil
 }

@@ -112,6 +112,9 @@ type Curve struct {
 	// the stratified estimates of the mean over all rows; the other indices
 	// are those of the sample's partitions.
 	Sample *Sample
+	// Fallback, when set, says why the scan ran another rule than asked
+	// (prediction strength on too few rows).
+	Fallback string
 }
 
 func (o ScanOptions) resolve(rows int) (ScanOptions, error) {

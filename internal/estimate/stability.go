@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -286,6 +287,12 @@ const (
 	// uniform sample above it): PS is itself a resampling estimate, and its
 	// cost is 2 x psRepeats x psNInit k-means per k.
 	PSSampleRows = 3000
+	// PSMinRows: below it a half-split has fewer than 10 rows, too few to
+	// hold two clusters of several rows each, and PS answers 1 whatever
+	// the rows hold (oils' 7-10 novel test rows: k = 1 for 3 classes); the
+	// scan falls back to the silhouette's 1se rule there. (Set after the
+	// validation tables showed it: see internal/benchsuite.)
+	PSMinRows = 20
 )
 
 // IndexPS names prediction strength in Curve.Scores and Best.
@@ -298,6 +305,14 @@ const IndexPS = "ps"
 // Scores["ps_se"] its standard error.
 func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error) {
 	n := X.Rows
+	if n < PSMinRows {
+		o.Rule = RuleOneSE
+		c, err := Scan(ctx, X, o)
+		if err == nil {
+			c.Fallback = fmt.Sprintf("prediction strength needs at least %d rows (%d here): k from the silhouette's 1se rule", PSMinRows, n)
+		}
+		return c, err
+	}
 	var smp *Sample
 	if X.Rows > PSSampleRows {
 		rng := rand.New(rand.NewPCG(o.Seed, 0x70737361)) // "pssa"

@@ -132,3 +132,24 @@ func TestMemberAgreement(t *testing.T) {
 		t.Error("8 columns in 3 blocks accepted")
 	}
 }
+
+// Fewer rows than PSMinRows: the ps rule falls back to the silhouette's
+// 1se scan and says so; from PSMinRows rows on it runs.
+func TestScanPSFallback(t *testing.T) {
+	X, _ := blobs(3, 5, 2, 20, 1, 4) // 15 rows, 3 far-apart blobs
+	c, err := Scan(context.Background(), X, ScanOptions{KMax: 6, Rule: RulePS, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Fallback == "" || c.Index != IndexSilhouette || c.K != 3 {
+		t.Errorf("15 rows: index %s, k %d, fallback %q; want the silhouette's 3 and a note", c.Index, c.K, c.Fallback)
+	}
+	X, _ = blobs(3, 10, 2, 20, 1, 4) // 30 rows
+	c, err = Scan(context.Background(), X, ScanOptions{KMax: 6, Rule: RulePS, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Fallback != "" || c.Index != IndexPS || c.K != 3 {
+		t.Errorf("30 rows: index %s, k %d, fallback %q; want ps and 3", c.Index, c.K, c.Fallback)
+	}
+}
