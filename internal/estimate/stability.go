@@ -66,14 +66,23 @@ func PredictionStrength(ctx context.Context, X linalg.Matrix, ks []int, opt Stab
 		halves[r] = [2][]int{perm[:h], perm[h:]}
 	}
 	nTasks := o.Repeats * len(ks)
+	// Each (split, k) has its own seeds, drawn from the seed and k alone, so
+	// a k's score does not depend on which other k are computed (scanPS
+	// computes them in batches and stops early).
 	seeds := make([]uint64, 2*nTasks)
-	for i := range seeds {
-		seeds[i] = rng.Uint64()
+	for i, k := range ks {
+		kr := rand.New(rand.NewPCG(o.Seed^0x7073, uint64(k)))
+		for r := range o.Repeats {
+			t := r*len(ks) + i
+			seeds[2*t], seeds[2*t+1] = kr.Uint64(), kr.Uint64()
+		}
 	}
 	scores := make([]float64, nTasks)
 	errs := make([]error, nTasks)
 	prog := &progressCounter{fn: o.Progress, total: nTasks}
-	par.Each(o.Threads, nTasks, func(t int) {
+	par.Each(o.Threads, nTasks, func(i int) {
+		// Largest k first: the slowest tasks start first.
+		t := (i%o.Repeats)*len(ks) + (len(ks) - 1 - i/o.Repeats)
 		if ctx.Err() != nil {
 			errs[t] = ctx.Err()
 			return
@@ -283,6 +292,8 @@ const (
 	// psRepeats half-splits of psNInit k-means restarts each, strict.
 	psRepeats = 10
 	psNInit   = 10
+	// psPatience: the scan stops after this many k in a row below the cutoff.
+	psPatience = 5
 	// PSSampleRows caps the rows prediction strength runs on (a seeded
 	// uniform sample above it): PS is itself a resampling estimate, and its
 	// cost is 2 x psRepeats x psNInit k-means per k.
@@ -327,15 +338,46 @@ func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error)
 	if len(ks) == 0 {
 		return nil, usererr.New("prediction strength needs k_min <= rows/2 (k_min %d, %d rows)", o.KMin, X.Rows)
 	}
-	var prog func(int, int)
-	if o.Progress != nil { // in k of K, as the silhouette scan counts
-		prog = func(done, total int) { o.Progress(done*len(ks)/total, len(ks)) }
+	// k in increasing batches; once psPatience k in a row fail the cutoff
+	// the scan stops (the larger k are not scored nor listed), since PS falls
+	// with k and a late recovery is a chance partition of a few rows.
+	// Each k's score depends only on the seed and k (PredictionStrength),
+	// so the result does not depend on the batching or on Threads.
+	ps, se := make([]float64, len(ks)), make([]float64, len(ks))
+	for i := range ps {
+		ps[i], se[i] = math.NaN(), math.NaN()
 	}
-	ps, se, err := PredictionStrength(ctx, X, ks, StabilityOptions{Repeats: psRepeats, NInit: psNInit, Strict: true,
-		Threads: o.Threads, Seed: o.Seed, Progress: prog})
-	if err != nil {
-		return nil, err
+	batch := max(psPatience, o.Threads)
+	fails := 0
+	for lo := 0; lo < len(ks) && fails < psPatience; lo += batch {
+		hi := min(lo+batch, len(ks))
+		var prog func(int, int)
+		if o.Progress != nil { // in k of K, as the silhouette scan counts
+			prog = func(done, total int) { o.Progress(lo+done*(hi-lo)/total, len(ks)) }
+		}
+		p, e, err := PredictionStrength(ctx, X, ks[lo:hi], StabilityOptions{Repeats: psRepeats, NInit: psNInit, Strict: true,
+			Threads: o.Threads, Seed: o.Seed, Progress: prog})
+		if err != nil {
+			return nil, err
+		}
+		for j := range p {
+			if fails >= psPatience {
+				break
+			}
+			ps[lo+j], se[lo+j] = p[j], e[j]
+			if p[j]+e[j] >= PSCutoff {
+				fails = 0
+			} else {
+				fails++
+			}
+		}
 	}
+	last := len(ps)
+	for last > 0 && math.IsNaN(ps[last-1]) {
+		last--
+	}
+	ks, ps, se = ks[:last], ps[:last], se[:last] // the k not scored are left out
+	c.Ks = ks
 	up := make([]float64, len(ps))
 	for i := range ps {
 		up[i] = ps[i] + se[i]
