@@ -69,7 +69,8 @@ Methods:
               adds the known classes' embedding means as fixed centroids).
 
 Features are z-scored with statistics of --data. --k auto (default) estimates
-the number of novel classes with a silhouette scan (see 'ncd estimate-k').
+the number of novel classes (prediction strength by default, see --k-rule and
+'ncd estimate-k').
 The output holds every row of --test (or --data) with its columns plus
 'cluster' (the known class for labeled rows, novel_0.. for discovered ones)
 and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.

@@ -78,7 +78,7 @@ classes and every unlabeled row, as 'ncd fit --ensemble 1' (or 'ncd cluster'
 for ncd-sc) would run it: one network per fold, since fit's ensemble averages
 out seed noise without changing what a configuration is, and would multiply
 the tune's time. The hidden classes' rows are then clustered, with k
-estimated by a silhouette scan (--k auto) or set to the number of hidden
+estimated as fit does (--k auto, --k-rule) or set to the number of hidden
 classes (--k true), and scored against their hidden labels (ACC, NMI, ARI).
 The real novel rows are never scored. A configuration's score is its mean ACC
 over the folds.
@@ -123,7 +123,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.Int("folds", 5, "hidden-class folds")
 	f.Int("hidden", 0, "classes hidden per fold with --fold-mode random (default: a fifth of the known classes, at least 2)")
 	f.String("fold-mode", cv.FoldAuto, "auto|partition|random")
-	f.String("k", "auto", "clusters per fold: auto (silhouette scan on the hidden rows) or true (the number of hidden classes)")
+	f.String("k", "auto", "clusters per fold: auto (estimated on the hidden rows with --k-rule) or true (the number of hidden classes)")
 	f.Int("k-min", 2, "--k auto: smallest k scanned")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
 	addKRuleFlag(cmd)
