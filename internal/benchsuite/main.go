@@ -107,33 +107,7 @@ func main() {
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
 		fail(err)
 	}
-	var jw io.Writer
-	if *jsonOut != "" {
-		f, err := os.Create(*jsonOut)
-		if err != nil {
-			fail(err)
-		}
-		defer f.Close()
-		jw = f
-	}
-	var cw io.Writer
-	if *curveOut != "" {
-		f, err := os.Create(*curveOut)
-		if err != nil {
-			fail(err)
-		}
-		defer f.Close()
-		cw = f
-	}
-	var tw io.Writer
-	if *tuneOut != "" {
-		f, err := os.Create(*tuneOut)
-		if err != nil {
-			fail(err)
-		}
-		defer f.Close()
-		tw = f
-	}
+	jw, cw, tw := create(*jsonOut), create(*curveOut), create(*tuneOut)
 	cfg := pbn.DefaultConfig()
 	if *epochs > 0 {
 		cfg.Epochs = *epochs
@@ -176,6 +150,19 @@ func main() {
 		}
 	}
 	printTables(os.Stdout, all, splitList(*rules))
+}
+
+// create opens an output file ("" = none: nil). The files are closed
+// when the process exits.
+func create(path string) io.Writer {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fail(err)
+	}
+	return f
 }
 
 func fail(err error) {
