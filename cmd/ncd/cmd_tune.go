@@ -119,6 +119,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("method", "pbn", "pbn|baseline|ncd-sc")
 	f.Int("trials", cv.DefaultTrials, "configurations to evaluate")
 	f.String("sampler", cv.SamplerTPE, "tpe|random")
+	f.Bool("default-trial", true, "pbn/baseline: trial 0 is fit's default configuration (lr, w, dropout, latent-dim), so the winner has to beat the defaults on the folds")
 	f.Int("startup", cv.DefaultStartup, "random trials before TPE starts")
 	f.Int("folds", 5, "hidden-class folds")
 	f.Int("hidden", 0, "classes hidden per fold with --fold-mode random (default: a fifth of the known classes, at least 2)")
@@ -164,7 +165,8 @@ type tuneSetup struct {
 	foldMode string
 	opt      cv.Options
 	settings map[string]string
-	note     string // about the folds' k scan range ("" = none)
+	note     string    // about the folds' k scan range ("" = none)
+	first    cv.Params // trial 0's configuration (nil: drawn like the others)
 }
 
 func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
@@ -396,6 +398,10 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		}
 		s.method = &cv.PBN{Base: cfg, Normalized: normalized, NInit: nInit}
 		s.space = cv.PBNSpace(method, ds.X.Cols)
+		if v.GetBool("default-trial") {
+			def := pbn.DefaultConfig()
+			s.first = cv.Params{cv.ParamLR: def.LR, cv.ParamW: def.W, cv.ParamDropout: def.Dropout, cv.ParamLatentDim: float64(def.LatentDim)}
+		}
 		for _, k := range []string{"epochs", "batch-size", "shuffle", "latent"} {
 			set(k, v.GetString(k))
 		}
@@ -435,6 +441,10 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		return nil, usererr.New("--n-init must be >= 0 (0 = auto), got %d", v.GetInt("n-init"))
 	}
 	set("n-init", nInit)
+	if s.first != nil {
+		fp, _ := json.Marshal(s.space.Clamp(s.first))
+		set("first-trial", string(fp))
+	}
 	sp, _ := json.Marshal(s.space)
 	set("space", string(sp))
 
@@ -457,7 +467,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	}
 	set("folds", strings.Join(fs, " | "))
 
-	o := cv.Options{Method: s.method, Space: s.space, Folds: folds, Trials: v.GetInt("trials"), Sampler: v.GetString("sampler"),
+	o := cv.Options{Method: s.method, Space: s.space, First: s.first, Folds: folds, Trials: v.GetInt("trials"), Sampler: v.GetString("sampler"),
 		Startup: v.GetInt("startup"), Lag: cv.DefaultLag, Prune: v.GetInt("prune"), Seed: c.Seed, Threads: c.Threads}
 	if o.Trials < 1 {
 		return nil, usererr.New("--trials must be >= 1, got %d", o.Trials)

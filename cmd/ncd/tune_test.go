@@ -96,6 +96,20 @@ func TestTuneWritesAConfigThatFitUses(t *testing.T) {
 	if r.Board[0].ACC < r.Board[len(r.Board)-1].ACC {
 		t.Error("leaderboard not sorted best first")
 	}
+	// Trial 0 is fit's default configuration (--default-trial).
+	found := false
+	for _, tr := range r.Board {
+		if tr.Trial == 0 {
+			found = true
+			want := map[string]float64{"lr": 1e-3, "w": 0.5, "dropout": 0.1, "latent-dim": 32}
+			if !reflect.DeepEqual(tr.Params, want) {
+				t.Errorf("trial 0 = %v, want fit's defaults %v", tr.Params, want)
+			}
+		}
+	}
+	if !found {
+		t.Error("trial 0 is not on the leaderboard")
+	}
 	// The study plot names the winner in its title (SVG text).
 	svg, err := os.ReadFile(plot)
 	if err != nil {

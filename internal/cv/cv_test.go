@@ -522,3 +522,30 @@ func TestParzenDensity(t *testing.T) {
 		t.Errorf("density peaks at %v, want 0.25", at)
 	}
 }
+
+// First: trial 0 runs the given configuration, clamped into the space
+// (latent-dim 40 -> 32, w absent -> the middle of [0, 1]); the later
+// trials are those of a search whose trial 0 was drawn, since proposals
+// depend on the seed, the index and the history only.
+func TestTuneFirstTrial(t *testing.T) {
+	ds := toy(8, 20, 30)
+	o := fakeOptions(ds, 2)
+	o.Trials = 3
+	o.First = Params{ParamLR: 1e-3, ParamLatentDim: 40}
+	res, err := Tune(context.Background(), ds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Params{ParamLR: 1e-3, ParamW: 0.5, ParamLatentDim: 32}
+	if !reflect.DeepEqual(res.Trials[0].Params, want) {
+		t.Errorf("trial 0 = %v, want %v", res.Trials[0].Params, want)
+	}
+	o.First = nil
+	plain, err := Tune(context.Background(), ds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(plain.Trials[0].Params, want) || !reflect.DeepEqual(plain.Trials[1].Params, res.Trials[1].Params) {
+		t.Errorf("without First: trial 0 %v, trial 1 %v vs %v", plain.Trials[0].Params, plain.Trials[1].Params, res.Trials[1].Params)
+	}
+}

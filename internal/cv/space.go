@@ -163,3 +163,23 @@ func sortedNames(p Params) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Clamp returns p's values for s's parameters, each moved into its range
+// (integers rounded); a parameter p lacks takes the middle of its range
+// in the internal coordinate.
+func (s Space) Clamp(p Params) Params {
+	out := Params{}
+	for _, q := range s {
+		v, ok := p[q.Name]
+		if !ok {
+			lo, hi := q.bounds()
+			out[q.Name] = q.value((lo + hi) / 2)
+			continue
+		}
+		if q.Int {
+			v = math.Round(v)
+		}
+		out[q.Name] = math.Min(math.Max(v, q.Low), q.High)
+	}
+	return out
+}

@@ -46,6 +46,10 @@ type Options struct {
 	// trials run at once whatever Threads is (default 3; negative = 0, i.e.
 	// strictly sequential proposals).
 	Lag int
+	// First, if set, is trial 0's configuration (clamped into Space; a
+	// parameter it lacks takes the middle of its range): `ncd tune` passes
+	// fit's defaults, so the winner has to beat them on the folds.
+	First Params
 	// TrueK clusters each fold's hidden rows into as many clusters as it
 	// hides classes, instead of estimating k with Scan.
 	TrueK bool
@@ -273,7 +277,9 @@ func (s *scheduler) allFinishedBelow(n int) bool {
 
 func (s *scheduler) propose(i int, st *trialState) {
 	rng := rand.New(rand.NewPCG(s.opt.Seed^0x70726f706f736531, uint64(i))) // "propose1"
-	if s.opt.Sampler == SamplerRandom || i < s.opt.Startup {
+	if i == 0 && s.opt.First != nil {
+		st.params = s.opt.Space.Clamp(s.opt.First)
+	} else if s.opt.Sampler == SamplerRandom || i < s.opt.Startup {
 		st.params = s.opt.Space.sampleRandom(rng)
 	} else {
 		st.params = s.opt.Space.sampleTPE(rng, s.historyBefore(i-s.opt.Lag))
