@@ -36,7 +36,7 @@ bench: build
 ## and with prediction strength (the default), ACC at k found and at the
 ## true k; validation tables marked (see README "Benchmark suite")
 bench-suite:
-	$(GO) run ./internal/benchsuite -validation -rules 1se,ps
+	$(GO) run ./internal/benchsuite -validation -rules 1se,ps,stable
 
 ## demo: the main job on bundled data: fit with novel classes hidden, then eval
 demo: build

@@ -69,8 +69,7 @@ Methods:
               adds the known classes' embedding means as fixed centroids).
 
 Features are z-scored with statistics of --data. --k auto (default) estimates
-the number of novel classes (prediction strength by default, see --k-rule and
-'ncd estimate-k').
+the number of novel classes (see --k-rule and 'ncd estimate-k').
 The output holds every row of --test (or --data) with its columns plus
 'cluster' (the known class for labeled rows, novel_0.. for discovered ones)
 and 'unlabeled'. Without --out and --json, it is written as CSV to stdout.
@@ -127,15 +126,17 @@ func addKFlags(cmd *cobra.Command) {
 // checkKRule validates --k-rule before any work is done (fit would
 // otherwise train for minutes before the scan refuses it).
 func checkKRule(v *viper.Viper) error {
-	if r := v.GetString("k-rule"); r != estimate.RuleMax && r != estimate.RuleOneSE && r != estimate.RulePS {
-		return usererr.New("--k-rule must be ps, 1se or max, got %q", r)
+	switch r := v.GetString("k-rule"); r {
+	case estimate.RuleStable, estimate.RulePS, estimate.RuleOneSE, estimate.RuleMax:
+	default:
+		return usererr.New("--k-rule must be stable, ps, 1se or max, got %q", r)
 	}
 	return nil
 }
 
 // addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RulePS, "how --k auto picks k: ps (prediction strength: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7; can answer 1), or a silhouette scan: 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather

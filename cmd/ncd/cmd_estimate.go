@@ -88,28 +88,28 @@ type knownACCSummary struct {
 
 func newEstimateCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "estimate-k --data F [--novel L] [--k-min 2] [--k-max 30] [--k-rule ps|1se|max] [--index silhouette|ch|db|elbow|all|known-acc]",
+		Use:   "estimate-k --data F [--novel L] [--k-min 2] [--k-max 30] [--k-rule stable|ps|1se|max] [--index silhouette|ch|db|elbow|all|known-acc]",
 		Short: "Estimate the number of novel classes among the unlabeled rows",
 		Long: `Estimate how many novel classes the unlabeled rows hold.
 
-By default (--k-rule ps) k comes from prediction strength (Tibshirani and
-Walther 2005): the rows are split at random into halves, both halves are
-clustered with k-means, and PS(k) is how often two rows of the same cluster
-of one half fall in the same cluster of the other half's centroids (the
-worst cluster's score, mean of 10 splits). k is the largest k with
-PS(k) + its standard error >= .7; when no k of --k-min..--k-max passes, the
-answer is 1 (PS(1) = 1: the rows hold one class), which a silhouette scan
-cannot say. The rule was chosen on ncd's benchmark suite of 6 tables with 3
-random choices of novel classes each (make bench-suite; see the README).
-It runs on a seeded sample of 3,000 rows above that, stops after 5 k in a
-row below the cutoff, and falls back to the silhouette's 1se rule below 20
-rows (halves of fewer than 10 rows cannot hold clusters).
+By default (--k-rule stable) k is the silhouette's choice (the 1se rule,
+below), checked for stability: prediction strength (Tibshirani and Walther
+2005) splits the rows at random into halves, clusters both with k-means, and
+PS(k) is how often two rows of the same cluster of one half fall in the same
+cluster of the other half's centroids (the worst cluster's score, mean of 10
+splits). If the silhouette's k is not stable (PS + its standard error below
+.7), k is lowered to the largest stable k, or 1 when none is (PS(1) = 1:
+the rows hold one class), which a silhouette scan alone cannot say.
+--k-rule ps takes the largest stable k of the whole range instead. The rules
+were compared on ncd's benchmark suite (make bench-suite; see the README).
+Prediction strength runs on a seeded sample of 3,000 rows above that, stops
+after 5 k in a row below the cutoff, and needs 20 rows (below, 1se alone).
 
 The k is printed alone on stdout, so that
     K=$(ncd estimate-k --data train.csv --novel A,B,C)
 works in a script; the table of k against the scores goes to stderr.
 
---k-rule 1se or max run the paper's validity-index scan instead: for every k
+The silhouette scan (--k-rule stable, 1se, max): for every k
 in --k-min..--k-max the rows are clustered with k-means (--runs runs of
 --n-init restarts each) and every partition is scored with --index; each
 index's score is the mean over the runs. Indices: silhouette (the paper
@@ -118,7 +118,8 @@ elbow (Kneedle on the inertia), all (a majority vote of the four), and
 known-acc: cluster known and unlabeled rows together for each total k, and
 pick the k whose clusters recover the known labels best (golden-section
 search); its estimate is that k minus the number of known classes. An
---index other than silhouette runs that scan (with 1se when --k-rule is ps).
+--index other than silhouette runs that index's scan (with 1se when
+--k-rule is stable or ps).
 
 The silhouette's k under 1se is the smallest k whose mean silhouette is
 within one standard error of the highest: a larger k must beat a smaller
@@ -136,7 +137,7 @@ noise of the sampled rows. fit and cluster's --k auto do the same.
 Features are z-scored with the statistics of --data. With --model, the scan
 runs in a fitted model's latent space instead (see 'ncd fit').`,
 		Example: `  K=$(ncd estimate-k --data testdata/pendigits_train.csv --novel 0,3,5,6,7)
-  ncd estimate-k --data train.csv --k-rule 1se        # the silhouette scan
+  ncd estimate-k --data train.csv --k-rule 1se        # the silhouette alone
   ncd estimate-k --data train.csv --index all --plot k.svg --json`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
@@ -238,7 +239,7 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 	}
 	// An index other than the silhouette asks for the index scan; the
 	// prediction strength rule would ignore it.
-	if o.Rule == estimate.RulePS && o.Index != "" && o.Index != estimate.IndexSilhouette {
+	if (o.Rule == estimate.RulePS || o.Rule == estimate.RuleStable) && o.Index != "" && o.Index != estimate.IndexSilhouette {
 		o.Rule = estimate.RuleOneSE
 	}
 	return o
@@ -325,7 +326,7 @@ func knownACC(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.
 var indexOrder = []string{estimate.IndexPS, estimate.IndexSilhouette, estimate.IndexCH, estimate.IndexDB, estimate.IndexElbow, indexKnownACC}
 
 var indexTitle = map[string]string{
-	estimate.IndexPS:         "prediction strength (largest k with ps + se >= .7)",
+	estimate.IndexPS:         "prediction strength (ps + se >= .7 is stable)",
 	estimate.IndexSilhouette: "silhouette (max)",
 	estimate.IndexCH:         "Calinski-Harabasz (max)",
 	estimate.IndexDB:         "Davies-Bouldin (min)",
@@ -405,7 +406,7 @@ func curvePanels(r *estimateResult) []chart.Panel {
 		ks := r.Ks
 		panels = append(panels, chart.Panel{
 			Title: fmt.Sprintf("%s, %s space", indexTitle[name], r.Space), Ks: ks, Values: vals,
-			Best: r.Best[name], Chosen: r.Best[name] == r.K && (name == r.Index || r.Index == estimate.IndexAll),
+			Best: r.Best[name], Chosen: r.Best[name] == r.K && (name == r.Index || r.Index == estimate.IndexAll || (r.Index == estimate.IndexStable && name == estimate.IndexPS)),
 		})
 	}
 	return panels

@@ -52,7 +52,7 @@ where a classifier must recognise the known classes and a decoder must
 rebuild every row, labeled or not; the loss is w * cross-entropy (known rows)
 + (1 - w) * reconstruction error (all rows). After training, the unlabeled
 rows of --test (or of --data) are embedded, the number of novel classes is
-estimated there (--k auto; prediction strength, see --k-rule) unless --k is given, and
+estimated there (--k auto, see --k-rule) unless --k is given, and
 k-means groups them into novel_0..novel_{k-1}.
 
 Eight networks are trained by default (--ensemble), differing only in their

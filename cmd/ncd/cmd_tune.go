@@ -496,8 +496,8 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		}
 		s.note = note
 		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
-		if o.Scan.Rule == estimate.RulePS {
-			scan = fmt.Sprintf("k %d..%d, prediction strength", o.Scan.KMin, o.Scan.KMax)
+		if o.Scan.Rule == estimate.RulePS || o.Scan.Rule == estimate.RuleStable {
+			scan += ", " + o.Scan.Rule + " (prediction strength)"
 		} else if o.Scan.Rule != estimate.RuleMax {
 			scan += ", " + o.Scan.Rule // studies of the max rule keep their fingerprint
 		}
@@ -584,7 +584,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("k-min", v.GetString("k-min"))
 		add("k-max", v.GetString("k-max"))
 	}
-	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RulePS {
+	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RuleStable {
 		add("k-rule", v.GetString("k-rule"))
 	}
 	if d := v.GetString("data"); d != "" && d != "-" {

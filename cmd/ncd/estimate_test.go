@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -99,15 +102,16 @@ func TestJSONFloats(t *testing.T) {
 	}
 }
 
-// TestEstimatePredictionStrength: the default rule on iris with every
-// class unlabeled finds the 3 species (the silhouette prefers 2: setosa
-// against the rest, TestEstimateKStdoutIsTheNumber), shows PS and its
-// error per k, and gives the same output at 1 and 2 threads; above
-// estimate.PSSampleRows rows it runs on a seeded sample and says so.
+// TestEstimatePredictionStrength: --k-rule ps on iris with every class
+// unlabeled finds the 3 species (the silhouette prefers 2: setosa against
+// the rest, TestEstimateKStdoutIsTheNumber, and the default stable rule
+// keeps that 2, which is stable), shows PS and its error per k, and gives
+// the same output at 1 and 2 threads; above estimate.PSSampleRows rows it
+// runs on a seeded sample and says so.
 func TestEstimatePredictionStrength(t *testing.T) {
 	var raw [2]string
 	for i, th := range []string{"1", "2"} {
-		code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8", "--json", "--threads", th)
+		code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8", "--json", "--threads", th, "--k-rule", "ps")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
@@ -126,8 +130,39 @@ func TestEstimatePredictionStrength(t *testing.T) {
 	if raw[0] != raw[1] {
 		t.Errorf("--threads 1 and 2 differ:\n%s\n%s", raw[0], raw[1])
 	}
-	code, _, stderr := runCLI(t, "", "estimate-k", "--data", "../../testdata/letter.csv", "--novel", "A,B,C,D,E,F", "--k-max", "3")
+	code, _, stderr := runCLI(t, "", "estimate-k", "--data", "../../testdata/letter.csv", "--novel", "A,B,C,D,E,F", "--k-max", "3", "--k-rule", "ps")
 	if code != 0 || !strings.Contains(stderr, "scan on a seeded sample of 3000") {
 		t.Errorf("letter: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestEstimateStable: the default rule is the silhouette's 1se k checked
+// by prediction strength. Iris: 1se says 2 (setosa against the rest), which
+// is stable, so 2, with both curves in --json. Twelve rows of three
+// well-separated groups are too few for prediction strength: 1se alone,
+// with a note.
+func TestEstimateStable(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", irisPath, "--novel", "setosa,versicolor,virginica", "--k-max", "8", "--json")
+	var res estimateResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if res.K != 2 || res.Index != "stable" || res.Best["silhouette"] != 2 || res.Best["ps"] != 2 || len(res.Scores["ps"]) != len(res.Ks) {
+		t.Errorf("iris: %+v", res)
+	}
+	dir := t.TempDir()
+	rows := "x,y,class\n"
+	for i, c := range [][2]float64{{0, 0}, {10, 0}, {0, 10}} {
+		for j := range 4 {
+			rows += fmt.Sprintf("%g,%g,g%d\n", c[0]+0.1*float64(j), c[1]-0.1*float64(j%2), i)
+		}
+	}
+	small := filepath.Join(dir, "small.csv")
+	if err := os.WriteFile(small, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "", "estimate-k", "--data", small, "--novel", "g0,g1,g2", "--k-max", "5")
+	if code != 0 || stdout != "3\n" || !strings.Contains(stderr, "prediction strength needs at least 20 rows (12 here)") {
+		t.Errorf("12 rows: exit %d, k %q\n%s", code, stdout, stderr)
 	}
 }

@@ -91,7 +91,7 @@ func main() {
 		dirs     = flag.String("data", "testdata,../shared/datasets", "comma-separated folders searched for the tables")
 		only     = flag.String("tables", "", "comma-separated table names (default: all)")
 		splits   = flag.Int("splits", 3, "seeded choices of novel classes (and splits) per table")
-		rules    = flag.String("rules", "1se", "comma-separated k rules to compare (estimate.ScanOptions.Rule)")
+		rules    = flag.String("rules", "1se,ps,stable", "comma-separated k rules to compare (estimate.ScanOptions.Rule)")
 		ens      = flag.Int("ensemble", 8, "networks per fit")
 		threads  = flag.Int("threads", 0, "threads (0 = all)")
 		cacheDir = flag.String("cache", filepath.Join(os.TempDir(), "ncd-suite-cache"), "trained networks are kept here (keyed by table, split, seed and configuration)")

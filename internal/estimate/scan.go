@@ -136,8 +136,8 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	if o.Rule == "" {
 		o.Rule = RuleMax
 	}
-	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS {
-		return o, usererr.New("unknown k rule %q (want ps, 1se or max)", o.Rule)
+	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS && o.Rule != RuleStable {
+		return o, usererr.New("unknown k rule %q (want stable, ps, 1se or max)", o.Rule)
 	}
 	switch o.Index {
 	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
@@ -223,6 +223,9 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	}
 	if o.Rule == RulePS {
 		return scanPS(ctx, X, o)
+	}
+	if o.Rule == RuleStable {
+		return scanStable(ctx, X, o)
 	}
 	var smp *rowSample
 	n := X.Rows
@@ -356,7 +359,8 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 // Rules choosing k: the silhouette's (max, 1se), or prediction strength
 // (ps, which replaces the silhouette scan: see scanPS).
 const (
-	RulePS    = "ps"
+	RulePS     = "ps"
+	RuleStable = "stable"
 	RuleMax   = "max"
 	RuleOneSE = "1se"
 )

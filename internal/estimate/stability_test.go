@@ -153,3 +153,30 @@ func TestScanPSFallback(t *testing.T) {
 		t.Errorf("30 rows: index %s, k %d, fallback %q; want ps and 3", c.Index, c.K, c.Fallback)
 	}
 }
+
+// The stable rule keeps the silhouette's k when it is stable (4 blobs: 4)
+// and lowers it when it is not: one round blob has no k >= 2 that halves
+// reproduce, so 1, which the silhouette scan cannot answer.
+func TestScanStable(t *testing.T) {
+	X, _ := blobs(4, 60, 5, 12, 1, 7)
+	c, err := Scan(context.Background(), X, ScanOptions{KMax: 8, Rule: RuleStable, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.K != 4 || c.Index != IndexStable || c.Best[IndexSilhouette] != 4 || c.Best[IndexPS] != 4 {
+		t.Errorf("4 blobs: k %d, index %s, best %v", c.K, c.Index, c.Best)
+	}
+	one, _ := blobs(1, 200, 4, 0, 1, 11)
+	c, err = Scan(context.Background(), one, ScanOptions{KMax: 8, Rule: RuleStable, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.K != 1 || c.Best[IndexSilhouette] < 2 {
+		t.Errorf("one blob: k %d (silhouette's %d), want 1", c.K, c.Best[IndexSilhouette])
+	}
+	for i, k := range c.Ks {
+		if k > c.Best[IndexSilhouette] && !math.IsNaN(c.Scores[IndexPS][i]) {
+			t.Errorf("ps scored at k = %d, above the silhouette's k", k)
+		}
+	}
+}
