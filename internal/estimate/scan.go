@@ -361,8 +361,8 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 const (
 	RulePS     = "ps"
 	RuleStable = "stable"
-	RuleMax   = "max"
-	RuleOneSE = "1se"
+	RuleMax    = "max"
+	RuleOneSE  = "1se"
 )
 
 // oneSE returns the smallest k whose silhouette is within one standard error

@@ -3,9 +3,9 @@ package estimate
 import (
 	"context"
 	"fmt"
-	"slices"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/linalg"
