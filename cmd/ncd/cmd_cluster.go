@@ -118,7 +118,7 @@ features (a note says so; name them in --features to use them).`,
 func addKFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String("k", "auto", "number of novel clusters: auto (estimated, see --k-rule) or a number")
-	f.Int("k-min", 2, "--k auto: smallest k scanned (--k-rule ps answers 1 when no scanned k is stable)")
+	f.Int("k-min", 2, "--k auto: smallest k scanned (rules stable and ps answer 1 when no scanned k is stable)")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
 	addKRuleFlag(cmd)
 }
