@@ -166,3 +166,43 @@ func TestEstimateStable(t *testing.T) {
 		t.Errorf("12 rows: exit %d, k %q\n%s", code, stdout, stderr)
 	}
 }
+
+// TestFitKAutoSameAtAnyThreads: fit's default k estimate (the stable rule:
+// silhouette scan, then prediction strength) in a 2-network latent gives
+// the same k, scores and predictions at 1 and 2 threads.
+func TestFitKAutoSameAtAnyThreads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	var outs [2]string
+	var ks [2]string
+	for i, th := range []string{"1", "2"} {
+		p := filepath.Join(dir, "p"+th+".csv")
+		code, stdout, stderr := runCLI(t, "", "fit", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",
+			"--epochs", "4", "--ensemble", "2", "--k-max", "10", "--seed", "3", "--threads", th, "--out", p, "--json", "--quiet")
+		if code != 0 {
+			t.Fatalf("threads %s: exit %d: %s", th, code, stderr)
+		}
+		var res struct {
+			K        int             `json:"k"`
+			Estimate json.RawMessage `json:"estimate"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.K < 1 {
+			t.Fatalf("threads %s: %v %s", th, err, stdout)
+		}
+		est := string(res.Estimate)
+		ks[i] = fmt.Sprint(res.K, est[:strings.Index(est, `"seconds"`)])
+		if !strings.Contains(est, `"index": "stable"`) || !strings.Contains(est, `"ps"`) {
+			t.Errorf("estimate is not the stable rule's: %s", est)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = string(b)
+	}
+	if ks[0] != ks[1] || outs[0] != outs[1] {
+		t.Errorf("threads 1 and 2 differ:\n%s\n%s", ks[0], ks[1])
+	}
+}
