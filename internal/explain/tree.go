@@ -87,6 +87,7 @@ type builder struct {
 	k       int
 	cw      []float64
 	minLeaf int
+	lm, rm  []float64
 }
 
 func (b *builder) newNode(rows []int, depth int) *Node {
@@ -116,8 +117,8 @@ func better(s, best float64, tot float64) bool {
 // rows go where the impurity is lower, to the heavier child on a tie.
 func (b *builder) tryCut(L, R, M []float64, nL, nR, nM int, tot float64) (float64, bool, bool) {
 	k := b.k
-	lm := make([]float64, k)
-	rm := make([]float64, k)
+	// Scratch reused across candidates: this runs once per distinct value.
+	lm, rm := b.lm, b.rm
 	for c := 0; c < k; c++ {
 		lm[c] = L[c] + M[c]
 		rm[c] = R[c] + M[c]
@@ -153,7 +154,9 @@ func (b *builder) tryCut(L, R, M []float64, nL, nR, nM int, tot float64) (float6
 	return s, missLeft, true
 }
 
-func (b *builder) bestSplit(n *Node, rows []int) split {
+// bestSplit scans every column; sorted[ci] holds the node's non-missing rows
+// of numeric column ci in ascending order of value.
+func (b *builder) bestSplit(n *Node, rows []int, sorted [][]int) split {
 	best := split{score: wgini(n.Weights)}
 	var tot float64
 	for _, w := range n.Weights {
@@ -236,16 +239,13 @@ func (b *builder) bestSplit(n *Node, rows []int) split {
 			}
 			continue
 		}
-		idx := make([]int, 0, len(rows))
+		idx := sorted[ci]
 		for _, r := range rows {
 			if math.IsNaN(col.Num[r]) {
 				M[b.y[r]] += b.cw[b.y[r]]
 				nM++
-				continue
 			}
-			idx = append(idx, r)
 		}
-		sort.SliceStable(idx, func(i, j int) bool { return col.Num[idx[i]] < col.Num[idx[j]] })
 		L := make([]float64, k)
 		R := make([]float64, k)
 		for _, r := range idx {
@@ -281,10 +281,11 @@ func (n *Node) goesLeft(X *Table, row int) bool {
 }
 
 type frontier struct {
-	node *Node
-	rows []int
-	sp   split
-	gain float64
+	node   *Node
+	rows   []int
+	sorted [][]int
+	sp     split
+	gain   float64
 }
 
 func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tree, error) {
@@ -305,19 +306,35 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 			return nil, fmt.Errorf("explain: row %d: class %d outside [0, %d)", r, y[r], k)
 		}
 	}
-	b := &builder{X: X, y: y, k: k, cw: cw, minLeaf: max(opts.MinLeaf, 1)}
+	b := &builder{X: X, y: y, k: k, cw: cw, minLeaf: max(opts.MinLeaf, 1), lm: make([]float64, k), rm: make([]float64, k)}
 	root := b.newNode(rows, 0)
 	var open []*frontier
-	push := func(n *Node, rs []int) {
+	push := func(n *Node, rs []int, sorted [][]int) {
 		if opts.MaxDepth > 0 && n.Depth >= opts.MaxDepth {
 			return
 		}
-		sp := b.bestSplit(n, rs)
+		sp := b.bestSplit(n, rs, sorted)
 		if sp.ok {
-			open = append(open, &frontier{node: n, rows: rs, sp: sp, gain: wgini(n.Weights) - sp.score})
+			open = append(open, &frontier{node: n, rows: rs, sorted: sorted, sp: sp, gain: wgini(n.Weights) - sp.score})
 		}
 	}
-	push(root, rows)
+	// Sort once at the root; children inherit the order by a stable
+	// partition, which keeps each node's scan linear.
+	sorted := make([][]int, len(X.Cols))
+	for ci := range X.Cols {
+		col := &X.Cols[ci]
+		if col.Categorical() {
+			continue
+		}
+		for _, r := range rows {
+			if !math.IsNaN(col.Num[r]) {
+				sorted[ci] = append(sorted[ci], r)
+			}
+		}
+		sort.SliceStable(sorted[ci], func(i, j int) bool { return col.Num[sorted[ci][i]] < col.Num[sorted[ci][j]] })
+	}
+	push(root, rows, sorted)
+	isLeft := make([]bool, X.Rows)
 	leaves := 1
 	for len(open) > 0 && (opts.MaxLeaves <= 0 || leaves < opts.MaxLeaves) {
 		// Best first; the earliest opened node wins a tie, which keeps the
@@ -339,7 +356,8 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 		}
 		var lr, rr []int
 		for _, r := range f.rows {
-			if n.goesLeft(X, r) {
+			isLeft[r] = n.goesLeft(X, r)
+			if isLeft[r] {
 				lr = append(lr, r)
 			} else {
 				rr = append(rr, r)
@@ -348,8 +366,19 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 		n.Left = b.newNode(lr, n.Depth+1)
 		n.Right = b.newNode(rr, n.Depth+1)
 		leaves++
-		push(n.Left, lr)
-		push(n.Right, rr)
+		ls := make([][]int, len(X.Cols))
+		rs := make([][]int, len(X.Cols))
+		for ci, idx := range f.sorted {
+			for _, r := range idx {
+				if isLeft[r] {
+					ls[ci] = append(ls[ci], r)
+				} else {
+					rs[ci] = append(rs[ci], r)
+				}
+			}
+		}
+		push(n.Left, lr, ls)
+		push(n.Right, rr, rs)
 	}
 	return &Tree{Root: root, Classes: k, X: X}, nil
 }
