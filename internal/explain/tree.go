@@ -17,7 +17,8 @@ type Options struct {
 	// MinLeaf is the fewest training rows a child may hold.
 	MinLeaf int
 	// MaxLeaves stops best-first growth (largest impurity decrease first, as
-	// scikit-learn's max_leaf_nodes); 0 means no limit.
+	// scikit-learn's max_leaf_nodes); negative means no limit, 0 the
+	// function's default (none for OneVsRest, 2k for MultiClass).
 	MaxLeaves int
 	// Unweighted turns off the balanced class weights OneVsRest uses by
 	// default (MultiClass is always unweighted).
@@ -385,7 +386,9 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 
 // MultiClass fits one tree on all classes (y in [0, k)), unweighted, the
 // global surrogate of the design note. Defaults: no depth limit, MaxLeaves
-// 2k, MinLeaf 1. rows selects the training rows (nil: all).
+// 2k (negative: no limit), MinLeaf 1. Categorical levels are ordered by
+// the share of the node's majority class before the prefix cut, which is
+// exact only for two classes. rows selects the training rows (nil: all).
 func MultiClass(X *Table, y []int, k int, rows []int, opts Options) (*Tree, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("explain: %d classes", k)
