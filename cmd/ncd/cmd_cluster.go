@@ -217,8 +217,8 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 			return err
 		}
 		k, res.KEstimated, res.Estimate = est.K, true, est
-		if est.Note != "" && !c.Quiet {
-			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", est.Note)
+		if est.Note != "" {
+			printNotes(app, v, []string{est.Note})
 		}
 		seconds["estimate_k"] = time.Since(t1).Seconds()
 	}

@@ -200,8 +200,8 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if dr.Curve != nil {
 		res.Estimate = curveResult(dr.Curve, len(unl), seconds["estimate_k"])
 		res.Estimate.Space = "latent"
-		if n := res.Estimate.Note; n != "" && !c.Quiet {
-			fmt.Fprintf(app.Stderr, "ncd: note: %s\n", n)
+		if n := res.Estimate.Note; n != "" {
+			printNotes(app, v, []string{n})
 		}
 	}
 

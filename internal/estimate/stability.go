@@ -321,7 +321,7 @@ func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error)
 		o.Rule = RuleOneSE
 		c, err := Scan(ctx, X, o)
 		if err == nil {
-			c.Fallback = fmt.Sprintf("prediction strength needs at least %d rows (%d here): k from the silhouette's 1se rule", PSMinRows, n)
+			c.Fallback = tooFewForPS(n)
 		}
 		return c, err
 	}
@@ -409,15 +409,13 @@ func scanStable(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, er
 	if err != nil {
 		return nil, err
 	}
-	po := o
-	po.Rule, po.KMax, po.Progress = RulePS, c.K, nil
-	if X.Rows < PSMinRows || c.K < o.KMin {
-		c.Index = IndexStable
-		if X.Rows < PSMinRows {
-			c.Fallback = fmt.Sprintf("prediction strength needs at least %d rows (%d here): k from the silhouette's 1se rule", PSMinRows, X.Rows)
-		}
+	c.Index = IndexStable
+	if X.Rows < PSMinRows {
+		c.Fallback = tooFewForPS(X.Rows)
 		return c, nil
 	}
+	po := o
+	po.Rule, po.KMax, po.Progress = RulePS, c.K, nil
 	p, err := scanPS(ctx, X, po)
 	if err != nil {
 		return nil, err
@@ -431,6 +429,12 @@ func scanStable(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, er
 	}
 	c.Scores[IndexPS], c.Scores["ps_se"] = ps, se
 	c.Best[IndexPS] = p.K
-	c.K, c.Index = p.K, IndexStable
+	c.K = p.K
 	return c, nil
+}
+
+// tooFewForPS is the note of a scan that fell back to the silhouette's 1se
+// rule because n rows are too few for prediction strength.
+func tooFewForPS(n int) string {
+	return fmt.Sprintf("prediction strength needs at least %d rows (%d here): k from the silhouette's 1se rule", PSMinRows, n)
 }
