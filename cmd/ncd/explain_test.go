@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// plantedPredictions writes a predictions file whose groups are boxes on
+// two numeric columns and a text column, among 4 noise columns:
+// novel_0: f0 > 6 and f1 <= 4; novel_1: f0 <= 3; novel_2: 3 < f0 <= 6 and
+// color in {blue, red}; novel_3: the rest.
+func plantedPredictions(t *testing.T, dir string, n int) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(11, 3))
+	colors := []string{"blue", "green", "red", "white"}
+	var b strings.Builder
+	b.WriteString("f0,f1,f2,f3,f4,f5,color,cluster,unlabeled\n")
+	for range n {
+		var f [6]float64
+		for j := range f {
+			f[j] = math.Round(rng.Float64()*1000) / 100
+		}
+		color := colors[rng.IntN(4)]
+		g := "novel_3"
+		switch {
+		case f[0] > 6 && f[1] <= 4:
+			g = "novel_0"
+		case f[0] <= 3:
+			g = "novel_1"
+		case f[0] <= 6 && (color == "blue" || color == "red"):
+			g = "novel_2"
+		}
+		fmt.Fprintf(&b, "%g,%g,%g,%g,%g,%g,%s,%s,true\n", f[0], f[1], f[2], f[3], f[4], f[5], color, g)
+	}
+	return writeFile(t, dir, "planted.csv", b.String())
+}
+
+func explainJSONOf(t *testing.T, args ...string) (explainJSON, string) {
+	t.Helper()
+	code, out, errs := runCLI(t, "", append([]string{"explain", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var j explainJSON
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatal(err)
+	}
+	return j, out
+}
+
+// The planted rules come back with the right columns, thresholds within 2%
+// of the columns' range (0..10) and held-out F1 >= .98.
+func TestExplainPlantedRules(t *testing.T) {
+	path := plantedPredictions(t, t.TempDir(), 3000)
+	j, _ := explainJSONOf(t, "--data", path)
+	if len(j.Clusters) != 4 || j.Rows != 3000 {
+		t.Fatalf("%d clusters, %d rows", len(j.Clusters), j.Rows)
+	}
+	for _, c := range []struct {
+		cluster string
+		want    map[string]string // feature op -> value
+	}{
+		{"novel_0", map[string]string{"f0 >": "6", "f1 <=": "4"}},
+		{"novel_1", map[string]string{"f0 <=": "3"}},
+		{"novel_2", map[string]string{"f0 >": "3", "f0 <=": "6", "color in": "blue,red"}},
+	} {
+		var got *clusterExplained
+		for i := range j.Clusters {
+			if j.Clusters[i].Cluster == c.cluster {
+				got = &j.Clusters[i]
+			}
+		}
+		if got == nil {
+			t.Fatalf("no %s", c.cluster)
+		}
+		if got.MeasuredOn != "holdout" || got.F1 < 0.98 || got.HeldOutRows != 750 {
+			t.Errorf("%s: %s: held-out F1 %.3f on %s (%d rows)", c.cluster, got.Rule, got.F1, got.MeasuredOn, got.HeldOutRows)
+		}
+		if len(got.Conditions) != len(c.want) {
+			t.Fatalf("%s: rule %s", c.cluster, got.Rule)
+		}
+		for _, cond := range got.Conditions {
+			w, ok := c.want[cond.Feature+" "+cond.Op]
+			if !ok {
+				t.Fatalf("%s: unexpected condition %+v in %s", c.cluster, cond, got.Rule)
+			}
+			if cond.Op == "in" {
+				lv := fmt.Sprint(cond.Value)
+				if lv != "[blue red]" {
+					t.Errorf("%s: levels %s", c.cluster, lv)
+				}
+				continue
+			}
+			var x, want float64
+			fmt.Sscan(fmt.Sprint(cond.Value), &x)
+			fmt.Sscan(w, &want)
+			if math.Abs(x-want) > 0.2 {
+				t.Errorf("%s: %s %s %v, want %s", c.cluster, cond.Feature, cond.Op, cond.Value, w)
+			}
+		}
+	}
+	if !strings.Contains(j.Clusters[2].Rule, `color in ["blue", "red"]`) || !strings.Contains(j.Clusters[2].RuleSQL, `"color" IN ('blue','red')`) {
+		t.Errorf("categorical condition printed as %q / %q", j.Clusters[2].Rule, j.Clusters[2].RuleSQL)
+	}
+	// f0 differs most for novel_1 (f0 <= 3 against 3..10): KS well above .5.
+	if c := j.Clusters[1].Contrasts[0]; c.Feature != "f0" || c.KS < 0.5 || c.SMD > -1 {
+		t.Errorf("novel_1's first contrast %+v", c)
+	}
+}
+
+var secondsRE = regexp.MustCompile(`(?s)"seconds": \{.*?\}`)
+
+// Same seed, same output at 1 and 2 threads (JSON and text).
+func TestExplainSameAtAnyThreads(t *testing.T) {
+	path := plantedPredictions(t, t.TempDir(), 1500)
+	_, a := explainJSONOf(t, "--data", path, "--threads", "1", "--seed", "4")
+	_, b := explainJSONOf(t, "--data", path, "--threads", "2", "--seed", "4")
+	if secondsRE.ReplaceAllString(a, "") != secondsRE.ReplaceAllString(b, "") {
+		t.Fatal("JSON differs between 1 and 2 threads")
+	}
+	_, ta, _ := runCLI(t, "", "explain", "--data", path, "--threads", "1")
+	_, tb, _ := runCLI(t, "", "explain", "--data", path, "--threads", "2")
+	if ta != tb || !strings.Contains(ta, "novel_0  ") {
+		t.Fatalf("text differs or is empty:\n%s", ta)
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := "x,y,cluster,unlabeled\n1,2,novel_0,true\n2,3,novel_1,true\n"
+	noPred := writeFile(t, dir, "nopred.csv", "x,y,unlabeled\n1,2,true\n")
+	missing := writeFile(t, dir, "missing.csv", "x,y,cluster,unlabeled\n1,2,novel_0,true\n2,3,,true\n")
+	badBool := writeFile(t, dir, "badbool.csv", "x,y,cluster,unlabeled\n1,2,novel_0,true\n2,3,novel_1,maybe\n")
+	noUnl := writeFile(t, dir, "nounl.csv", "x,y,cluster,unlabeled\n1,2,a,false\n2,3,b,false\n")
+	ok := writeFile(t, dir, "ok.csv", good)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", noPred}, `nopred.csv: column "cluster": no such column`},
+		{[]string{"--data", missing}, `missing.csv: row 2: column "cluster": missing group name`},
+		{[]string{"--data", badBool}, `badbool.csv: row 2: column "unlabeled": "maybe" is not true or false`},
+		{[]string{"--data", noUnl}, `nounl.csv: column "unlabeled": no unlabeled rows`},
+		{[]string{"--data", ok, "--scope", "some"}, `--scope must be novel or all`},
+		{[]string{"--data", ok, "--max-conditions", "0"}, `--max-conditions must be between 1 and 10`},
+		{[]string{"--data", ok, "--holdout", "1"}, `--holdout must be in [0, 0.9]`},
+		{[]string{"--data", filepath.Join(dir, "absent.csv")}, `absent.csv`},
+		{[]string{}, `--data is required`},
+	} {
+		code, out, errs := runCLI(t, "", append([]string{"explain"}, c.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	// --scope all explains the labeled rows of noUnl.
+	if code, _, errs := runCLI(t, "", "explain", "--data", noUnl, "--scope", "all"); code != 0 {
+		t.Errorf("--scope all: exit %d: %s", code, errs)
+	}
+}
