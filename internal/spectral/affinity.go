@@ -342,25 +342,27 @@ type knnGraph struct {
 // weight exp(-|x_i - x_j|^2 / (2 sigma^2)) with the MST sigma.
 func buildKNN(ctx context.Context, X linalg.Matrix, k int, minDist float64, threads int, timings map[string]float64) (*knnGraph, error) {
 	n := X.Rows
+	k = min(k, n-1)
 	t0 := time.Now()
-	mu, mv, mw := primOnTheFly(X, threads)
+	ix := newCellIndex(X, threads)
+	nbr, nd := ix.knn(ctx, k, threads)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	timings["knn"] = time.Since(t0).Seconds()
+	t0 = time.Now()
+	mu, mv, mw, err := ix.mst(ctx, X, nbr, nd, k, threads)
+	if err != nil {
+		return nil, err
+	}
 	timings["mst"] = time.Since(t0).Seconds()
 	t0 = time.Now()
 	m := 0.0
 	for _, w := range mw {
 		m = max(m, w)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	sigma := Sigma(m, minDist)
 	inv := 1 / (2 * sigma * sigma)
-
-	k = min(k, n-1)
-	nbr := knn(ctx, X, k, threads)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 
 	// Symmetric adjacency: counts, fill, sort, dedupe.
 	cnt := make([]int, n+1)
@@ -436,80 +438,6 @@ func buildKNN(ctx context.Context, X linalg.Matrix, k int, minDist float64, thre
 		comp:    comp,
 		nComp:   nComp,
 	}, nil
-}
-
-// knn returns, for every row, the indices of its k nearest other rows
-// (row-major n x k), ties broken by the smaller index. Distances are
-// computed a block of rows at a time; selection keeps a size-k max-heap per
-// row.
-func knn(ctx context.Context, X linalg.Matrix, k, threads int) []int32 {
-	n := X.Rows
-	Xp, dp := padded(X)
-	nbr := make([]int32, n*k)
-	const bs = 128
-	pool := newBufPool(threads, bs*n)
-	par.For(threads, n, bs, func(_, lo, hi int) {
-		if ctx.Err() != nil {
-			return
-		}
-		buf := <-pool
-		defer func() { pool <- buf }()
-		// Exact squared distances with the 4-rows-at-a-time kernel: for
-		// few columns it beats a dot-product tile, and there is no
-		// cancellation to worry about.
-		blk := linalg.Matrix{Data: buf[:(hi-lo)*n], Rows: hi - lo, Cols: n}
-		for i := lo; i < hi; i++ {
-			sqDistMany(Xp[i*dp:(i+1)*dp], Xp, dp, n, blk.Row(i-lo))
-		}
-		hd := make([]float64, k)
-		hi32 := make([]int32, k)
-		for i := lo; i < hi; i++ {
-			row := blk.Row(i - lo)
-			h := 0
-			for j, d := range row {
-				if j == i {
-					continue
-				}
-				if h < k {
-					// Sift up.
-					c := h
-					h++
-					for c > 0 {
-						p := (c - 1) / 2
-						if !heapLess(hd[p], hi32[p], d, int32(j)) {
-							break
-						}
-						hd[c], hi32[c] = hd[p], hi32[p]
-						c = p
-					}
-					hd[c], hi32[c] = d, int32(j)
-					continue
-				}
-				// Replace the current worst when strictly better.
-				if d >= hd[0] {
-					continue
-				}
-				c := 0
-				for {
-					l := 2*c + 1
-					if l >= k {
-						break
-					}
-					if r := l + 1; r < k && heapLess(hd[l], hi32[l], hd[r], hi32[r]) {
-						l = r
-					}
-					if !heapLess(d, int32(j), hd[l], hi32[l]) {
-						break
-					}
-					hd[c], hi32[c] = hd[l], hi32[l]
-					c = l
-				}
-				hd[c], hi32[c] = d, int32(j)
-			}
-			copy(nbr[i*k:(i+1)*k], hi32)
-		}
-	})
-	return nbr
 }
 
 // heapLess orders candidates by (distance, index): the heap root is the
