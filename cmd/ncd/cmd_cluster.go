@@ -88,6 +88,9 @@ features (a note says so; name them in --features to use them).`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
 			if v.GetString("model") != "" {
+				if v.GetString("report") != "" {
+					return usererr.New("--report needs the clustering in memory: with --model, run 'ncd explain --data <out> --model <model> --report <file>'")
+				}
 				return runClusterWithModel(ctx, app, v, c)
 			}
 			return runCluster(ctx, app, v, c)
@@ -110,6 +113,7 @@ features (a note says so; name them in --features to use them).`,
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
 	f.Float64("eigen-tol", 0, "sc/ncd-sc: residual |Mu - lambda u| at which an eigenvector counts as converged (0 = default 1e-8)")
 	f.Bool("known-centroids", false, "ncd-sc: the known classes' embedding means as fixed pre-centroids (default: plain k-means on the unlabeled rows' embedding)")
+	addReportFlags(cmd)
 	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: yes for ncd-sc and kNN affinities, no for sc on a dense affinity)")
 	return cmd
 }
@@ -173,6 +177,9 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	}
 	out := v.GetString("out")
 	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	if _, err := reportOptionsFrom(v, c); err != nil {
 		return err
 	}
 	seconds := map[string]float64{}
@@ -319,6 +326,9 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		return err
 	}
 	seconds["write"] = time.Since(t3).Seconds()
+	if err := reportAfterRun(ctx, app, v, c, "cluster --method "+method, in.outputPath(), in.outputTable(), in.Prep, outDS, names, unl, nil, res.Estimate); err != nil {
+		return err
+	}
 	res.Out = out
 	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {

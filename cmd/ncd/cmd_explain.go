@@ -90,6 +90,7 @@ group's rule, contrasts and examples. 'ncd fit' and 'ncd cluster' take
 	f.Int("examples", 3, "typical rows shown per group (plus one borderline row)")
 	f.Int("top", 5, "features listed per group in its contrasts")
 	f.String("model", "", "model file from 'ncd fit --model': measure distances and draw the map in its latent space")
+	addReportFlags(cmd)
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/discover"
+	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -85,6 +86,7 @@ the known rows only (the paper's competitor).`,
 	f.String("model", "", "save the fitted model to this file (.ncd)")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
 	f.Int("n-init", 10, "k-means restarts on the latent space")
+	addReportFlags(cmd)
 	f.Int("ensemble", defaultEnsemble, "train this many networks (seeds drawn from --seed) and cluster their latents side by side (1: the paper's single network)")
 	return cmd
 }
@@ -156,6 +158,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err := checkWritable(modelPath); err != nil {
 		return err
 	}
+	if _, err := reportOptionsFrom(v, c); err != nil {
+		return err
+	}
 	seconds := map[string]float64{}
 	in, err := loadInputsTimed(app, v, seconds)
 	if err != nil {
@@ -221,6 +226,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	seconds["write"] = time.Since(t4).Seconds()
+	if err := reportAfterRun(ctx, app, v, c, "fit", in.outputPath(), in.outputTable(), in.Prep, target, names, unlMask,
+		func() linalg.Matrix { return dr.Embed(target.X) }, res.Estimate); err != nil {
+		return err
+	}
 	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {
 		return writeJSON(app.Stdout, res)

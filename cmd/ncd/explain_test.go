@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -162,4 +163,75 @@ func TestExplainBadInput(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "explain", "--data", noUnl, "--scope", "all"); code != 0 {
 		t.Errorf("--scope all: exit %d: %s", code, errs)
 	}
+}
+
+// The report is the same file at 1 and 2 threads (t-SNE included), and
+// holds every class's rule.
+func TestExplainReportSameAtAnyThreads(t *testing.T) {
+	dir := t.TempDir()
+	path := plantedPredictions(t, dir, 600)
+	var html [2]string
+	for i, th := range []string{"1", "2"} {
+		rp := filepath.Join(dir, "r"+th+".html")
+		code, _, errs := runCLI(t, "", "explain", "--data", path, "--threads", th, "--report", rp, "--quiet")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		html[i] = readFile(t, rp)
+	}
+	if html[0] != html[1] {
+		t.Fatal("reports differ between 1 and 2 threads")
+	}
+	for _, want := range []string{"t-SNE map", "PCA map", `color in [&#34;blue&#34;, &#34;red&#34;]`, "novel_3"} {
+		if !strings.Contains(html[0], want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+}
+
+// fit --report and cluster --report write a report of the run; bad
+// report flags are refused before any work.
+func TestFitAndClusterReport(t *testing.T) {
+	dir := t.TempDir()
+	rp := filepath.Join(dir, "fit.html")
+	code, _, errs := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+		"--ensemble", "1", "--epochs", "20", "--k", "2", "--out", filepath.Join(dir, "p.csv"), "--report", rp, "--map", "pca", "--quiet")
+	if code != 0 {
+		t.Fatalf("fit: exit %d: %s", code, errs)
+	}
+	h := readFile(t, rp)
+	if !strings.Contains(h, "ncd fit: iris.csv") || !strings.Contains(h, "model latent") || !strings.Contains(h, "ACC") {
+		t.Error("fit report lacks its title, latent space or metrics")
+	}
+	rp = filepath.Join(dir, "cluster.html")
+	code, _, errs = runCLI(t, "", "cluster", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+		"--k", "auto", "--out", filepath.Join(dir, "c.csv"), "--report", rp, "--quiet")
+	if code != 0 {
+		t.Fatalf("cluster: exit %d: %s", code, errs)
+	}
+	if h := readFile(t, rp); !strings.Contains(h, `id="kscan"`) || !strings.Contains(h, "t-SNE map") {
+		t.Error("cluster report lacks the k scan or the t-SNE map")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fit", "--data", "../../testdata/iris.csv", "--novel", "setosa", "--report", filepath.Join(dir, "r.txt")}, "--report must name an .html file"},
+		{[]string{"cluster", "--data", "../../testdata/iris.csv", "--novel", "setosa", "--report", rp, "--map", "umap"}, "--map must be pca or tsne"},
+		{[]string{"explain", "--data", "x.csv", "--report", filepath.Join(dir, "no", "r.html")}, filepath.Join(dir, "no")},
+		{[]string{"cluster", "--model", "m.ncd", "--data", "x.csv", "--report", rp}, "run 'ncd explain"},
+	} {
+		if code, _, errs := runCLI(t, "", c.args...); code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d: %s; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -2,12 +2,34 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/ncd-project/ncd/internal/atomicfile"
+	"github.com/ncd-project/ncd/internal/dataset"
+	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
+	"github.com/ncd-project/ncd/internal/report"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
+
+// addReportFlags registers --report and its map settings (explain, fit, cluster).
+func addReportFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("report", "", "write a self-contained offline HTML report (.html): summary, class sizes, maps, each class's rule, contrasts and typical rows")
+	f.String("map", "tsne", "--report maps: pca (PCA only) or tsne (PCA and t-SNE)")
+	f.Int("map-rows", 10000, "--report maps: rows drawn (a seeded sample stratified by class when there are more)")
+}
 
 type reportOptions struct {
 	Path    string
@@ -15,16 +37,225 @@ type reportOptions struct {
 	MapRows int
 }
 
+// reportRun says where the report's data came from.
 type reportRun struct {
 	Command, Input string
+	KScan          *estimateResult
 }
 
-func reportOptionsFrom(v *viper.Viper, c common) (reportOptions, error) {
-	return reportOptions{}, nil
-}
-
-func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *explainData, ex *explanation, run reportRun) error {
-	return usererr.New("--report is not available yet")
+// reportOptionsFrom reads and checks the report flags before any work.
+func reportOptionsFrom(v *viper.Viper, _ common) (reportOptions, error) {
+	o := reportOptions{Path: v.GetString("report"), Map: v.GetString("map"), MapRows: v.GetInt("map-rows")}
+	if o.Path == "" {
+		return o, nil
+	}
+	if ext := strings.ToLower(filepath.Ext(o.Path)); ext != ".html" && ext != ".htm" && !atomicfile.IsSink(o.Path) {
+		return o, usererr.New("--report must name an .html file, got %q", o.Path)
+	}
+	if o.Map != "pca" && o.Map != "tsne" {
+		return o, usererr.New("--map must be pca or tsne, got %q", o.Map)
+	}
+	if o.MapRows < 10 || o.MapRows > 50000 {
+		return o, usererr.New("--map-rows must be between 10 and 50000, got %d", o.MapRows)
+	}
+	return o, checkWritable(o.Path)
 }
 
 func loadModelFile(path string) (*model.File, error) { return model.Load(path) }
+
+// reportAfterRun is fit's and cluster's --report: it explains the
+// predictions just made (the unlabeled rows' classes, default settings)
+// and writes the report. latent, when not nil, gives the latent of every
+// row of ds for the distances and maps.
+func reportAfterRun(ctx context.Context, app *App, v *viper.Viper, c common, command, input string, t *ncdio.Table, prep *ncdio.Preprocessor,
+	ds *dataset.Dataset, names []string, unl []bool, latent func() linalg.Matrix, scan *estimateResult) error {
+	ro, err := reportOptionsFrom(v, c)
+	if err != nil || ro.Path == "" {
+		return err
+	}
+	d := &explainData{Source: input, Table: t, Prep: prep, X: ds.X, Groups: names, Unl: unl, Truth: ds.Truth, ID: prep.Roles.ID}
+	if latent != nil {
+		d.Latent = latent()
+	}
+	hasTruth := false
+	for _, s := range ds.Truth {
+		hasTruth = hasTruth || !ncdio.IsMissingLabel(s)
+	}
+	if !hasTruth {
+		d.Truth = nil
+	}
+	ex, err := explainRun(d, explainOptions{Scope: "novel", MaxConditions: 3, Holdout: 0.25, Examples: 3, Top: 5, Seed: c.Seed, Threads: c.Threads})
+	if err != nil {
+		return err
+	}
+	if err := writeReport(ctx, app, c, ro, d, ex, reportRun{Command: command, Input: input, KScan: scan}); err != nil {
+		return err
+	}
+	if !c.Quiet {
+		fmt.Fprintf(app.Stderr, "report written to %s\n", ro.Path)
+	}
+	return nil
+}
+
+// writeReport draws the maps and writes the HTML file atomically.
+func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *explainData, ex *explanation, run reportRun) error {
+	t0 := time.Now()
+	j := &ex.JSON
+	r := &report.Report{Title: "ncd " + run.Command + ": " + filepath.Base(run.Input), Command: reportCommand(run, j), Version: versionString()}
+	r.Summary = []report.KV{
+		{Key: "input", Value: run.Input},
+		{Key: "rows explained", Value: fmt.Sprintf("%d (%s)", j.Rows, j.Scope)},
+		{Key: "classes", Value: fmt.Sprint(len(j.Clusters))},
+		{Key: "features", Value: fmt.Sprintf("%d: %s", len(j.Features), abbreviate(j.Features, 12))},
+		{Key: "rules", Value: fmt.Sprintf("at most %v conditions; measured on %.0f%% of each class's rows held out (seed %d)", j.Settings["max_conditions"], 100*j.Settings["holdout"].(float64), c.Seed)},
+		{Key: "distances and maps in", Value: j.Space},
+	}
+	if m := j.Metrics; m != nil {
+		r.Metrics = &report.Metrics{Truth: m.Truth, Rows: m.Rows, ACC: m.ACC, NMI: m.NMI, ARI: m.ARI}
+	}
+	if k := run.KScan; k != nil && len(k.Ks) > 0 {
+		ks := &report.KScan{Index: k.Index, Ks: k.Ks, Scores: k.Scores[k.Index], Chosen: k.K, Note: k.Note}
+		if ks.Scores == nil {
+			ks.Scores = make([]float64, len(k.Ks))
+			for i := range ks.Scores {
+				ks.Scores[i] = math.NaN()
+			}
+		}
+		r.KScan = ks
+	}
+	index := map[string]int{}
+	for i, cl := range j.Clusters {
+		index[cl.Cluster] = i
+		g := report.Group{Name: cl.Cluster, Kind: cl.Kind, Rows: cl.Rows, Share: cl.Share, Rule: cl.Rule, RuleSQL: cl.RuleSQL,
+			P: cl.Precision, R: cl.Recall, F1: cl.F1, Warning: cl.Warning, Nearest: cl.Nearest}
+		g.MeasuredOn = fmt.Sprintf("held-out rows: %d", cl.HeldOutRows)
+		if cl.MeasuredOn == "train" {
+			g.MeasuredOn = fmt.Sprintf("training rows: %d; the class is too small to hold rows out", cl.Train.Rows)
+		}
+		for _, x := range cl.Contrasts {
+			name := x.Feature
+			if x.Level != "" {
+				name += "=" + x.Level
+			}
+			g.Contrasts = append(g.Contrasts, report.Contrast{Feature: name, SMD: x.SMD, KS: x.KS, MeanIn: x.MeanIn, MeanOut: x.MeanOut})
+		}
+		g.Columns = exampleColumns(j.Features, cl.Contrasts, 10)
+		for _, e := range cl.Examples {
+			ex := report.Example{Row: e.Row, ID: e.ID, Role: e.Role}
+			for _, col := range g.Columns {
+				ex.Values = append(ex.Values, e.Values[col])
+			}
+			g.Examples = append(g.Examples, ex)
+		}
+		r.Groups = append(r.Groups, g)
+	}
+	s := j.Surrogate
+	r.Surrogate = s.Text
+	r.SurrogateNote = fmt.Sprintf("One multi-class CART tree (%d leaves, depth %d) predicts the class of a row; it agrees with the classes on %.1f%% of held-out rows, against %.1f%% for always answering the largest class.",
+		s.Leaves, s.Depth, 100*s.Accuracy, 100*s.Baseline)
+	r.Notes = []string{
+		"Rules, precision, recall and F1 describe the classes found, not the truth: they say how faithfully a short rule reproduces the clustering.",
+		"Thresholds are in the file's own units; the pandas form pastes into DataFrame.query, the SQL form into a WHERE clause.",
+		"On a t-SNE map, distances between classes and the size of a class's area carry little meaning; neighbourhoods do.",
+	}
+	if j.Scope == "unlabeled rows" {
+		r.Notes = append(r.Notes, "Rules describe a class among the unlabeled rows: to select it in the whole file, prefix \"unlabeled and\" (pandas) or \"unlabeled AND\" (SQL).")
+	}
+
+	// Maps on a seeded sample stratified by class.
+	y := make([]int, len(ex.Rows))
+	for i, row := range ex.Rows {
+		y[i] = index[d.Groups[row]]
+	}
+	sample := stratifiedSample(y, len(j.Clusters), ro.MapRows, c.Seed)
+	Z := ex.Space.Select(sample)
+	gs := make([]int, len(sample))
+	for i, s := range sample {
+		gs[i] = y[s]
+	}
+	pca, share := report.PCA(Z)
+	drawn := fmt.Sprintf("%d rows", len(sample))
+	if len(sample) < len(ex.Rows) {
+		drawn = fmt.Sprintf("a sample of %d of the %d rows, stratified by class (seed %d)", len(sample), len(ex.Rows), c.Seed)
+	}
+	r.Maps = append(r.Maps, report.Map{Title: "PCA map (" + j.Space + ")", Method: "PCA",
+		Note:   fmt.Sprintf("First two principal components of the %s (%.0f%% and %.0f%% of the variance); %s.", j.Space, 100*share[0], 100*share[1], drawn),
+		Points: pca, Group: gs})
+	if ro.Map == "tsne" {
+		bar := app.newProgress(c, 1, "t-SNE map")
+		o := report.TSNEOptions{Threads: c.Threads, Progress: func(done, total int) {
+			bar.setTotal(total)
+			bar.Set(done)
+		}}
+		ts, err := report.TSNE(ctx, Z, o)
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		r.Maps = append(r.Maps, report.Map{Title: "t-SNE map (" + j.Space + ")", Method: "t-SNE",
+			Note:   fmt.Sprintf("Barnes-Hut t-SNE (perplexity 30, 750 iterations, PCA start) of the %s; %s.", j.Space, drawn),
+			Points: ts, Group: gs})
+	}
+	err := atomicfile.Write(ro.Path, false, func(w io.Writer) error { return r.Write(w) })
+	j.Seconds["report"] = time.Since(t0).Seconds()
+	return err
+}
+
+func reportCommand(run reportRun, j *explainJSON) string {
+	return fmt.Sprintf("ncd %s on %s: %d classes, %d rows explained", run.Command, filepath.Base(run.Input), len(j.Clusters), j.Rows)
+}
+
+// exampleColumns are the columns of a class's example table: its top
+// contrast features, then the others in file order, at most n.
+func exampleColumns(names []string, cs []contrastJSON, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		if !seen[c.Feature] && len(out) < n {
+			seen[c.Feature] = true
+			out = append(out, c.Feature)
+		}
+	}
+	for _, name := range names {
+		if !seen[name] && len(out) < n {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func abbreviate(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return strings.Join(s[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(s)-n)
+}
+
+// stratifiedSample returns at most m of the indices 0..len(y)-1, sorted:
+// each class keeps its share (at least one row), drawn by a shuffle seeded
+// with seed and the class.
+func stratifiedSample(y []int, k, m int, seed uint64) []int {
+	n := len(y)
+	if n <= m {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	by := make([][]int, k)
+	for i, g := range y {
+		by[g] = append(by[g], i)
+	}
+	var out []int
+	for g, idx := range by {
+		take := max(1, int(math.Round(float64(m)*float64(len(idx))/float64(n))))
+		take = min(take, len(idx))
+		rng := rand.New(rand.NewPCG(seed, 0x6d6170+uint64(g))) // "map"
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		out = append(out, idx[:take]...)
+	}
+	sort.Ints(out)
+	return out
+}
