@@ -122,63 +122,18 @@ type trialState struct {
 // every fold. It returns the finished trials even when ctx is cancelled or
 // OnTrial fails (with the error), so that a caller can report them.
 func Tune(ctx context.Context, ds *dataset.Dataset, opt Options) (*Result, error) {
-	if opt.Method == nil {
-		return nil, errors.New("cv: no method")
-	}
-	if err := opt.Space.Validate(); err != nil {
+	opt, err := normalize(opt)
+	if err != nil {
 		return nil, err
 	}
-	if opt.Trials == 0 {
-		opt.Trials = DefaultTrials
-	}
-	if opt.Startup == 0 {
-		opt.Startup = DefaultStartup
-	}
-	if opt.Lag == 0 {
-		opt.Lag = DefaultLag
-	}
-	opt.Lag = max(opt.Lag, 0)
-	switch opt.Sampler {
-	case "":
-		opt.Sampler = SamplerTPE
-	case SamplerTPE, SamplerRandom:
-	default:
-		return nil, usererr.New("sampler must be tpe or random, got %q", opt.Sampler)
-	}
 	nf := len(opt.Folds)
-	if nf == 0 {
-		return nil, usererr.New("no folds")
-	}
-	if opt.Prune < 0 || (opt.Prune > 0 && opt.Prune >= nf) {
-		return nil, usererr.New("the median rule must apply after fewer folds than the %d folds, got %d", nf, opt.Prune)
-	}
-	if opt.Trials < 0 {
-		return nil, usererr.New("the number of trials must be positive, got %d", opt.Trials)
-	}
 	threads := par.Threads(opt.Threads)
-
-	// Folds and their seeds, drawn in order up front.
-	seedRng := rand.New(rand.NewPCG(opt.Seed, 0x666f6c642d736565)) // "fold-see"
-	folds := make([]*Fold, nf)
 	res := &Result{Best: -1}
-	inner := max(1, threads/((opt.Lag+1)*nf))
-	for f, hide := range opt.Folds {
-		for _, c := range hide {
-			if c < 0 || c >= len(ds.Classes) {
-				return nil, fmt.Errorf("cv: fold %d hides class %d of %d", f, c, len(ds.Classes))
-			}
-		}
-		fd, rows, names := hideClasses(ds, hide)
-		if len(rows) < 3 {
-			return nil, errNoRows(f, names, len(rows))
-		}
-		folds[f] = &Fold{Index: f, Data: fd, Hidden: rows, HiddenClasses: names, Seed: seedRng.Uint64(),
-			Threads: inner, scan: opt.Scan}
-		if opt.TrueK {
-			folds[f].k = len(hide)
-		}
-		res.Folds = append(res.Folds, FoldInfo{Hidden: names, Rows: len(rows)})
+	folds, infos, err := makeTrialFolds(ds, opt, max(1, threads/((opt.Lag+1)*nf)))
+	if err != nil {
+		return nil, err
 	}
+	res.Folds = infos
 
 	s := &scheduler{opt: opt, ds: ds, folds: folds, states: map[int]*trialState{}, total: opt.Trials}
 	s.cond = sync.NewCond(&s.mu)
@@ -220,6 +175,70 @@ func Tune(ctx context.Context, ds *dataset.Dataset, opt Options) (*Result, error
 		}
 	}
 	return res, s.err
+}
+
+// normalize applies Options' defaults and checks them.
+func normalize(opt Options) (Options, error) {
+	if opt.Method == nil {
+		return opt, errors.New("cv: no method")
+	}
+	if err := opt.Space.Validate(); err != nil {
+		return opt, err
+	}
+	if opt.Trials == 0 {
+		opt.Trials = DefaultTrials
+	}
+	if opt.Startup == 0 {
+		opt.Startup = DefaultStartup
+	}
+	if opt.Lag == 0 {
+		opt.Lag = DefaultLag
+	}
+	opt.Lag = max(opt.Lag, 0)
+	switch opt.Sampler {
+	case "":
+		opt.Sampler = SamplerTPE
+	case SamplerTPE, SamplerRandom:
+	default:
+		return opt, usererr.New("sampler must be tpe or random, got %q", opt.Sampler)
+	}
+	nf := len(opt.Folds)
+	if nf == 0 {
+		return opt, usererr.New("no folds")
+	}
+	if opt.Prune < 0 || (opt.Prune > 0 && opt.Prune >= nf) {
+		return opt, usererr.New("the median rule must apply after fewer folds than the %d folds, got %d", nf, opt.Prune)
+	}
+	if opt.Trials < 0 {
+		return opt, usererr.New("the number of trials must be positive, got %d", opt.Trials)
+	}
+	return opt, nil
+}
+
+// makeTrialFolds builds the folds (their seeds drawn in order from
+// opt.Seed), each method call using inner threads.
+func makeTrialFolds(ds *dataset.Dataset, opt Options, inner int) ([]*Fold, []FoldInfo, error) {
+	seedRng := rand.New(rand.NewPCG(opt.Seed, 0x666f6c642d736565)) // "fold-see"
+	folds := make([]*Fold, len(opt.Folds))
+	var infos []FoldInfo
+	for f, hide := range opt.Folds {
+		for _, c := range hide {
+			if c < 0 || c >= len(ds.Classes) {
+				return nil, nil, fmt.Errorf("cv: fold %d hides class %d of %d", f, c, len(ds.Classes))
+			}
+		}
+		fd, rows, names := hideClasses(ds, hide)
+		if len(rows) < 3 {
+			return nil, nil, errNoRows(f, names, len(rows))
+		}
+		folds[f] = &Fold{Index: f, Data: fd, Hidden: rows, HiddenClasses: names, Seed: seedRng.Uint64(),
+			Threads: inner, scan: opt.Scan}
+		if opt.TrueK {
+			folds[f].k = len(hide)
+		}
+		infos = append(infos, FoldInfo{Hidden: names, Rows: len(rows)})
+	}
+	return folds, infos, nil
 }
 
 type scheduler struct {
@@ -276,15 +295,23 @@ func (s *scheduler) allFinishedBelow(n int) bool {
 }
 
 func (s *scheduler) propose(i int, st *trialState) {
-	rng := rand.New(rand.NewPCG(s.opt.Seed^0x70726f706f736531, uint64(i))) // "propose1"
-	if i == 0 && s.opt.First != nil {
-		st.params = s.opt.Space.Clamp(s.opt.First)
-	} else if s.opt.Sampler == SamplerRandom || i < s.opt.Startup {
-		st.params = s.opt.Space.sampleRandom(rng)
-	} else {
-		st.params = s.opt.Space.sampleTPE(rng, s.historyBefore(i-s.opt.Lag))
-	}
+	st.params = proposeParams(&s.opt, i, s.historyBefore(i-s.opt.Lag))
 	st.proposed = true
+}
+
+// proposeParams is trial i's configuration: it depends only on the seed, i
+// and hist, the finished trials with an index below i-Lag (used from trial
+// Startup on by TPE).
+func proposeParams(opt *Options, i int, hist []*Trial) Params {
+	rng := rand.New(rand.NewPCG(opt.Seed^0x70726f706f736531, uint64(i))) // "propose1"
+	switch {
+	case i == 0 && opt.First != nil:
+		return opt.Space.Clamp(opt.First)
+	case opt.Sampler == SamplerRandom || i < opt.Startup:
+		return opt.Space.sampleRandom(rng)
+	default:
+		return opt.Space.sampleTPE(rng, hist)
+	}
 }
 
 // next returns the next fold to run, proposing trials and applying the
@@ -329,26 +356,34 @@ func (s *scheduler) decide(i int, st *trialState) {
 		return
 	}
 	st.decided = true
+	if pruned(s.historyBefore(i-s.opt.Lag), p, st.folds) {
+		st.folds = st.folds[:p]
+		s.foldsLeft -= len(st.state) - p
+		s.finish(i, st, true)
+	}
+}
+
+// pruned applies the median rule to a trial whose first p folds are scored:
+// true when their mean ACC is below the median of the same folds in hist
+// (the finished trials below i-Lag; failed ones left out), given at least
+// pruneMinRef of them.
+func pruned(hist []*Trial, p int, folds []FoldScore) bool {
 	var ref []float64
-	for _, t := range s.historyBefore(i - s.opt.Lag) {
+	for _, t := range hist {
 		if t.Failed || len(t.Folds) < p {
 			continue
 		}
 		ref = append(ref, partialMean(t.Folds[:p]))
 	}
 	if len(ref) < pruneMinRef {
-		return
+		return false
 	}
 	sort.Float64s(ref)
 	med := ref[len(ref)/2]
 	if len(ref)%2 == 0 {
 		med = (ref[len(ref)/2-1] + med) / 2
 	}
-	if partialMean(st.folds[:p]) < med {
-		st.folds = st.folds[:p]
-		s.foldsLeft -= len(st.state) - p
-		s.finish(i, st, true)
-	}
+	return partialMean(folds[:p]) < med
 }
 
 func partialMean(fs []FoldScore) float64 {
