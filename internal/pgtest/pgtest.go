@@ -155,6 +155,12 @@ func start() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: initdb: %v\n%s", err, out)
 	}
+	// The role pwuser (created by tests that need it) must give a password;
+	// everyone else is trusted.
+	hba := filepath.Join(s.data(), "pg_hba.conf")
+	if old, err := os.ReadFile(hba); err == nil {
+		_ = os.WriteFile(hba, append([]byte("host all pwuser 127.0.0.1/32 scram-sha-256\n"), old...), 0o600)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		os.RemoveAll(dir)
