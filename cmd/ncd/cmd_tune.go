@@ -108,7 +108,12 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
   ncd eval --data pred.csv
 
   # continue after Ctrl-C (or ask for more trials)
-  ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 40 --out best.yaml --resume`,
+  ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 40 --out best.yaml --resume
+
+  # one study, many machines: run the same command on each (--trials is the total)
+  ncd tune --data letter_train.csv --novel A,D,H,M,P,V,X --trials 64 --storage postgres://ncd@db.example/ncd --study letter
+  ncd tune --storage postgres://ncd@db.example/ncd --study letter --status
+  ncd tune --storage postgres://ncd@db.example/ncd --study letter --export best.yaml`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
 			return runTune(ctx, app, cmd, v, c)
@@ -133,8 +138,9 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.Int("n-init", 0, "restarts of the final k-means of a fold (0 = auto: 10, as fit's --n-init; 50 for ncd-sc, as cluster's)")
 	f.Int("prune", 0, "median rule: stop a trial whose mean ACC over its first N folds is below the earlier trials' median (0 = off)")
 	f.String("out", "best.yaml", "write the best configuration to this YAML file (empty: do not write)")
-	f.String("study", "", "study file (JSON lines) of finished trials (default: --out with .study.jsonl)")
+	f.String("study", "", "study file (JSON lines) of finished trials (default: --out with .study.jsonl); with --storage postgres://...: the study's name (default: --out's name, e.g. best)")
 	f.Bool("resume", false, "continue the study file's search instead of refusing to overwrite it")
+	addStorageFlags(cmd)
 	f.Int("top", 10, "trials shown in the leaderboard")
 	f.String("plot", "", "draw every trial's ACC (mean and fold range) and the best so far into FILE.svg or FILE.png")
 	// Settings of PBN / baseline held fixed while tuning (as fit's flags).
@@ -173,6 +179,9 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if strings.TrimSpace(v.GetString("k")) == "" {
 		return errEmptyK // before the data is read (tuneOptions checks the rest of --k)
 	}
+	if done, err := tuneStorage(ctx, app, cmd, v, c); done {
+		return err // --status, --export, or a worker of a PostgreSQL study
+	}
 	out := v.GetString("out")
 	if err := checkWritable(out); err != nil {
 		return err
@@ -182,6 +191,9 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		return err
 	}
 	studyPath := v.GetString("study")
+	if st := v.GetString("storage"); st != "" {
+		studyPath = st
+	}
 	if studyPath == "" {
 		studyPath = defaultStudyPath(out)
 	}
@@ -278,7 +290,15 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		return err
 	}
 
-	r := tuneResult{Method: setup.method.Name(), Trials: len(res.Trials), Resumed: len(resumed), FoldMode: setup.foldMode,
+	return reportTune(app, cmd, v, c, setup, res, len(resumed), studyPath)
+}
+
+// reportTune prints the leaderboard and writes --out and --plot from the
+// finished trials of a study (resumed of them come from earlier runs or,
+// in a shared study, from other workers).
+func reportTune(app *App, cmd *cobra.Command, v *viper.Viper, c common, setup *tuneSetup, res *cv.Result, resumed int, studyPath string) error {
+	out, plotPath := v.GetString("out"), v.GetString("plot")
+	r := tuneResult{Method: setup.method.Name(), Trials: len(res.Trials), Resumed: resumed, FoldMode: setup.foldMode,
 		Folds: res.Folds, K: v.GetString("k"), Space: setup.space, Study: studyPath}
 	for _, t := range res.Trials {
 		switch {
@@ -317,7 +337,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	}
 	r.BestConfig = typedConfig(target.Flags(), bestVals)
 	if out != "" {
-		if err := writeBestConfig(out, target, keys, vals, setup, &best, len(res.Trials)); err != nil {
+		if err := writeBestConfig(out, target, keys, vals, setup.method.Name(), setup.foldMode, setup.settings["k"], &best, len(res.Trials)); err != nil {
 			return err
 		}
 		r.Out = out
@@ -629,16 +649,16 @@ func configTarget(app *App, method string) *cobra.Command {
 
 // writeBestConfig writes the config as YAML, atomically. Strings are quoted
 // (JSON strings are valid YAML) so that e.g. novel: "0,3,5" stays a string.
-func writeBestConfig(path string, target *cobra.Command, keys, vals []string, setup *tuneSetup, best *cv.Trial, trials int) error {
+func writeBestConfig(path string, target *cobra.Command, keys, vals []string, method, foldMode, k string, best *cv.Trial, trials int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by ncd tune: the best of %d trials of %s (trial %d), hidden-class %d-fold CV (%s, k %s):\n",
-		trials, setup.method.Name(), best.Index, len(best.Folds), setup.foldMode, setup.settings["k"])
+		trials, method, best.Index, len(best.Folds), foldMode, k)
 	fmt.Fprintf(&b, "# mean ACC %.4f +- %.4f, NMI %.4f, ARI %.4f over the folds (ACC per fold:", best.ACC, best.ACCStd, best.NMI, best.ARI)
 	for _, f := range best.Folds {
 		fmt.Fprintf(&b, " %.3f", f.ACC)
 	}
 	cmdName := "fit"
-	if setup.method.Name() == "ncd-sc" {
+	if method == "ncd-sc" {
 		cmdName = "cluster"
 	}
 	fmt.Fprintf(&b, ").\n# Use: ncd %s --config %s [--test T] [--out P]\n", cmdName, filepath.Base(path))

@@ -235,7 +235,7 @@ func (p *PG) Describe() string {
 	if p.name == "" {
 		return p.desc
 	}
-	return p.desc + " study " + p.name
+	return p.desc + " (study " + p.name + ")"
 }
 
 // Close implements Storage.
