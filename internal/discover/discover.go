@@ -12,6 +12,7 @@ import (
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -60,6 +61,11 @@ type PBNOptions struct {
 	K KOptions
 	// NInit is the number of restarts of the final k-means (0: 10).
 	NInit int
+	// Setting is gcd.SettingNCD ("" means it) or gcd.SettingGCD; GCD
+	// configures the latter (its Seed and Threads come from Config, and
+	// K.K > 0 fixes k_new).
+	Setting string
+	GCD     gcd.Options
 	// OnEpoch, if set, is called after every epoch of every member, never
 	// concurrently.
 	OnEpoch func(member, epoch int, ce, rec float64)
@@ -87,6 +93,9 @@ type Result struct {
 	Inertia float64
 	// Seconds times the phases: train, estimate_k, cluster.
 	Seconds map[string]float64
+	// GCD is set under the generalized setting; Labels[i] is then -1 for
+	// rows that joined a known class (GCD.Known[i]).
+	GCD *GCDResult
 }
 
 // Embed maps preprocessed features into the result's latent space.
@@ -105,8 +114,12 @@ func FitPBN(ctx context.Context, train, target *dataset.Dataset, o PBNOptions) (
 	if err := Check(train, target); err != nil {
 		return nil, err
 	}
+	ts, err := TrainingSet(train, o)
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
-	members, err := TrainPBN(ctx, train, o)
+	members, err := TrainPBN(ctx, ts, o)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +149,9 @@ func Check(train, target *dataset.Dataset) error {
 func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
 	if err := Check(train, target); err != nil {
 		return nil, err
+	}
+	if o.IsGCD() {
+		return clusterLatentGCD(ctx, members, train, target, o)
 	}
 	r := &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
 	latentTrain := r.Embed(train.X)

@@ -1,0 +1,173 @@
+package discover
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/gcd"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/usererr"
+)
+
+// GCDResult is what the generalized setting adds to a Result.
+type GCDResult struct {
+	// Detection holds, per unlabeled row, the novelty score, p-value and
+	// flag, and the existence test and k_new estimate.
+	*gcd.Detection
+	// Reference scores new rows' novelty (kept in the model file).
+	Reference *gcd.Reference
+	// Known[i] is unlabeled row i's known class (an index into the
+	// training classes: the classifier's choice for rows that joined a
+	// known centroid), or -1 when it is in a novel cluster (Result.Labels).
+	Known []int
+	// Confidence[i] is the classifier's probability of its most likely
+	// known class for unlabeled row i (nil without a classifier).
+	Confidence []float64
+	// NRef and NCal count the reference and calibration rows.
+	NRef, NCal int
+}
+
+// GCDOptions returns o's generalized-setting options with the run's seed
+// and threads, resolved, and k_new fixed when o.K.K > 0.
+func (o PBNOptions) gcdOptions() (gcd.Options, error) {
+	g := o.GCD
+	g.Seed, g.Threads = o.Config.Seed, o.Config.Threads
+	if o.K.K > 0 {
+		g.FixK, g.K = true, o.K.K
+	}
+	if g.KMax == 0 {
+		g.KMax = o.K.Scan.KMax
+	}
+	return g.Resolve()
+}
+
+// IsGCD tells whether o selects the generalized setting.
+func (o PBNOptions) IsGCD() bool { return o.Setting == gcd.SettingGCD }
+
+// TrainingSet is the dataset the networks train on: train itself, or under
+// the generalized setting a copy whose calibration rows are unlabeled
+// (held out of the classification loss; the reconstruction keeps them).
+func TrainingSet(train *dataset.Dataset, o PBNOptions) (*dataset.Dataset, error) {
+	if !o.IsGCD() {
+		return train, nil
+	}
+	g, err := o.gcdOptions()
+	if err != nil {
+		return nil, err
+	}
+	cal := gcd.CalibSplit(train.Known, len(train.Classes), g.CalibFrac, g.Seed)
+	ds := *train
+	ds.Known = slices.Clone(train.Known)
+	for i, c := range cal {
+		if c {
+			ds.Known[i] = dataset.Unlabeled
+		}
+	}
+	return &ds, nil
+}
+
+// CheckSetting refuses an unknown setting.
+func CheckSetting(s string) error {
+	switch s {
+	case "", gcd.SettingNCD, gcd.SettingGCD:
+		return nil
+	}
+	return usererr.New("--setting must be ncd or gcd, got %q", s)
+}
+
+// GCDSpace splits train's labelled rows of the space latentTrain into
+// reference and calibration rows (gcd.CalibSplit) and takes Unl as the
+// unlabeled rows.
+func GCDSpace(latentTrain linalg.Matrix, train *dataset.Dataset, Unl linalg.Matrix, g gcd.Options) gcd.Space {
+	cal := gcd.CalibSplit(train.Known, len(train.Classes), g.CalibFrac, g.Seed)
+	var refRows, calRows, refClass []int
+	for i, c := range train.Known {
+		switch {
+		case c == dataset.Unlabeled:
+		case cal[i]:
+			calRows = append(calRows, i)
+		default:
+			refRows = append(refRows, i)
+			refClass = append(refClass, c)
+		}
+	}
+	return gcd.Space{Ref: latentTrain.Select(refRows), RefClass: refClass, NClasses: len(train.Classes),
+		Cal: latentTrain.Select(calRows), Unl: Unl}
+}
+
+// clusterLatentGCD is ClusterLatent under the generalized setting: novelty
+// p-values from the calibration rows, the existence test, k_new, then NCD
+// k-means with the known centroids fixed; rows that join a known class are
+// named by the ensemble's classifier.
+func clusterLatentGCD(ctx context.Context, members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
+	g, err := o.gcdOptions()
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
+	latentTrain := r.Embed(train.X)
+	r.KnownCentroids = cluster.KnownMeans(latentTrain, train.Known, len(train.Classes))
+	latent := latentTrain
+	if target != train {
+		latent = r.Embed(target.X)
+	}
+	r.Unlabeled = target.UnlabeledRows()
+	Z := latent.Select(r.Unlabeled)
+
+	t1 := time.Now()
+	space := GCDSpace(latentTrain, train, Z, g)
+	det, err := gcd.Detect(ctx, space, g)
+	if err != nil {
+		return nil, err
+	}
+	r.K, r.KEstimated = det.KNew, det.KEstimated
+	r.Seconds["estimate_k"] = time.Since(t1).Seconds()
+
+	t2 := time.Now()
+	a, err := gcd.Assign(ctx, Z, r.KnownCentroids, det.KNew,
+		cluster.KMeansOptions{NInit: o.NInit, Threads: o.Config.Threads, Rng: KMeansRng(o.Config.Seed)}, "")
+	if err != nil {
+		return nil, err
+	}
+	r.NovelCentroids, r.Labels, r.Inertia = a.Centroids, a.Novel, a.Inertia
+	gr := &GCDResult{Detection: det, Reference: gcd.NewReference(space, det, g), Known: a.Known,
+		NRef: space.Ref.Rows, NCal: space.Cal.Rows}
+	gr.Confidence, gr.Known = nameKnown(members, target.X.Select(r.Unlabeled), a.Known)
+	r.GCD = gr
+	r.Seconds["cluster"] = time.Since(t2).Seconds()
+	return r, nil
+}
+
+// nameKnown returns the ensemble classifier's confidence for every row of X
+// and the known labels with each row that joined a known centroid renamed
+// to the classifier's most likely class.
+func nameKnown(members []*pbn.Model, X linalg.Matrix, known []int) ([]float64, []int) {
+	p := pbn.ProbaEnsemble(members, X)
+	conf := make([]float64, X.Rows)
+	out := slices.Clone(known)
+	for i := 0; i < X.Rows; i++ {
+		row := p.Row(i)
+		best := 0
+		for c := range row {
+			if row[c] > row[best] {
+				best = c
+			}
+		}
+		if len(row) > 0 {
+			conf[i] = row[best]
+		}
+		if out[i] >= 0 {
+			out[i] = best
+		}
+	}
+	return conf, out
+}
+
+// NameKnown is nameKnown for callers that assign rows with a saved model.
+func NameKnown(members []*pbn.Model, X linalg.Matrix, known []int) (confidence []float64, named []int) {
+	return nameKnown(members, X, known)
+}
