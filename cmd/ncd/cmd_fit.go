@@ -11,6 +11,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -36,6 +37,8 @@ type fitResult struct {
 	Latent     string             `json:"latent"`
 	Model      string             `json:"model,omitempty"`
 	Out        string             `json:"out,omitempty"`
+	Setting    string             `json:"setting"`
+	GCD        *gcdResult         `json:"gcd,omitempty"`
 	Config     map[string]any     `json:"config"`  // typed by the flags: "epochs": 200
 	Seconds    map[string]float64 `json:"seconds"` // per phase: load, train, estimate_k, cluster, write
 	Wall       float64            `json:"wall_seconds"`
@@ -82,6 +85,7 @@ the known rows only (the paper's competitor).`,
 	addDataFlags(cmd, true)
 	addKFlags(cmd)
 	addPBNFlags(cmd, def)
+	addSettingFlags(cmd)
 	f := cmd.Flags()
 	f.String("model", "", "save the fitted model to this file (.ncd)")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
@@ -136,7 +140,11 @@ func pbnConfig(v *viper.Viper, c common) (pbn.Config, bool, error) {
 }
 
 func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
-	k, err := parseK(v.GetString("k"))
+	setting, gopt, err := gcdFlags(v)
+	if err != nil {
+		return err
+	}
+	k, kFixed, err := parseKSetting(v.GetString("k"), setting)
 	if err != nil {
 		return err
 	}
@@ -174,15 +182,19 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if len(in.Train.Classes) == 0 {
 		return usererr.New("%s has no labeled rows of known classes to learn from", in.DataPath)
 	}
-	if err := checkKAgainstRows(app, v, c, k, newKBounds(len(unl), in.outputPath())); err != nil {
-		return err
+	// Under gcd the k_new scan bounds itself by the rows it runs on.
+	if setting != gcd.SettingGCD || kFixed {
+		if err := checkKAgainstRows(app, v, c, k, newKBounds(len(unl), in.outputPath())); err != nil {
+			return err
+		}
 	}
 
 	// Train, embed, choose k, cluster: the pipeline every command shares.
 	bar := app.newTrainProgress(c, ens, cfg.Epochs)
 	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
 		K:       discover.KOptions{K: k, Scan: scanOptions(v)},
-		OnEpoch: bar.OnEpoch}
+		OnEpoch: bar.OnEpoch, Setting: setting, GCD: gopt}
+	opts.GCD.FixK = kFixed
 	finishK := scanBars(app, c, &opts.K.Scan)
 	dr, err := discover.FitPBN(ctx, in.Train, target, opts)
 	bar.Finish()
@@ -197,11 +209,11 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	k = dr.K
 	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: dr.Members[0],
 		Ensemble: dr.Members[1:], Normalized: normalized, Config: settings(cmd, v),
-		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated}
+		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated, Setting: setting}
 	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
 		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
 		Config: typedConfig(cmd.Flags(), f.Config), Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
-		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia}
+		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia, Setting: setting}
 	if dr.Curve != nil {
 		res.Estimate = curveResult(dr.Curve, len(unl), seconds["estimate_k"])
 		res.Estimate.Space = "latent"
@@ -210,9 +222,20 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 
-	novel := make([]int, target.Rows())
-	scatter(novel, unl, dr.Labels)
-	names, unlMask := predictionNames(target, target.Known, novel)
+	var names []string
+	var unlMask []bool
+	var cols []*gcdColumns
+	if g := dr.GCD; g != nil {
+		names, unlMask = gcdNames(target, unl, dr.Labels, g.Known)
+		cols = append(cols, newGCDColumns(target, unl, dr.Labels, g.P, g.Confidence))
+		gr, _ := opts.GCD.Resolve()
+		res.GCD = newGCDResult(g.Detection, gr, g.NRef, g.NCal, dr.Labels)
+		f.GCD = g.Reference
+	} else {
+		novel := make([]int, target.Rows())
+		scatter(novel, unl, dr.Labels)
+		names, unlMask = predictionNames(target, target.Known, novel)
+	}
 	res.Sizes = clusterSizes(names, unlMask)
 	t4 := time.Now()
 	if modelPath != "" {
@@ -221,7 +244,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	if out != "" || modelPath == "" {
-		if err := emitPredictions(app, c, out, in.outputTable(), names, unlMask); err != nil {
+		if err := emitPredictions(app, c, out, in.outputTable(), names, unlMask, cols...); err != nil {
 			return err
 		}
 	}
@@ -245,6 +268,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 		fmt.Fprintf(app.Stderr, "%s: trained %d epochs%s on %d rows; %d rows clustered into k=%d%s novel clusters\n",
 			cfg.Method, cfg.Epochs, nets, res.TrainRows, res.Clustered, k, how)
+		if res.GCD != nil {
+			fmt.Fprintln(app.Stderr, gcdSummary(res.GCD))
+		}
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
 		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
 		if modelPath != "" {

@@ -131,7 +131,8 @@ func checkWritable(path string) error {
 
 // emitPredictions writes the predictions to --out, or as CSV to stdout when
 // there is no --out and stdout is not taken by --json.
-func emitPredictions(app *App, c common, out string, t *ncdio.Table, names []string, unl []bool) error {
+// extra (--setting gcd) adds the novel, novelty_p and confidence columns.
+func emitPredictions(app *App, c common, out string, t *ncdio.Table, names []string, unl []bool, extra ...*gcdColumns) error {
 	if out == "" || out == "-" {
 		if c.JSON {
 			return nil
@@ -139,9 +140,12 @@ func emitPredictions(app *App, c common, out string, t *ncdio.Table, names []str
 		tt := t.ShallowCopy()
 		tt.AppendText("cluster", names)
 		tt.AppendBool("unlabeled", unl)
+		for _, e := range extra {
+			e.appendTo(tt)
+		}
 		return ncdio.WriteTo(app.Stdout, tt, ncdio.CSV)
 	}
-	return writePredictions(out, t, names, unl)
+	return writePredictions(out, t, names, unl, extra...)
 }
 
 // formatSizes prints "novel_0:120 novel_1:98 ..." in natural name order.

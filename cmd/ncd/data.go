@@ -187,13 +187,16 @@ func (in *inputs) outputTable() *ncdio.Table {
 
 // writePredictions writes every row of the output table with its input
 // columns plus `cluster` and `unlabeled`, atomically.
-func writePredictions(path string, t *ncdio.Table, cluster []string, unlabeled []bool) error {
+func writePredictions(path string, t *ncdio.Table, cluster []string, unlabeled []bool, extra ...*gcdColumns) error {
 	if path == "" {
 		return nil
 	}
 	out := t.ShallowCopy()
 	out.AppendText("cluster", cluster)
 	out.AppendBool("unlabeled", unlabeled)
+	for _, e := range extra {
+		e.appendTo(out)
+	}
 	return ncdio.Write(path, out)
 }
 

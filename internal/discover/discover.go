@@ -145,7 +145,9 @@ func Check(train, target *dataset.Dataset) error {
 
 // ClusterLatent embeds train and target with trained members, chooses k on
 // target's unlabeled rows and clusters them with k-means. It is FitPBN after
-// the training, for callers that reuse networks (the benchmark suite).
+// the training, for callers that reuse networks (the benchmark suite); the
+// members must have been trained on TrainingSet(train, o) (under the gcd
+// setting, which tests novelty against the calibration rows held out there).
 func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
 	if err := Check(train, target); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
@@ -33,6 +34,11 @@ type File struct {
 	K              int
 	// KEstimated tells whether K came from the silhouette scan.
 	KEstimated bool
+	// Setting is the fit's --setting ("" in files written before it
+	// existed: ncd). Under gcd, GCD holds what scoring new rows' novelty
+	// needs (reference rows and calibration scores in the latent space).
+	Setting string
+	GCD     *gcd.Reference
 	// Config records the command's settings (flag name -> value) for provenance.
 	Config map[string]string
 }
@@ -57,6 +63,11 @@ func Load(path string) (*File, error) {
 	}
 	if f.Prep == nil || f.Net == nil || f.NovelCentroids.Rows != f.K {
 		return nil, &usererr.Error{File: path, Msg: "model file is incomplete (no preprocessing, network or centroids)"}
+	}
+	if f.Setting == gcd.SettingGCD {
+		if f.GCD == nil || f.GCD.Check() != nil || f.GCD.Ref.Cols != f.KnownCentroids.Cols {
+			return nil, &usererr.Error{File: path, Msg: "model file is incomplete (a --setting gcd fit without its novelty reference)"}
+		}
 	}
 	for _, m := range f.Ensemble {
 		if m == nil || m.Dims != f.Net.Dims {

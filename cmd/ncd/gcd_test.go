@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// gcdFitJSON is the part of fit --json the tests read.
+type gcdFitJSON struct {
+	Setting string `json:"setting"`
+	K       int    `json:"k"`
+	GCD     struct {
+		KNew      int     `json:"k_new"`
+		Estimated bool    `json:"k_new_estimated"`
+		NFlagged  int     `json:"n_flagged"`
+		Expected  float64 `json:"expected_flagged"`
+		ExistP    float64 `json:"existence_p"`
+		Exists    bool    `json:"new_classes"`
+		NCal      int     `json:"calibration_rows"`
+		NovelRows int     `json:"rows_novel"`
+		Curve     *struct {
+			Ks []int     `json:"ks"`
+			PS []float64 `json:"ps"`
+		} `json:"k_curve"`
+	} `json:"gcd"`
+}
+
+// gcdFit runs fit --setting gcd on optdigits' training table (2 networks,
+// 30 epochs: a few seconds) with half of each known digit's labels hidden.
+func gcdFit(t *testing.T, dir, name string, threads int, extra ...string) (gcdFitJSON, map[string][]string) {
+	t.Helper()
+	out := filepath.Join(dir, name+".csv")
+	args := append([]string{"fit", "--data", "../../testdata/optdigits_train.csv", "--unlabel-known", "0.5", "--setting", "gcd",
+		"--ensemble", "2", "--epochs", "30", "--seed", "0", "--json", "--out", out, "--threads", strconv.Itoa(threads)}, extra...)
+	code, stdout, stderr := runCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("fit %v: exit %d: %s", extra, code, stderr)
+	}
+	var j gcdFitJSON
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatalf("fit --json: %v: %s", err, stdout)
+	}
+	return j, readCSVColumns(t, out)
+}
+
+// evalJSON runs eval --json on a predictions file.
+func evalJSON(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", "eval", "--data", path, "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for k, v := range m {
+		if f, ok := v.(float64); ok {
+			out[k] = f
+		}
+	}
+	return out
+}
+
+// checkGCDColumns: labeled rows are not novel, p = confidence = 1; every
+// unlabeled row's novelty_p is a conformal p-value (1+j)/(nCal+1); novel
+// is true exactly for the rows in a novel_<j> cluster.
+func checkGCDColumns(t *testing.T, cols map[string][]string, nCal int) (novelRows int) {
+	t.Helper()
+	for _, name := range []string{"cluster", "unlabeled", "novel", "novelty_p", "confidence"} {
+		if cols[name] == nil {
+			t.Fatalf("no %s column", name)
+		}
+	}
+	for i, u := range cols["unlabeled"] {
+		p, err := strconv.ParseFloat(cols["novelty_p"][i], 64)
+		if err != nil {
+			t.Fatalf("row %d: novelty_p %q", i+1, cols["novelty_p"][i])
+		}
+		conf, _ := strconv.ParseFloat(cols["confidence"][i], 64)
+		isNovel := strings.HasPrefix(cols["cluster"][i], "novel_")
+		if cols["novel"][i] != strconv.FormatBool(isNovel) {
+			t.Fatalf("row %d: cluster %s, novel %s", i+1, cols["cluster"][i], cols["novel"][i])
+		}
+		if u == "false" {
+			if p != 1 || conf != 1 || isNovel {
+				t.Fatalf("labeled row %d: p %v confidence %v cluster %s", i+1, p, conf, cols["cluster"][i])
+			}
+			continue
+		}
+		j := p*float64(nCal+1) - 1
+		if math.Abs(j-math.Round(j)) > 1e-6 || j < -1e-6 || j > float64(nCal)+1e-6 {
+			t.Fatalf("row %d: novelty_p %v is not (1+j)/%d", i+1, p, nCal+1)
+		}
+		if !(conf > 0 && conf <= 1) {
+			t.Fatalf("row %d: confidence %v", i+1, conf)
+		}
+		if isNovel {
+			novelRows++
+		}
+	}
+	return novelRows
+}
+
+// TestGCDFitNoNewClass (S3): optdigits with no class hidden, half of each
+// digit's labels hidden: the existence test fails (measured p .04; 139
+// rows flagged where 94.5 are expected), k_new = 0, every unlabeled row is
+// named by the classifier, so acc_old_named = acc; the expected count is
+// n_unlabeled * floor(.05 (n_cal+1)) / (n_cal+1). Same output at 1 and 2
+// threads.
+func TestGCDFitNoNewClass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	j, cols := gcdFit(t, dir, "s3", 1)
+	if j.Setting != "gcd" || j.K != 0 || j.GCD.KNew != 0 || j.GCD.Exists || !j.GCD.Estimated || j.GCD.NovelRows != 0 {
+		t.Fatalf("S3: %+v", j)
+	}
+	if j.GCD.ExistP < 1e-3 {
+		t.Errorf("existence p %v, want >= 1e-3", j.GCD.ExistP)
+	}
+	nUnl := 0
+	for _, u := range cols["unlabeled"] {
+		if u == "true" {
+			nUnl++
+		}
+	}
+	if nUnl != 1914 {
+		t.Errorf("%d unlabeled rows, want 1914 (half of 3823 rows per digit, rounded)", nUnl)
+	}
+	m := math.Floor(0.05 * float64(j.GCD.NCal+1))
+	if want := float64(nUnl) * m / float64(j.GCD.NCal+1); math.Abs(j.GCD.Expected-want) > 1e-9 {
+		t.Errorf("expected flagged %v, want %v", j.GCD.Expected, want)
+	}
+	if checkGCDColumns(t, cols, j.GCD.NCal) != 0 {
+		t.Error("rows in novel clusters with k_new = 0")
+	}
+	e := evalJSON(t, filepath.Join(dir, "s3.csv"))
+	if e["acc_old_named"] != e["acc"] || e["acc"] < 0.8 || e["k_new"] != 0 {
+		t.Errorf("eval: %v", e)
+	}
+	j2, _ := gcdFit(t, dir, "s3t2", 2)
+	a, _ := os.ReadFile(filepath.Join(dir, "s3.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "s3t2.csv"))
+	if string(a) != string(b) || j2.GCD != j.GCD {
+		t.Error("1 and 2 threads differ")
+	}
+}
+
+// TestGCDFitOneNewClass (S2): digit 0 hidden as well: about 480 rows
+// flagged for about 100 expected (p < 1e-10), k_new = 1 (prediction
+// strength falls below .8 at k = 2), the novel cluster is digit 0 (acc_new
+// > .95). Same output at 1 and 2 threads; 'cluster --model' gives the
+// fit's rows the fit's novelty p-values and names.
+func TestGCDFitOneNewClass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.ncd")
+	j, cols := gcdFit(t, dir, "s2", 1, "--novel", "0", "--model", model)
+	if j.GCD.KNew != 1 || !j.GCD.Exists || j.GCD.ExistP > 1e-10 || j.GCD.Curve == nil || j.GCD.Curve.PS[0] != 1 || j.GCD.Curve.PS[1] >= 0.8 {
+		t.Fatalf("S2: %+v curve %+v", j.GCD, j.GCD.Curve)
+	}
+	if n := checkGCDColumns(t, cols, j.GCD.NCal); n != j.GCD.NovelRows || n < 300 {
+		t.Errorf("%d rows in novel clusters (json %d)", n, j.GCD.NovelRows)
+	}
+	e := evalJSON(t, filepath.Join(dir, "s2.csv"))
+	if e["k_new"] != 1 || e["k_new_true"] != 1 || e["acc_new"] < 0.95 || e["acc"] < 0.8 {
+		t.Errorf("eval: %v", e)
+	}
+	j2, _ := gcdFit(t, dir, "s2t2", 2, "--novel", "0")
+	a, _ := os.ReadFile(filepath.Join(dir, "s2.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "s2t2.csv"))
+	if string(a) != string(b) || j2.GCD.KNew != j.GCD.KNew || j2.GCD.NFlagged != j.GCD.NFlagged {
+		t.Error("1 and 2 threads differ")
+	}
+}
+
+// TestGCDBadFlags: values the generalized setting refuses, before any
+// work, with exit 2 and no output file.
+func TestGCDBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p.csv")
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--calib-frac", "1.5"}, "--calib-frac must be a fraction strictly between 0 and 1, got 1.5"},
+		{[]string{"--calib-frac", "0"}, "--calib-frac must be a fraction strictly between 0 and 1, got 0"},
+		{[]string{"--alpha", "0"}, "--alpha must be strictly between 0 and 1, got 0"},
+		{[]string{"--alpha", "1"}, "--alpha must be strictly between 0 and 1, got 1"},
+		{[]string{"--setting", "open"}, `--setting must be ncd or gcd, got "open"`},
+		{[]string{"--novelty", "msp"}, `--novelty must be knn or centroid, got "msp"`},
+		{[]string{"--k", "-1"}, `--k must be auto or a positive integer, got "-1"`},
+	} {
+		for _, cmd := range []string{"fit"} {
+			args := append([]string{cmd, "--data", "../../testdata/iris.csv", "--setting", "gcd", "--out", out}, c.args...)
+			code, _, stderr := runCLI(t, "", args...)
+			if code != exitUsage || !strings.Contains(stderr, c.msg) {
+				t.Errorf("%s %v: exit %d, %q; want 2, %q", cmd, c.args, code, stderr, c.msg)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("%s %v left %s", cmd, c.args, out)
+			}
+		}
+	}
+	// --k 0 is legal under gcd only.
+	code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--k", "0", "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, `--k must be auto or a positive integer, got "0"`) {
+		t.Errorf("ncd --k 0: exit %d %q", code, stderr)
+	}
+}
