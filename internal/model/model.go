@@ -3,8 +3,8 @@ package model
 import (
 	"time"
 
-	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/gcd"
+	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
