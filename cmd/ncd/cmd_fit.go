@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/discover"
-	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/gcd"
+	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/usererr"
