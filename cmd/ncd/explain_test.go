@@ -173,7 +173,7 @@ func TestExplainReportSameAtAnyThreads(t *testing.T) {
 	var html [2]string
 	for i, th := range []string{"1", "2"} {
 		rp := filepath.Join(dir, "r"+th+".html")
-		code, _, errs := runCLI(t, "", "explain", "--data", path, "--threads", th, "--report", rp, "--quiet")
+		code, _, errs := runCLI(t, "", "explain", "--data", path, "--threads", th, "--report", rp, "--map-rows", "300", "--quiet")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
