@@ -17,3 +17,14 @@ func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask in
 //
 //go:noescape
 func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64)
+
+// fma8x48s computes an up-to-8 x 48 block of C = A B with float32 operands
+// and float64 C (see gemm32_amd64.s).
+//
+//go:noescape
+func fma8x48s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int)
+
+// cvt64to32 converts n (a multiple of 8) float64 values to float32.
+//
+//go:noescape
+func cvt64to32(dst *float32, src *float64, n int)

@@ -12,3 +12,11 @@ func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask in
 func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64) {
 	panic("nn: no assembly kernels on this architecture")
 }
+
+func fma8x48s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func cvt64to32(dst *float32, src *float64, n int) {
+	panic("nn: no assembly kernels on this architecture")
+}

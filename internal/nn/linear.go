@@ -23,12 +23,15 @@ type Linear struct {
 	// (<= 0: all CPUs). Results do not depend on it.
 	Threads int
 
-	x          linalg.Matrix // last Forward's input (owned by the caller)
-	y, dx, wt  []float64
-	xt         []float64
-	gW, gB     []float64
-	pW, pB     Param
-	paramsMade bool
+	x         linalg.Matrix // last Forward's input (owned by the caller)
+	y, dx, wt []float64
+	xt        []float64
+	// the float32 path (gemm32.go): opted in, and its operands
+	f32                 bool
+	x32, xt32, w32, d32 []float32
+	gW, gB              []float64
+	pW, pB              Param
+	paramsMade          bool
 }
 
 // NewLinear returns an in -> out layer with PyTorch's default initialization:
@@ -59,6 +62,14 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 	l.x = x
 	n := x.Cols
 	y := buffer(&l.y, l.Out, n)
+	if l.useF32() {
+		x32 := buffer32(&l.x32, l.In, n)
+		toF32(x32.Data, x.Data)
+		w32 := buffer32(&l.w32, l.Out, l.In)
+		toF32(w32.Data, l.W)
+		gemm{l.Threads}.run32(product32{c: y, a: w32, b: x32, bias: l.B})
+		return y
+	}
 	gemm{l.Threads}.mulWX(y, l.weights(), x, l.B)
 	return y
 }
@@ -68,7 +79,20 @@ func (l *Linear) Forward(x linalg.Matrix, _ bool) linalg.Matrix {
 func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 	l.makeParams()
 	n := dy.Cols
-	gemm{l.Threads}.mulDXt(linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}, dy, l.x, &l.xt)
+	gw := linalg.Matrix{Data: l.gW, Rows: l.Out, Cols: l.In}
+	f32 := l.useF32()
+	var d32 matrix32
+	if f32 {
+		// Forward's x32 holds the float32 input (a Linear's input does
+		// not change between its Forward and Backward).
+		d32 = buffer32(&l.d32, l.Out, n)
+		toF32(d32.Data, dy.Data)
+		xt := buffer32(&l.xt32, n, l.In)
+		gatherT32(xt, l.x32[:l.In*n], l.In, n)
+		gemm{l.Threads}.run32(product32{c: gw, a: d32, b: xt})
+	} else {
+		gemm{l.Threads}.mulDXt(gw, dy, l.x, &l.xt)
+	}
 	for o := range l.gB {
 		s := 0.0
 		for _, v := range dy.Data[o*n : (o+1)*n] {
@@ -80,6 +104,13 @@ func (l *Linear) Backward(dy linalg.Matrix) linalg.Matrix {
 		return linalg.Matrix{}
 	}
 	dx := buffer(&l.dx, l.In, n)
+	if f32 {
+		// w32 is Forward's float32 copy of W (unchanged since), read
+		// transposed.
+		w32 := matrix32{Data: l.w32[:l.Out*l.In], Rows: l.Out, Cols: l.In}
+		gemm{l.Threads}.run32(product32{c: dx, a: w32, at: true, b: d32})
+		return dx
+	}
 	gemm{l.Threads}.mulWtD(dx, l.weights(), dy, &l.wt)
 	return dx
 }

@@ -8,19 +8,26 @@ import (
 )
 
 // TestNoAllocPerBatch: after the first batch, a training step (forward,
-// backward, AdamW) reuses its buffers.
+// backward, AdamW) reuses its buffers, on a narrow net and on one wide
+// enough for float32 products (AVX-512).
 func TestNoAllocPerBatch(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
+	for _, d := range []int{16, 160} {
+		testNoAlloc(t, d)
+	}
+}
+
+func testNoAlloc(t *testing.T, d int) {
 	cfg := Config{Method: MethodPBN, LR: 1e-3, W: 0.5, Dropout: 0.1, LatentDim: 13, BatchSize: 512}
-	m := newModel(cfg, 16, []string{"a", "b", "c"}, rand.New(rand.NewPCG(1, 2)))
+	m := newModel(cfg, d, []string{"a", "b", "c"}, rand.New(rand.NewPCG(1, 2)))
 	nt := m.newNet(1, true)
 	for _, d := range nt.drops {
 		d.Rng = rand.New(rand.NewPCG(3, 4))
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	x := linalg.New(16, 512)
+	x := linalg.New(d, 512)
 	for i := range x.Data {
 		x.Data[i] = rng.NormFloat64()
 	}
@@ -35,6 +42,6 @@ func TestNoAllocPerBatch(t *testing.T) {
 	}
 	step()
 	if a := testing.AllocsPerRun(20, step); a != 0 {
-		t.Errorf("%g allocations per training step, want 0", a)
+		t.Errorf("d=%d: %g allocations per training step, want 0", d, a)
 	}
 }

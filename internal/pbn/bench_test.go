@@ -3,6 +3,8 @@ package pbn
 import (
 	"context"
 	"testing"
+
+	"github.com/ncd-project/ncd/internal/nn"
 )
 
 // benchTrain trains b.N times and reports, besides wall time per op, the
@@ -40,12 +42,31 @@ func BenchmarkTrainOptdigits(b *testing.B) {
 	benchTrain(b, func() error { _, err := Train(context.Background(), ds, cfg, nil); return err })
 }
 
-// BenchmarkTrainWide times 1 epoch of PBN on a generated 10000 x 784 table
-// (784 -> 588 -> 392 -> 32), where the matrix products dominate.
+// BenchmarkTrainWide times 1 epoch of PBN on a generated 7000 x 784 table
+// (784 -> 588 -> 392 -> 32, issue 14's wide case), where the matrix
+// products dominate, with float32 products on the wide layers (the
+// default on AVX-512) and in float64 (/f64). GFLOP/s counts 2 flops per
+// multiply-add of the layer products (forward, weight and input gradients;
+// the first layer has no input gradient) over the wall time.
 func BenchmarkTrainWide(b *testing.B) {
-	ds := blobs(1, 10000, 784, 10, 5)
+	const n, d = 7000, 784
+	ds := blobs(1, n, d, 10, 5)
 	cfg := Config{Method: MethodPBN, LR: 1e-3, W: 0.5, Dropout: 0.1, LatentDim: 32, Epochs: 1, BatchSize: 512}
-	benchTrain(b, func() error { _, err := Train(context.Background(), ds, cfg, nil); return err })
+	h1, h2, lat := 3*d/4, d/2, cfg.LatentDim
+	macs := 3*(2*d*h1+2*h1*h2+2*h2*lat) - d*h1 // per row, classifier left out
+	for _, f32 := range []bool{true, false} {
+		name := "f32"
+		if !f32 {
+			name = "f64"
+		}
+		b.Run(name, func(b *testing.B) {
+			saved := nn.Float32
+			nn.Float32 = f32
+			defer func() { nn.Float32 = saved }()
+			benchTrain(b, func() error { _, err := Train(context.Background(), ds, cfg, nil); return err })
+			b.ReportMetric(2*float64(macs*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 }
 
 // BenchmarkEnsembleLetter times fit's default ensemble (8 networks) for 20

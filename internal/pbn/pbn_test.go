@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -124,9 +125,17 @@ func weights(m *Model) []float64 {
 
 // TestDeterminism: same seed, identical weights and embeddings for 1 and 2
 // threads (the 64-feature net is wide enough for the products to run on
-// several goroutines), and a different seed gives a different model.
+// several goroutines; the 200-feature one takes the float32 products on
+// AVX-512, split over goroutines too), and a different seed gives a
+// different model.
 func TestDeterminism(t *testing.T) {
-	ds := blobs(1, 700, 64, 5, 3)
+	for _, d := range []int{64, 200} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) { testDeterminism(t, d) })
+	}
+}
+
+func testDeterminism(t *testing.T, d int) {
+	ds := blobs(1, 700, d, 5, 3)
 	cfg := Config{Method: MethodPBN, LR: 3e-3, W: 0.5, Dropout: 0.1, LatentDim: 8, Epochs: 3, BatchSize: 256, Shuffle: true, Seed: 42}
 	var models []*Model
 	for _, th := range []int{1, 2} {
