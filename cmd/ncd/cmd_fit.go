@@ -27,6 +27,9 @@ type fitResult struct {
 	KEstimated bool               `json:"k_estimated"`
 	Estimate   *estimateResult    `json:"estimate,omitempty"`
 	TrainRows  int                `json:"train_rows"`
+	Epochs     int                `json:"epochs"`    // per network, after --max-steps
+	Steps      int                `json:"steps"`     // optimizer steps per network
+	MaxSteps   int                `json:"max_steps"` // the cap (0: none)
 	Known      int                `json:"known_classes"`
 	Features   int                `json:"features"`
 	Rows       int                `json:"rows"`
@@ -115,6 +118,7 @@ func addPBNFlags(cmd *cobra.Command, def pbn.Config) {
 	f.Float64("dropout", def.Dropout, "dropout probability")
 	f.Int("latent-dim", def.LatentDim, "latent space dimension")
 	f.Int("epochs", def.Epochs, "training epochs")
+	f.Int("max-steps", def.MaxSteps, "training budget: at most this many optimizer steps (batches) per network; on large tables fewer epochs than --epochs run (0 = no cap)")
 	f.Int("batch-size", def.BatchSize, "mini-batch size")
 	f.Bool("shuffle", true, "reshuffle the rows every epoch (the reference code does not)")
 	f.String("latent", "normalized", "space clustered after training: normalized (L2-normalized latent) or raw")
@@ -125,7 +129,7 @@ func pbnConfig(v *viper.Viper, c common) (pbn.Config, bool, error) {
 	cfg := pbn.Config{
 		Method: v.GetString("method"), LR: v.GetFloat64("lr"), W: v.GetFloat64("w"),
 		Dropout: v.GetFloat64("dropout"), LatentDim: v.GetInt("latent-dim"),
-		Epochs: v.GetInt("epochs"), BatchSize: v.GetInt("batch-size"),
+		Epochs: v.GetInt("epochs"), MaxSteps: v.GetInt("max-steps"), BatchSize: v.GetInt("batch-size"),
 		Shuffle: v.GetBool("shuffle"), Seed: c.Seed, Threads: c.Threads,
 	}
 	var normalized bool
@@ -190,7 +194,8 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 
 	// Train, embed, choose k, cluster: the pipeline every command shares.
-	bar := app.newTrainProgress(c, ens, cfg.Epochs)
+	epochs, steps := cfg.Budget(cfg.TrainRows(in.Train))
+	bar := app.newTrainProgress(c, ens, epochs)
 	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
 		K:       discover.KOptions{K: k, Scan: scanOptions(v)},
 		OnEpoch: bar.OnEpoch, Setting: setting, GCD: gopt}
@@ -210,7 +215,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: dr.Members[0],
 		Ensemble: dr.Members[1:], Normalized: normalized, Config: settings(cmd, v),
 		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated, Setting: setting}
-	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Known: len(in.Train.Classes), Features: in.Train.X.Cols,
+	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Epochs: epochs, Steps: steps, MaxSteps: cfg.MaxSteps, Known: len(in.Train.Classes), Features: in.Train.X.Cols,
 		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
 		Config: typedConfig(cmd.Flags(), f.Config), Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
 		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia, Setting: setting}
@@ -266,8 +271,12 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if ens > 1 {
 			nets = fmt.Sprintf(" x %d networks", ens)
 		}
-		fmt.Fprintf(app.Stderr, "%s: trained %d epochs%s on %d rows; %d rows clustered into k=%d%s novel clusters\n",
-			cfg.Method, cfg.Epochs, nets, res.TrainRows, res.Clustered, k, how)
+		capped := ""
+		if epochs < cfg.Epochs {
+			capped = fmt.Sprintf(", capped by --max-steps %d", cfg.MaxSteps)
+		}
+		fmt.Fprintf(app.Stderr, "%s: trained %d epochs (%d steps%s)%s on %d rows; %d rows clustered into k=%d%s novel clusters\n",
+			cfg.Method, epochs, steps, capped, nets, res.TrainRows, res.Clustered, k, how)
 		if res.GCD != nil {
 			fmt.Fprintln(app.Stderr, gcdSummary(res.GCD))
 		}

@@ -145,6 +145,7 @@ config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
 	f.String("plot", "", "draw every trial's ACC (mean and fold range) and the best so far into FILE.svg or FILE.png")
 	// Settings of PBN / baseline held fixed while tuning (as fit's flags).
 	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs")
+	f.Int("max-steps", def.MaxSteps, "pbn/baseline: at most this many optimizer steps per training (0 = no cap)")
 	f.Int("batch-size", def.BatchSize, "pbn/baseline: mini-batch size")
 	f.Bool("shuffle", true, "pbn/baseline: reshuffle the rows every epoch")
 	f.String("latent", "normalized", "pbn/baseline: space clustered after training: normalized or raw")
@@ -405,6 +406,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		cfg := pbn.DefaultConfig()
 		cfg.Method = method
 		cfg.Epochs, cfg.BatchSize, cfg.Shuffle = v.GetInt("epochs"), v.GetInt("batch-size"), v.GetBool("shuffle")
+		cfg.MaxSteps = v.GetInt("max-steps")
 		normalized := true
 		switch v.GetString("latent") {
 		case "normalized":
@@ -413,8 +415,8 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		default:
 			return nil, usererr.New("--latent must be normalized or raw, got %q", v.GetString("latent"))
 		}
-		if cfg.Epochs < 1 || cfg.BatchSize < 2 {
-			return nil, usererr.New("--epochs must be >= 1 and --batch-size >= 2 (got %d, %d)", cfg.Epochs, cfg.BatchSize)
+		if cfg.Epochs < 1 || cfg.BatchSize < 2 || cfg.MaxSteps < 0 {
+			return nil, usererr.New("--epochs must be >= 1, --batch-size >= 2 and --max-steps >= 0 (got %d, %d, %d)", cfg.Epochs, cfg.BatchSize, cfg.MaxSteps)
 		}
 		s.method = &cv.PBN{Base: cfg, Normalized: normalized, NInit: nInit}
 		s.space = cv.PBNSpace(method, ds.X.Cols)
@@ -422,7 +424,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 			def := pbn.DefaultConfig()
 			s.first = cv.Params{cv.ParamLR: def.LR, cv.ParamW: def.W, cv.ParamDropout: def.Dropout, cv.ParamLatentDim: float64(def.LatentDim)}
 		}
-		for _, k := range []string{"epochs", "batch-size", "shuffle", "latent"} {
+		for _, k := range []string{"epochs", "max-steps", "batch-size", "shuffle", "latent"} {
 			set(k, v.GetString(k))
 		}
 	case "ncd-sc":
@@ -595,7 +597,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("knn", v.GetString("knn"))
 		add("known-centroids", v.GetString("known-centroids"))
 	} else {
-		for _, k := range []string{"epochs", "batch-size", "shuffle", "latent"} {
+		for _, k := range []string{"epochs", "max-steps", "batch-size", "shuffle", "latent"} {
 			add(k, v.GetString(k))
 		}
 	}

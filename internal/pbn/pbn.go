@@ -55,6 +55,11 @@ type Config struct {
 	LatentDim int
 	// Epochs is the number of passes over the training rows.
 	Epochs int
+	// MaxSteps caps the optimizer steps (mini-batches) of a training: it
+	// runs Epochs epochs or, when those would take more than MaxSteps
+	// steps, the most whole epochs that fit in MaxSteps (at least one).
+	// 0: no cap. See Budget and DefaultMaxSteps.
+	MaxSteps int
 	// BatchSize is the mini-batch size.
 	BatchSize int
 	// Shuffle reshuffles the rows before every epoch; false keeps the
@@ -78,7 +83,52 @@ type Config struct {
 // reshuffling (robust to files sorted by class; see Shuffle).
 func DefaultConfig() Config {
 	return Config{Method: MethodPBN, LR: 1e-3, W: 0.5, Dropout: 0.1, LatentDim: 32,
-		Epochs: 200, BatchSize: 512, Shuffle: true}
+		Epochs: 200, MaxSteps: DefaultMaxSteps, BatchSize: 512, Shuffle: true}
+}
+
+// DefaultMaxSteps is the default training budget in optimizer steps: 200
+// epochs of batch 512 up to 25,600 training rows (the bundled tables take
+// at most 5,600 steps, the largest shared one, shuttle, 22,800), about 12
+// epochs on 1,000,000 rows. README "Training budget" has the measurements.
+const DefaultMaxSteps = 25000
+
+// Batches returns the number of mini-batches of an epoch over rows
+// training rows (a last batch of one row joins the previous one).
+func (c Config) Batches(rows int) int {
+	if rows <= 0 || c.BatchSize < 1 {
+		return 0
+	}
+	nb := (rows + c.BatchSize - 1) / c.BatchSize
+	if nb > 1 && rows-(nb-1)*c.BatchSize == 1 {
+		nb--
+	}
+	return nb
+}
+
+// Budget returns the epochs Train runs on rows training rows and the
+// optimizer steps they take: Epochs, lowered to fit MaxSteps when set.
+func (c Config) Budget(rows int) (epochs, steps int) {
+	nb := c.Batches(rows)
+	epochs = c.Epochs
+	if c.MaxSteps > 0 && nb > 0 && epochs*nb > c.MaxSteps {
+		epochs = max(1, c.MaxSteps/nb)
+	}
+	return epochs, epochs * nb
+}
+
+// TrainRows returns how many rows of ds Train trains on: all of them for
+// PBN, the labelled ones for the baseline.
+func (c Config) TrainRows(ds *dataset.Dataset) int {
+	if c.Method != MethodBaseline {
+		return len(ds.Known)
+	}
+	n := 0
+	for _, k := range ds.Known {
+		if k >= 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (c Config) validate(d int) error {
@@ -95,6 +145,8 @@ func (c Config) validate(d int) error {
 		return usererr.New("latent dimension must be >= 1, got %d", c.LatentDim)
 	case c.Epochs < 0:
 		return usererr.New("epochs must be >= 0, got %d", c.Epochs)
+	case c.MaxSteps < 0:
+		return usererr.New("max steps must be >= 0 (0: no cap), got %d", c.MaxSteps)
 	case c.BatchSize < 2:
 		return usererr.New("batch size must be >= 2, got %d", c.BatchSize)
 	case d < 2:
@@ -204,7 +256,8 @@ func (t *net) params() []*nn.Param {
 	return append(ps, t.cls.Params()...)
 }
 
-// Train fits a model on every row of ds: rows with Known >= 0 are labelled
+// Train fits a model on every row of ds for cfg.Budget(cfg.TrainRows(ds))
+// epochs: rows with Known >= 0 are labelled
 // with that known class; rows with Known == dataset.Unlabeled enter the
 // reconstruction term only (PBN) or are left out (baseline). progress, when
 // not nil, is called after each epoch with the epoch's mean cross-entropy
@@ -261,13 +314,11 @@ func Train(ctx context.Context, ds *dataset.Dataset, cfg Config, progress func(e
 	}
 
 	bs := cfg.BatchSize
-	nb := (len(rows) + bs - 1) / bs
-	if nb > 1 && len(rows)-(nb-1)*bs == 1 {
-		nb-- // merge a 1-row last batch into the previous one
-	}
+	nb := cfg.Batches(len(rows)) // a 1-row last batch joins the previous one
+	epochs, _ := cfg.Budget(len(rows))
 	var xbuf []float64
 	labels := make([]int, 0, 2*bs)
-	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+	for epoch := 0; epoch < epochs; epoch++ {
 		if cfg.Shuffle {
 			shufRng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 		}

@@ -367,3 +367,75 @@ func TestValidation(t *testing.T) {
 		t.Errorf("good config: %v", err)
 	}
 }
+
+// TestBudget: epochs and steps under the step cap, by hand: 1,000,000 rows
+// in batches of 512 make 1954 batches (the last of 64 rows), so 25,000
+// steps hold 12 whole epochs (23,448 steps); letter's 14,000 training rows
+// make 28 batches and 200 epochs take 5,600 steps, under the cap.
+func TestBudget(t *testing.T) {
+	c := DefaultConfig()
+	for _, tc := range []struct {
+		rows, epochs, maxSteps, wantEpochs, wantSteps int
+	}{
+		{1000000, 200, 25000, 12, 23448},
+		{14000, 200, 25000, 200, 5600},
+		{58000, 200, 25000, 200, 22800}, // shuttle: 114 batches
+		{1000000, 200, 0, 200, 390800},  // no cap
+		{1000000, 5, 25000, 5, 9770},    // fewer epochs than the cap allows
+		{1000000, 200, 1000, 1, 1954},   // a cap under one epoch: one epoch
+		{513, 200, 100, 100, 100},       // 1-row last batch merged: 1 batch
+		{1024, 200, 401, 200, 400},
+		{1024, 200, 399, 199, 398},
+		{0, 200, 100, 200, 0},
+	} {
+		c.Epochs, c.MaxSteps = tc.epochs, tc.maxSteps
+		if e, s := c.Budget(tc.rows); e != tc.wantEpochs || s != tc.wantSteps {
+			t.Errorf("%+v: Budget = %d epochs, %d steps", tc, e, s)
+		}
+	}
+	ds := blobs(3, 10, 4, 3, 2)
+	c.Method = MethodBaseline
+	labelled := 0
+	for _, k := range ds.Known {
+		if k >= 0 {
+			labelled++
+		}
+	}
+	if got := c.TrainRows(ds); got != labelled || labelled == 10 {
+		t.Errorf("baseline trains on %d rows, want the %d labelled", got, labelled)
+	}
+	c.Method = MethodPBN
+	if got := c.TrainRows(ds); got != 10 {
+		t.Errorf("PBN trains on %d rows, want 10", got)
+	}
+}
+
+// TestMaxSteps: Train stops after the budget's epochs (300 rows in batches
+// of 100: 3 steps an epoch, so 8 steps hold 2 epochs); a cap the training
+// does not reach changes nothing.
+func TestMaxSteps(t *testing.T) {
+	ds := blobs(4, 300, 6, 3, 2)
+	cfg := Config{Method: MethodPBN, LR: 3e-3, W: 0.5, Dropout: 0.1, LatentDim: 4, Epochs: 10, BatchSize: 100, Shuffle: true, Seed: 7}
+	train := func(maxSteps int) (*Model, int) {
+		c := cfg
+		c.MaxSteps = maxSteps
+		epochs := 0
+		m, err := Train(context.Background(), ds, c, func(int, float64, float64) { epochs++ })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, epochs
+	}
+	if _, e := train(8); e != 2 {
+		t.Errorf("MaxSteps 8: %d epochs, want 2", e)
+	}
+	full, e0 := train(0)
+	capped, e1 := train(30)
+	if e0 != 10 || e1 != 10 || !slices.Equal(weights(full), weights(capped)) {
+		t.Errorf("a cap of 30 steps (training takes 30) changed the training: %d vs %d epochs", e0, e1)
+	}
+	cfg.MaxSteps = -1
+	if _, err := Train(context.Background(), ds, cfg, nil); err == nil {
+		t.Error("MaxSteps -1 accepted")
+	}
+}
