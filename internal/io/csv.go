@@ -370,8 +370,8 @@ func (c *colState) toFloat() {
 	c.kind = Float
 }
 
-func (c *colState) column() *Column {
-	if c.kind == Int && !c.sawNum && c.n > 0 {
+func (c *colState) column(final bool) *Column {
+	if final && c.kind == Int && !c.sawNum && c.n > 0 {
 		c.toFloat() // only missing cells: a float column of NaNs
 	}
 	col := &Column{Name: c.name, Kind: c.kind, Null: c.null}
@@ -389,11 +389,41 @@ func (c *colState) column() *Column {
 
 // parseCSV parses a whole CSV/TSV file. delim 0 = sniff from the header.
 func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, error) {
+	h, p, pos, err := parseHeader(data, name, delim)
+	if err != nil {
+		return nil, err
+	}
+	data = p.data
+	// Row estimate for preallocation: the line count, but never more than
+	// the bytes allow (a record of ncol fields takes at least ncol bytes),
+	// so that a wide header over many blank lines cannot reserve gigabytes.
+	est := min(bytes.Count(data[pos:], []byte{'\n'})+1, (len(data)-pos+1)/len(h.names)+1)
+	cols := h.colStates(opt, nil, est)
+	rows, err := p.records(pos, cols, name)
+	if err != nil {
+		return nil, err
+	}
+	if rows == 0 {
+		return nil, usererr.InFile(name, 0, "", "no data rows: the file has a header but no rows")
+	}
+	return h.table(name, rows, cols, true), nil
+}
+
+// csvHeader is a parsed header line.
+type csvHeader struct {
+	names []string
+	delim byte
+}
+
+// parseHeader drops a byte order mark and leading blank lines, sniffs the
+// delimiter when delim is 0, and parses the header. It returns the parser
+// (over data without the byte order mark) and the position after the header.
+func parseHeader(data []byte, name string, delim byte) (*csvHeader, *csvParser, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	p := &csvParser{data: data, line: 1}
 	pos := p.skipBlank(0)
 	if pos >= len(data) {
-		return nil, usererr.InFile(name, 0, "", "empty file: a header row with the column names is required")
+		return nil, nil, 0, usererr.InFile(name, 0, "", "empty file: a header row with the column names is required")
 	}
 	if delim == 0 {
 		delim = sniffDelim(data, pos)
@@ -402,65 +432,94 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 
 	hdr, next, nl, perr := p.record(pos, nil)
 	if perr != nil {
-		return nil, usererr.InFile(name, 0, "", "header (line %d): %s", perr.line, perr.msg)
+		return nil, nil, 0, usererr.InFile(name, 0, "", "header (line %d): %s", perr.line, perr.msg)
 	}
 	if len(hdr) == 1 && data[pos] != '"' {
 		if err := oneColumnHint(string(trimSpace(p.field(hdr[0]))), p.field(hdr[0]), delim, name); err != nil {
-			return nil, err
+			return nil, nil, 0, err
 		}
 	}
 	p.line += nl
-	pos = next
-	ncol := len(hdr)
-	forced := make(map[string]bool, len(opt.Text))
-	for _, s := range opt.Text {
-		forced[s] = true
-	}
-	// Row estimate for preallocation: the line count, but never more than
-	// the bytes allow (a record of ncol fields takes at least ncol bytes),
-	// so that a wide header over many blank lines cannot reserve gigabytes.
-	est := min(bytes.Count(data[pos:], []byte{'\n'})+1, (len(data)-pos+1)/ncol+1)
-	cols := make([]*colState, ncol)
-	seen := make(map[string]int, ncol)
-	for j, h := range hdr {
-		nm := string(trimSpace(p.field(h)))
+	h := &csvHeader{delim: delim, names: make([]string, len(hdr))}
+	seen := make(map[string]int, len(hdr))
+	for j, f := range hdr {
+		nm := string(trimSpace(p.field(f)))
 		if nm == "" {
 			// pandas writes its index with an empty name; give it one the
 			// user can pass to --exclude or --id.
 			nm = "column" + strconv.Itoa(j+1)
 		}
 		if k, dup := seen[nm]; dup {
-			return nil, usererr.InFile(name, 0, nm, "duplicate column name (header columns %d and %d); column names must be unique", k+1, j+1)
+			return nil, nil, 0, usererr.InFile(name, 0, nm, "duplicate column name (header columns %d and %d); column names must be unique", k+1, j+1)
 		}
 		seen[nm] = j
+		h.names[j] = nm
+	}
+	return h, p, next, nil
+}
+
+// colStates returns empty column builders for the header's columns:
+// ReadOptions.Text columns are text, the others start as Int, or at
+// least at kinds[j] when kinds is given (a chunk of a file whose earlier
+// chunks showed floats or text in that column).
+func (h *csvHeader) colStates(opt ReadOptions, kinds []Kind, est int) []*colState {
+	forced := make(map[string]bool, len(opt.Text))
+	for _, s := range opt.Text {
+		forced[s] = true
+	}
+	cols := make([]*colState, len(h.names))
+	for j, nm := range h.names {
 		c := &colState{name: nm, kind: Int}
+		if kinds != nil && (kinds[j] == Float || kinds[j] == Text) {
+			c.kind = kinds[j]
+		}
 		if forced[nm] {
 			c.kind = Text
+		}
+		if c.kind == Text {
 			c.texts = make([]string, 0, est)
 		} else {
 			c.num = make([]int64, 0, est)
 		}
 		cols[j] = c
 	}
+	return cols
+}
 
+// table assembles the parsed columns. final: an Int column that saw only
+// missing cells becomes a Float column of NaNs (the whole file has no number
+// in it); a chunk keeps it Int, since later chunks may have numbers.
+func (h *csvHeader) table(name string, rows int, cols []*colState, final bool) *Table {
+	t := &Table{Source: name, Rows: rows, Columns: make([]*Column, len(cols))}
+	for j, c := range cols {
+		t.Columns[j] = c.column(final)
+	}
+	return t
+}
+
+// records parses the records from pos to the end of p.data into cols and
+// returns their number. Errors name rows counted from 1 at pos.
+func (p *csvParser) records(pos int, cols []*colState, name string) (int, error) {
+	data, ncol := p.data, len(cols)
 	var fields []span
 	var failed []int
-	rowStart := make([]int, 0, est)
+	rowStart := make([]int, 0, 64)
 	rows := 0
 	for {
 		pos = p.skipBlank(pos)
 		if pos >= len(data) {
 			break
 		}
-		var perr *parseError
 		start, line := pos, p.line
+		var perr *parseError
+		var next, nl int
 		fields, next, nl, perr = p.record(pos, fields)
 		rows++
 		if perr != nil {
-			return nil, usererr.InFile(name, rows, "", "line %d: %s", perr.line, perr.msg)
+			return 0, usererr.InFile(name, rows, "", "line %d: %s", perr.line, perr.msg)
 		}
 		if len(fields) != ncol {
-			return nil, usererr.InFile(name, rows, "", "line %d has %d fields but the header has %d (ragged row)", line, len(fields), ncol)
+			return 0, usererr.InFile(name, rows, "", "line %d has %d fields but the header has %d (ragged row)", line, len(fields), ncol)
 		}
 		rowStart = append(rowStart, start)
 		failed = failed[:0]
@@ -473,7 +532,7 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 			// One re-read for all columns that turn text at this row (a
 			// header repeated mid-file turns every column at once).
 			if err := p.toText(cols, failed, rowStart[:len(rowStart)-1]); err != nil {
-				return nil, usererr.InFile(name, rows, "", "%v", err)
+				return 0, usererr.InFile(name, rows, "", "%v", err)
 			}
 			for _, j := range failed {
 				cols[j].add(p.field(fields[j]))
@@ -482,14 +541,7 @@ func parseCSV(data []byte, name string, delim byte, opt ReadOptions) (*Table, er
 		p.line += nl
 		pos = next
 	}
-	if rows == 0 {
-		return nil, usererr.InFile(name, 0, "", "no data rows: the file has a header but no rows")
-	}
-	t := &Table{Source: name, Rows: rows, Columns: make([]*Column, ncol)}
-	for j, c := range cols {
-		t.Columns[j] = c.column()
-	}
-	return t, nil
+	return rows, nil
 }
 
 // toText turns the numeric columns idx into text columns, recovering the

@@ -332,6 +332,13 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
+// parquetRowGroup is the rows per row group of the files ncd writes.
+const parquetRowGroup = 1 << 17
+
+func parquetProps() *parquet.WriterProperties {
+	return parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+}
+
 // writeParquet writes t as one Parquet file (snappy-compressed): Float ->
 // double, Int -> int64, Text -> string, Bool -> boolean, nulls as nulls.
 func writeParquet(w stdio.Writer, t *Table) (err error) {
@@ -340,16 +347,33 @@ func writeParquet(w stdio.Writer, t *Table) (err error) {
 			err = fmt.Errorf("write Parquet: %v", rec)
 		}
 	}()
+	fields, arrs := arrowColumns(t, true)
+	defer release(arrs)
+	schema := arrow.NewSchema(fields, nil)
+	rec := array.NewRecordBatch(schema, arrs, int64(t.Rows))
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(schema, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+	// The anonymous struct hides any Close method: pqarrow closes a sink
+	// that has one, and the caller owns w.
+	return pqarrow.WriteTable(tbl, struct{ stdio.Writer }{w}, parquetRowGroup, parquetProps(), pqarrow.DefaultWriterProps())
+}
+
+func release(arrs []arrow.Array) {
+	for _, a := range arrs {
+		if a != nil {
+			a.Release()
+		}
+	}
+}
+
+// arrowColumns builds t's columns as Arrow arrays. large allows 64-bit
+// string offsets for a text column of 2 GiB or more (a whole table);
+// streamed row groups always use 32-bit ones.
+func arrowColumns(t *Table, large bool) ([]arrow.Field, []arrow.Array) {
 	mem := memory.DefaultAllocator
 	fields := make([]arrow.Field, len(t.Columns))
 	arrs := make([]arrow.Array, len(t.Columns))
-	defer func() {
-		for _, a := range arrs {
-			if a != nil {
-				a.Release()
-			}
-		}
-	}()
 	for j, c := range t.Columns {
 		var valid []bool
 		if c.Null != nil {
@@ -390,7 +414,7 @@ func writeParquet(w stdio.Writer, t *Table) (err error) {
 					}
 				}
 			}
-			if total >= math.MaxInt32 { // 32-bit offsets would overflow
+			if large && total >= math.MaxInt32 { // 32-bit offsets would overflow
 				b := array.NewLargeStringBuilder(mem)
 				b.AppendValues(texts, valid)
 				arrs[j], fields[j] = b.NewArray(), arrow.Field{Name: c.Name, Type: arrow.BinaryTypes.LargeString, Nullable: true}
@@ -403,13 +427,5 @@ func writeParquet(w stdio.Writer, t *Table) (err error) {
 			}
 		}
 	}
-	schema := arrow.NewSchema(fields, nil)
-	rec := array.NewRecordBatch(schema, arrs, int64(t.Rows))
-	defer rec.Release()
-	tbl := array.NewTableFromRecords(schema, []arrow.RecordBatch{rec})
-	defer tbl.Release()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	// The anonymous struct hides any Close method: pqarrow closes a sink
-	// that has one, and the caller owns w.
-	return pqarrow.WriteTable(tbl, struct{ stdio.Writer }{w}, 1<<17, props, pqarrow.DefaultWriterProps())
+	return fields, arrs
 }

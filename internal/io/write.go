@@ -111,15 +111,38 @@ func writeAtomic(path string, fill func(stdio.Writer) error) error {
 // 4180 when needsQuotes says so.
 func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var buf []byte
+	buf := appendHeader(nil, t, delim)
+	for i := 0; i < t.Rows; {
+		j := min(i+256, t.Rows)
+		buf = appendRows(buf, t, delim, i, j)
+		i = j
+		if len(buf) >= 1<<15 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if _, err := bw.Write(buf); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// appendHeader appends the header line of t.
+func appendHeader(buf []byte, t *Table, delim byte) []byte {
 	for j, c := range t.Columns {
 		if j > 0 {
 			buf = append(buf, delim)
 		}
 		buf = appendField(buf, c.Name)
 	}
-	buf = append(buf, '\n')
-	for i := 0; i < t.Rows; i++ {
+	return append(buf, '\n')
+}
+
+// appendRows appends rows [lo, hi) of t, one line each.
+func appendRows(buf []byte, t *Table, delim byte, lo, hi int) []byte {
+	for i := lo; i < hi; i++ {
 		rowStart := len(buf)
 		for j, c := range t.Columns {
 			if j > 0 {
@@ -147,17 +170,8 @@ func writeDelimited(w stdio.Writer, t *Table, delim byte) error {
 			buf = append(buf, '"', '"')
 		}
 		buf = append(buf, '\n')
-		if len(buf) >= 1<<15 {
-			if _, err := bw.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
 	}
-	if _, err := bw.Write(buf); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return buf
 }
 
 func appendField(buf []byte, s string) []byte {
