@@ -3,10 +3,10 @@ package io
 import (
 	"bytes"
 	"compress/gzip"
-	"math"
 	"errors"
 	"fmt"
 	stdio "io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
