@@ -36,6 +36,7 @@ type clusterResult struct {
 	Seconds      map[string]float64 `json:"seconds"` // per phase: load, estimate_k, cluster (spectral_* within it), write
 	Wall         float64            `json:"wall_seconds"`
 	ModelApplied string             `json:"model,omitempty"`
+	Stream       *streamSummary     `json:"stream,omitempty"` // cluster --model read and wrote in chunks
 }
 
 type spectralSummary struct {
@@ -112,6 +113,7 @@ features (a note says so; name them in --features to use them).`,
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
 	f.Float64("eigen-tol", 0, "sc/ncd-sc: residual |Mu - lambda u| at which an eigenvector counts as converged (0 = default 1e-8)")
+	f.Bool("stream", true, "with --model: read, assign and write --data in chunks when it is a file and --out a file (memory bounded by the chunks; same output); false: load the whole table")
 	f.Bool("known-centroids", false, "ncd-sc: the known classes' embedding means as fixed pre-centroids (default: plain k-means on the unlabeled rows' embedding)")
 	addReportFlags(cmd)
 	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: yes for ncd-sc and kNN affinities, no for sc on a dense affinity)")
@@ -387,6 +389,9 @@ func clusterSizes(names []string, unl []bool) map[string]int {
 func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	out := v.GetString("out")
 	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	if ok, err := streamAssign(ctx, app, v, c, out); ok || err != nil {
 		return err
 	}
 	t0 := time.Now()
