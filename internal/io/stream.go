@@ -466,3 +466,9 @@ func OffsetRows(err error, rows int) error {
 // ErrKindsChanged is returned by a streaming pass that met a column whose
 // kind is wider than the kinds it started with; see MergeKinds.
 var ErrKindsChanged = fmt.Errorf("io: column kinds changed")
+
+// Name is the file's name, for messages.
+func (s *ChunkSource) Name() string { return s.name }
+
+// JoinNames lists column names for messages as the package's own errors do.
+func JoinNames(names []string) string { return joinNames(names) }
