@@ -105,7 +105,7 @@ const style = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#1a1a1a;background:#fff;line-height:1.45}
 h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}h3{font-size:1.1rem;margin:.2rem 0}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
-th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f2f2f2}caption{text-align:left;padding:.2rem 0}.scroll{overflow-x:auto;max-width:100%}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.85rem}
 pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 .meta{color:#444}.warn{background:#fff4e0;border-left:4px solid #D55E00;padding:.3rem .6rem}
@@ -414,7 +414,7 @@ func (r *Report) cards(b *strings.Builder) {
 			b.WriteString("</table>\n")
 		}
 		if len(g.Examples) > 0 {
-			fmt.Fprintf(b, "<table><caption class=\"meta\">Typical rows of %s (nearest its centre) and a borderline row (nearest another class); row = data row of the file</caption>\n<tr><th scope=\"col\">role</th><th scope=\"col\">row</th>", esc(g.Name))
+			fmt.Fprintf(b, "<div class=\"scroll\"><table><caption class=\"meta\">Typical rows of %s (nearest its centre) and a borderline row (nearest another class); row = data row of the file</caption>\n<tr><th scope=\"col\">role</th><th scope=\"col\">row</th>", esc(g.Name))
 			hasID := false
 			for _, e := range g.Examples {
 				hasID = hasID || e.ID != ""
@@ -436,7 +436,7 @@ func (r *Report) cards(b *strings.Builder) {
 				}
 				b.WriteString("</tr>\n")
 			}
-			b.WriteString("</table>\n")
+			b.WriteString("</table></div>\n")
 		}
 		b.WriteString("</article>\n")
 	}
