@@ -195,9 +195,15 @@ func TestFitAndClusterReport(t *testing.T) {
 	dir := t.TempDir()
 	rp := filepath.Join(dir, "fit.html")
 	code, _, errs := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
-		"--ensemble", "1", "--epochs", "20", "--k", "2", "--out", filepath.Join(dir, "p.csv"), "--report", rp, "--map", "pca", "--quiet")
+		"--ensemble", "1", "--epochs", "20", "--k", "2", "--out", filepath.Join(dir, "p.csv"), "--report", rp, "--map", "pca",
+		"--model", filepath.Join(dir, "m.ncd"), "--quiet")
 	if code != 0 {
 		t.Fatalf("fit: exit %d: %s", code, errs)
+	}
+	// explain --model measures distances in the model's latent space.
+	j, _ := explainJSONOf(t, "--data", filepath.Join(dir, "p.csv"), "--model", filepath.Join(dir, "m.ncd"))
+	if j.Space != "model latent" || len(j.Clusters) != 2 || len(j.Clusters[0].Examples) != 4 {
+		t.Errorf("explain --model: space %q, %d clusters", j.Space, len(j.Clusters))
 	}
 	h := readFile(t, rp)
 	if !strings.Contains(h, "ncd fit: iris.csv") || !strings.Contains(h, "model latent") || !strings.Contains(h, "ACC") {
