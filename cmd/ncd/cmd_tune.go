@@ -101,7 +101,15 @@ Every finished trial is appended (and fsynced) to the study file (--study,
 default next to --out: best.yaml -> best.study.jsonl). An interrupted tune
 continues with --resume and loses no finished trial; a study made with other
 data or settings is refused. The best configuration is written to --out as a
-config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).`,
+config file for 'ncd fit --config' ('ncd cluster --config' for ncd-sc).
+
+Several machines: with --storage postgres://USER@HOST/DB the study lives in a
+PostgreSQL database, --study NAME names it, and any number of 'ncd tune'
+processes with the same command, on any machines, run its trials together
+(--trials is the total). The study is the same whatever the number of
+workers; a trial whose worker stops answering for --grace is run again by
+another. --status shows the study and --export writes best.yaml (or a study
+file) at any time; the worker that finds the study finished writes --out.`,
 		Example: `  # tune PBN on letter's training split, the 7 novel classes staying unlabeled
   ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 30 --out best.yaml --plot trials.svg
   ncd fit --config best.yaml --test testdata/letter_test.csv --out pred.csv
