@@ -254,8 +254,8 @@ func TestTunePGWorkers(t *testing.T) {
 		if !reflect.DeepEqual(tr.Params, want.Params) || tr.Scores[0].ACC != want.Folds[0].ACC {
 			t.Errorf("stop study trial %d differs from the reference", i)
 		}
-		if i == paused && (tr.Attempt != 2 || tr.Worker != "s2") {
-			t.Errorf("paused trial %d: attempt %d by %s, want 2 by s2", i, tr.Attempt, tr.Worker)
+		if i == paused && (tr.Attempt != 2 || tr.Worker != "s2" || tr.Refused != 1) {
+			t.Errorf("paused trial %d: attempt %d by %s, %d late heartbeats or results refused; want 2 by s2, 1", i, tr.Attempt, tr.Worker, tr.Refused)
 		}
 	}
 	if len(st.Trials) != 8 || st.Counts["complete"] != 8 {

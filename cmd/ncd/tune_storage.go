@@ -335,7 +335,7 @@ func printStudyStatus(app *App, c common, desc string, snap *study.Snapshot, gra
 			fmt.Fprintf(w, "trial %d: worker %s lost (no heartbeat for %.0f s); waiting for another worker to run it again\n", t.Number, t.Worker, *t.Heartbeat)
 		}
 		if t.Refused > 0 {
-			fmt.Fprintf(w, "trial %d: %d late result(s) refused (from a worker that had lost the trial)\n", t.Number, t.Refused)
+			fmt.Fprintf(w, "trial %d: refused %d late heartbeat(s) or result(s) from a worker that had lost it\n", t.Number, t.Refused)
 		}
 	}
 	if len(s.Leaderboard) > 0 {

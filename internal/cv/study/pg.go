@@ -387,6 +387,9 @@ func lease(idx int, params string, attempt int, token string) (*cv.Lease, error)
 
 func (p *PG) next(ctx context.Context, plan cv.Planner, token string) (*cv.Lease, error) {
 	var out *cv.Lease
+	// ErrWait and ErrStudyDone commit the transaction (trials given up on
+	// stay failed): they are returned after it.
+	var verdict error
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		for {
 			var idx, attempt int
@@ -432,10 +435,11 @@ func (p *PG) next(ctx context.Context, plan cv.Planner, token string) (*cv.Lease
 			return err
 		}
 		if n >= total {
+			verdict = cv.ErrWait
 			if finished == n {
-				return cv.ErrStudyDone
+				verdict = cv.ErrStudyDone
 			}
-			return cv.ErrWait
+			return nil
 		}
 		i := n
 		if need := plan.Needs(i); need > 0 {
@@ -444,7 +448,8 @@ func (p *PG) next(ctx context.Context, plan cv.Planner, token string) (*cv.Lease
 				return err
 			}
 			if done < need {
-				return cv.ErrWait
+				verdict = cv.ErrWait
+				return nil
 			}
 		}
 		hist, err := history(ctx, tx, p.id, i)
@@ -463,6 +468,9 @@ func (p *PG) next(ctx context.Context, plan cv.Planner, token string) (*cv.Lease
 		out = &cv.Lease{Index: i, Params: pm, Attempt: 1, Token: token}
 		return nil
 	})
+	if err == nil && verdict != nil {
+		return nil, verdict
+	}
 	return out, err
 }
 
@@ -510,6 +518,8 @@ func (p *PG) Heartbeat(ctx context.Context, l *cv.Lease) error {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
+		// A late heartbeat from a lost worker: counted with refused results.
+		_, _ = p.pool.Exec(ctx, `UPDATE ncd_trial SET refused = refused + 1 WHERE study_id = $1 AND idx = $2`, p.id, l.Index)
 		return cv.ErrLeaseLost
 	}
 	return nil

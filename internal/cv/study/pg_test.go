@@ -452,3 +452,55 @@ func TestPGServerRestart(t *testing.T) {
 		t.Errorf("no reconnection logged: %q", logs)
 	}
 }
+
+// A trial whose workers are lost max_attempts times is given up: failed,
+// every fold saying why, and the study goes on.
+func TestPGGivesUpAfterMaxAttempts(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDB(t)
+	ds := toyData()
+	opt := toyOptions(ds, &fakeMethod{}, 3)
+	p := openPG(t, dsn, PGOptions{})
+	if _, _, err := p.Join(context.Background(), "s", testHeader, nil, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.pool.Exec(context.Background(), `UPDATE ncd_study SET max_attempts = 1`); err != nil {
+		t.Fatal(err)
+	}
+	hang := make(chan struct{})
+	defer close(hang)
+	lostOpt := opt
+	lostOpt.Method = &fakeMethod{hang: hang}
+	ctx, cancel := context.WithCancel(context.Background())
+	lostDone := make(chan error, 1)
+	go func() {
+		lostDone <- worker(t, dsn, "lost", ds, lostOpt, func(p *PG) cv.Queue { return silentQueue{p} }, ctx, nil, nil)
+	}()
+	waitFor(t, func() bool {
+		s, err := p.Snapshot(context.Background())
+		return err == nil && len(s.Rows) > 0 && s.Rows[0].Worker == "lost"
+	})
+	var mu sync.Mutex
+	var logs []string
+	if err := worker(t, dsn, "live", ds, opt, nil, context.Background(), &logs, &mu); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-lostDone
+	snap, err := p.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Rows) != 3 {
+		t.Fatalf("%d trials", len(snap.Rows))
+	}
+	r := snap.Rows[0]
+	if r.State != StateFailed || r.Trial == nil || !r.Trial.Failed || len(r.Trial.Folds) != 4 ||
+		r.Trial.Folds[0].Err != "worker lost 1 times (no heartbeat for the grace period)" {
+		t.Fatalf("trial 0: %s %+v", r.State, r.Trial)
+	}
+	for _, r := range snap.Rows[1:] {
+		if r.State != StateComplete || r.Worker != "live" {
+			t.Errorf("trial %d: %s by %s", r.Number, r.State, r.Worker)
+		}
+	}
+}

@@ -52,7 +52,7 @@ type Row struct {
 	Trial *cv.Trial
 	// Worker ran (or runs) the trial; Attempt counts its runs; Heartbeat is
 	// the age in seconds of its last heartbeat (running trials); Refused
-	// counts late results refused.
+	// counts the late heartbeats and results refused from lost workers.
 	Worker    string
 	Attempt   int
 	Heartbeat float64
