@@ -24,8 +24,8 @@ type GCDResult struct {
 	// training classes: the classifier's choice for rows that joined a
 	// known centroid), or -1 when it is in a novel cluster (Result.Labels).
 	Known []int
-	// Confidence[i] is the classifier's probability of its most likely
-	// known class for unlabeled row i (nil without a classifier).
+	// Confidence[i] is the share of unlabeled row i's 10 nearest labelled
+	// rows that vote for its most voted known class (gcd.Name).
 	Confidence []float64
 	// NRef and NCal count the reference and calibration rows.
 	NRef, NCal int
@@ -84,25 +84,26 @@ func CheckSetting(s string) error {
 // unlabeled rows.
 func GCDSpace(latentTrain linalg.Matrix, train *dataset.Dataset, Unl linalg.Matrix, g gcd.Options) gcd.Space {
 	cal := gcd.CalibSplit(train.Known, len(train.Classes), g.CalibFrac, g.Seed)
-	var refRows, calRows, refClass []int
+	var refRows, calRows, refClass, calClass []int
 	for i, c := range train.Known {
 		switch {
 		case c == dataset.Unlabeled:
 		case cal[i]:
 			calRows = append(calRows, i)
+			calClass = append(calClass, c)
 		default:
 			refRows = append(refRows, i)
 			refClass = append(refClass, c)
 		}
 	}
 	return gcd.Space{Ref: latentTrain.Select(refRows), RefClass: refClass, NClasses: len(train.Classes),
-		Cal: latentTrain.Select(calRows), Unl: Unl}
+		Cal: latentTrain.Select(calRows), CalClass: calClass, Unl: Unl}
 }
 
 // clusterLatentGCD is ClusterLatent under the generalized setting: novelty
 // p-values from the calibration rows, the existence test, k_new, then NCD
 // k-means with the known centroids fixed; rows that join a known class are
-// named by the ensemble's classifier.
+// named by a vote of their nearest labelled rows (gcd.Name).
 func clusterLatentGCD(ctx context.Context, members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (*Result, error) {
 	g, err := o.gcdOptions()
 	if err != nil {
@@ -136,38 +137,22 @@ func clusterLatentGCD(ctx context.Context, members []*pbn.Model, train, target *
 	r.NovelCentroids, r.Labels, r.Inertia = a.Centroids, a.Novel, a.Inertia
 	gr := &GCDResult{Detection: det, Reference: gcd.NewReference(space, det, g), Known: a.Known,
 		NRef: space.Ref.Rows, NCal: space.Cal.Rows}
-	gr.Confidence, gr.Known = nameKnown(members, target.X.Select(r.Unlabeled), a.Known)
+	gr.Confidence, gr.Known = NameKnown(gr.Reference, Z, a.Known, o.Config.Threads)
 	r.GCD = gr
 	r.Seconds["cluster"] = time.Since(t2).Seconds()
 	return r, nil
 }
 
-// nameKnown returns the ensemble classifier's confidence for every row of X
-// and the known labels with each row that joined a known centroid renamed
-// to the classifier's most likely class.
-func nameKnown(members []*pbn.Model, X linalg.Matrix, known []int) ([]float64, []int) {
-	p := pbn.ProbaEnsemble(members, X)
-	conf := make([]float64, X.Rows)
-	out := slices.Clone(known)
-	for i := 0; i < X.Rows; i++ {
-		row := p.Row(i)
-		best := 0
-		for c := range row {
-			if row[c] > row[best] {
-				best = c
-			}
-		}
-		if len(row) > 0 {
-			conf[i] = row[best]
-		}
-		if out[i] >= 0 {
-			out[i] = best
+// NameKnown returns the vote share of every row of Z's most voted known
+// class among its nearest labelled rows of ref, and known with each row
+// that joined a known centroid (known[i] >= 0) renamed to that class.
+func NameKnown(ref *gcd.Reference, Z linalg.Matrix, known []int, threads int) (confidence []float64, named []int) {
+	cls, share := gcd.Name(Z, ref.Labelled, ref.LabelledClass, ref.NClasses, ref.KNN, threads)
+	named = slices.Clone(known)
+	for i := range named {
+		if named[i] >= 0 {
+			named[i] = cls[i]
 		}
 	}
-	return conf, out
-}
-
-// NameKnown is nameKnown for callers that assign rows with a saved model.
-func NameKnown(members []*pbn.Model, X linalg.Matrix, known []int) (confidence []float64, named []int) {
-	return nameKnown(members, X, known)
+	return share, named
 }

@@ -447,8 +447,10 @@ type Space struct {
 	Ref      linalg.Matrix
 	RefClass []int
 	NClasses int
-	// Cal are the calibration rows (known classes, held out).
-	Cal linalg.Matrix
+	// Cal are the calibration rows (known classes, held out) and CalClass
+	// their classes.
+	Cal      linalg.Matrix
+	CalClass []int
 	// Unl are the unlabeled rows to test and cluster.
 	Unl linalg.Matrix
 }
@@ -614,11 +616,20 @@ type Reference struct {
 	// centroids) and CalScores the calibration scores, sorted.
 	Ref       linalg.Matrix
 	CalScores []float64
+	// Labelled are every labelled row (reference then calibration rows)
+	// and LabelledClass their classes, which Name votes over.
+	Labelled      linalg.Matrix
+	LabelledClass []int
+	NClasses      int
 }
 
 // NewReference builds the reference of a fit.
 func NewReference(s Space, d *Detection, o Options) *Reference {
-	r := &Reference{Novelty: o.Novelty, KNN: o.KNN, Alpha: o.Alpha, Ref: s.Ref, CalScores: d.CalScores}
+	lab := linalg.New(s.Ref.Rows+s.Cal.Rows, s.Ref.Cols)
+	copy(lab.Data, s.Ref.Data)
+	copy(lab.Data[len(s.Ref.Data):], s.Cal.Data)
+	r := &Reference{Novelty: o.Novelty, KNN: o.KNN, Alpha: o.Alpha, Ref: s.Ref, CalScores: d.CalScores,
+		Labelled: lab, LabelledClass: append(slices.Clone(s.RefClass), s.CalClass...), NClasses: s.NClasses}
 	if o.Novelty == NoveltyCentroid {
 		r.Ref = dropNaNRows(cluster.KnownMeans(s.Ref, s.RefClass, s.NClasses))
 	}
@@ -637,10 +648,79 @@ func (r *Reference) Score(X linalg.Matrix, threads int) (scores, p []float64) {
 
 // Check tells whether a reference read from a file is usable.
 func (r *Reference) Check() error {
-	if r.Ref.Rows == 0 || len(r.CalScores) == 0 || r.KNN < 1 || !(r.Alpha > 0 && r.Alpha < 1) {
+	if r.Ref.Rows == 0 || len(r.CalScores) == 0 || r.KNN < 1 || !(r.Alpha > 0 && r.Alpha < 1) ||
+		r.Labelled.Rows != len(r.LabelledClass) || r.Labelled.Rows == 0 || r.Labelled.Cols != r.Ref.Cols || r.NClasses < 1 {
 		return fmt.Errorf("incomplete generalized-setting reference")
 	}
 	return nil
+}
+
+// Name returns, for each row of X, the known class most voted among its k
+// nearest rows of lab (classes labClass in 0..nClasses-1), ties going to
+// the class whose voters are nearer in sum, then to the lower class, and
+// share, that class's share of the k votes. It names the unlabeled rows
+// that join a known class: on the bundled tables the vote over all the
+// labelled rows named the old rows better than the networks' classifier
+// (no new class, 8 networks: letter .856 against .608, optdigits .974
+// against .944; the classifier is trained without the calibration rows).
+func Name(X, lab linalg.Matrix, labClass []int, nClasses, k, threads int) (class []int, share []float64) {
+	class, share = make([]int, X.Rows), make([]float64, X.Rows)
+	if lab.Rows == 0 {
+		for i := range class {
+			class[i] = -1
+		}
+		return class, share
+	}
+	k = min(k, lab.Rows)
+	labN := linalg.RowSqNorms(lab, nil)
+	par.For(par.Threads(threads), X.Rows, knnBlock, func(_, lo, hi int) {
+		q := X.Slice(lo, hi)
+		d := linalg.New(q.Rows, lab.Rows)
+		linalg.SqDist(d, q, linalg.RowSqNorms(q, nil), lab, labN)
+		bd, bi := make([]float64, k), make([]int, k)
+		votes, dist := make([]int, nClasses), make([]float64, nClasses)
+		for i := 0; i < q.Rows; i++ {
+			n := smallestK(d.Row(i), bd, bi)
+			clear(votes)
+			clear(dist)
+			for j := range n {
+				c := labClass[bi[j]]
+				votes[c]++
+				dist[c] += math.Sqrt(bd[j])
+			}
+			best := 0
+			for c := 1; c < nClasses; c++ {
+				if votes[c] > votes[best] || (votes[c] == votes[best] && dist[c] < dist[best]) {
+					best = c
+				}
+			}
+			class[lo+i], share[lo+i] = best, float64(votes[best])/float64(n)
+		}
+	})
+	return class, share
+}
+
+// smallestK fills bd/bi with the len(bd) smallest values of sq and their
+// indices, increasing (ties: lower index first), and returns how many.
+func smallestK(sq, bd []float64, bi []int) int {
+	k, n := len(bd), 0
+	for idx, v := range sq {
+		if n == k && v >= bd[k-1] {
+			continue
+		}
+		j := n
+		if n < k {
+			n++
+		} else {
+			j = k - 1
+		}
+		for j > 0 && bd[j-1] > v {
+			bd[j], bi[j] = bd[j-1], bi[j-1]
+			j--
+		}
+		bd[j], bi[j] = v, idx
+	}
+	return n
 }
 
 // AUROC returns the area under the ROC curve of scores for telling

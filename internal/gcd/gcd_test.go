@@ -336,3 +336,30 @@ func TestOptionsRefused(t *testing.T) {
 		t.Error("18 calibration rows at alpha .05 accepted")
 	}
 }
+
+// TestName: three labelled rows of class 0 at the origin's side, three of
+// class 1 at x=10. With k=3, (1,0) hears only class 0 (share 1) and (9,0)
+// only class 1; with k=6 the votes tie 3-3 and the nearer class wins
+// (share .5). k above the rows uses them all.
+func TestName(t *testing.T) {
+	lab := linalg.FromRows([][]float64{{0, 0}, {0, 1}, {1, 1}, {10, 0}, {10, 1}, {11, 0}})
+	cls := []int{0, 0, 0, 1, 1, 1}
+	X := linalg.FromRows([][]float64{{1, 0}, {9, 0}})
+	for _, c := range []struct {
+		k     int
+		want  []int
+		share []float64
+	}{{3, []int{0, 1}, []float64{1, 1}}, {6, []int{0, 1}, []float64{.5, .5}}, {50, []int{0, 1}, []float64{.5, .5}}, {1, []int{0, 1}, []float64{1, 1}}} {
+		got, share := Name(X, lab, cls, 2, c.k, 1)
+		if !reflect.DeepEqual(got, c.want) || !reflect.DeepEqual(share, c.share) {
+			t.Errorf("k=%d: %v %v, want %v %v", c.k, got, share, c.want, c.share)
+		}
+	}
+	// k=5 from (5.2, 0): nearest are (10,0)/(10,1)? distances 4.8, 4.9 vs
+	// (1,1) 4.32, (0,0) 5.2, (0,1) 5.29, (11,0) 5.8: the 5 nearest are
+	// (1,1), (10,0), (10,1), (0,0), (0,1): 3 votes for 0, 2 for 1.
+	got, share := Name(linalg.FromRows([][]float64{{5.2, 0}}), lab, cls, 2, 5, 1)
+	if got[0] != 0 || share[0] != 0.6 {
+		t.Errorf("(5.2, 0): class %d share %v, want 0 .6", got[0], share[0])
+	}
+}

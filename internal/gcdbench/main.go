@@ -32,6 +32,7 @@ import (
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/gcd"
 	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/metrics"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
@@ -87,6 +88,11 @@ type run struct {
 	FlagRec   float64   `json:"flag_recall,omitempty"`
 	// ncd only: the closed classifier on the old unlabeled rows
 	ClosedNamed float64 `json:"closed_old_named,omitempty"`
+	// gcd only: how well two namers name the old unlabeled rows: the
+	// ensemble classifier (trained without the calibration rows) and a
+	// 10-NN vote over every labelled row (calibration rows included)
+	NamerCls float64 `json:"namer_classifier_old,omitempty"`
+	NamerKNN float64 `json:"namer_knn_old,omitempty"`
 	TrainSec    float64 `json:"train_seconds"`
 	ClusterSec  float64 `json:"cluster_seconds"`
 }
@@ -103,7 +109,7 @@ func main() {
 		epochs   = flag.Int("epochs", 0, "epochs (0: default)")
 		threads  = flag.Int("threads", 0, "threads (0: all)")
 		cacheDir = flag.String("cache", filepath.Join(os.TempDir(), "ncd-gcd-cache"), "trained networks are kept here")
-		jsonOut  = flag.String("json", "", "append one JSON line per run here")
+		jsonOut  = flag.String("json", "", "append one JSON line per run here (runs already in it are skipped)")
 		alpha    = flag.Float64("alpha", 0, "gcd --alpha (0: default)")
 		calib    = flag.Float64("calib-frac", 0, "gcd --calib-frac (0: default)")
 		cutoff   = flag.Float64("ps-cutoff", 0, "gcd prediction-strength cutoff (0: default)")
@@ -113,6 +119,15 @@ func main() {
 		fail(err)
 	}
 	var jw io.Writer = io.Discard
+	done := map[string]bool{}
+	if b, err := os.ReadFile(*jsonOut); err == nil && *jsonOut != "" {
+		for _, line := range strings.Split(string(b), "\n") {
+			var r run
+			if json.Unmarshal([]byte(line), &r) == nil {
+				done[fmt.Sprint(r.Data, r.Scenario, r.Seed, r.Setting)] = true
+			}
+		}
+	}
 	if *jsonOut != "" {
 		f, err := os.OpenFile(*jsonOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -136,6 +151,9 @@ func main() {
 			for _, d := range strings.Split(*datasets, ",") {
 				for _, st := range strings.Split(*settings, ",") {
 					if st == gcd.SettingNCD && !slices.Contains(strings.Split(*ncdScen, ","), sc) {
+						continue
+					}
+					if done[fmt.Sprint(d, sc, seed, st)] {
 						continue
 					}
 					r, err := one(d, scenarios[sc], seed, st, *dataDir, cfg, *ens, g, *cacheDir)
@@ -214,8 +232,12 @@ func one(name string, sc scenario, seed int, setting, dir string, cfg pbn.Config
 		}
 	}
 	t1 := time.Now()
-	res, err := discover.ClusterLatent(ctx, m.Members, train, train, o)
-	if err != nil {
+	var res *discover.Result
+	if setting == gcd.SettingNCD && sc.none {
+		// today's mode has nothing to find; only its classifier is used
+		res = &discover.Result{Members: m.Members, Normalized: true, Unlabeled: train.UnlabeledRows(), K: -1}
+		res.Labels = make([]int, len(res.Unlabeled))
+	} else if res, err = discover.ClusterLatent(ctx, m.Members, train, train, o); err != nil {
 		return nil, err
 	}
 	r := &run{Data: name, Scenario: sc.name, Seed: seed, Setting: setting, Rows: len(res.Unlabeled), KNew: res.K,
@@ -250,6 +272,7 @@ func one(name string, sc scenario, seed int, setting, dir string, cfg pbn.Config
 		sp := discover.GCDSpace(res.Embed(train.X), train, res.Embed(X), gopt)
 		cent := gcd.CentroidScores(sp.Unl, cluster.KnownMeans(sp.Ref, sp.RefClass, sp.NClasses), 0)
 		r.AUROCCent = gcd.AUROC(cent, isNew)
+		r.NamerCls, r.NamerKNN = namers(train, res, proba, isNew)
 		tp, fl, nw := 0, 0, 0
 		for j, f := range d.Flag {
 			if f {
@@ -313,4 +336,59 @@ func names(train *dataset.Dataset, labels []int, g *discover.GCDResult) []string
 		}
 	}
 	return out
+}
+
+// namers returns the share of old unlabeled rows named right by the
+// classifier (proba's argmax) and by a 10-NN vote over all labelled rows.
+func namers(train *dataset.Dataset, res *discover.Result, proba linalg.Matrix, isNew []bool) (float64, float64) {
+	lab := train.LabeledRows()
+	L := res.Embed(train.X.Select(lab))
+	U := res.Embed(train.X.Select(res.Unlabeled))
+	lN := linalg.RowSqNorms(L, nil)
+	uN := linalg.RowSqNorms(U, nil)
+	hitC, hitK, n := 0, 0, 0
+	const blk = 256
+	for lo := 0; lo < U.Rows; lo += blk {
+		hi := min(lo+blk, U.Rows)
+		d := linalg.New(hi-lo, L.Rows)
+		linalg.SqDist(d, U.Slice(lo, hi), uN[lo:hi], L, lN)
+		for i := lo; i < hi; i++ {
+			if isNew[i] {
+				continue
+			}
+			truth := train.Truth[res.Unlabeled[i]]
+			n++
+			row := proba.Row(i)
+			if train.Classes[slices.Index(row, slices.Max(row))] == truth {
+				hitC++
+			}
+			idx := make([]int, L.Rows)
+			for j := range idx {
+				idx[j] = j
+			}
+			dr := d.Row(i - lo)
+			slices.SortFunc(idx, func(a, b int) int { return cmpF(dr[a], dr[b]) })
+			votes := make([]int, len(train.Classes))
+			for _, j := range idx[:10] {
+				votes[train.Known[lab[j]]]++
+			}
+			if train.Classes[slices.Index(votes, slices.Max(votes))] == truth {
+				hitK++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(hitC) / float64(n), float64(hitK) / float64(n)
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
