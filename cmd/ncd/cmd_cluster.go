@@ -13,6 +13,7 @@ import (
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/spectral"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -99,6 +100,7 @@ features (a note says so; name them in --features to use them).`,
 	}
 	addDataFlags(cmd, true)
 	addKFlags(cmd)
+	addSettingFlags(cmd)
 	f := cmd.Flags()
 	f.String("method", "ncd-kmeans", "kmeans|ncd-kmeans|sc|ncd-sc")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json")
@@ -169,6 +171,11 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	case "kmeans", "ncd-kmeans", "sc", "ncd-sc":
 	default:
 		return usererr.New("--method must be kmeans, ncd-kmeans, sc or ncd-sc, got %q", method)
+	}
+	if setting, gopt, err := gcdFlags(v); err != nil {
+		return err
+	} else if setting == gcd.SettingGCD {
+		return runClusterGCD(ctx, app, v, c, method, gopt)
 	}
 	k, err := parseK(v.GetString("k"))
 	if err != nil {
@@ -398,6 +405,9 @@ func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common
 	m, t, ds, err := loadModelAndData(app, v, v.GetString("model"))
 	if err != nil {
 		return err
+	}
+	if m.Setting == gcd.SettingGCD {
+		return clusterModelGCD(ctx, app, v, c, m, t, ds, out)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

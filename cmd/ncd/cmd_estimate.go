@@ -14,8 +14,10 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/chart"
+	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -37,9 +39,12 @@ type estimateResult struct {
 	// Sample is set when the scan ran on a sample of the rows.
 	Sample *sampleSummary `json:"sample,omitempty"`
 	// Note says why another rule than --k-rule chose k (too few rows).
-	Note    string  `json:"note,omitempty"`
-	Seconds float64 `json:"seconds"`                // the scan (or the known-acc search) alone
-	Wall    float64 `json:"wall_seconds,omitempty"` // estimate-k's whole run (not set inside fit's and cluster's JSON)
+	Note string `json:"note,omitempty"`
+	// Setting and GCD are set by --setting gcd (k is then k_new, 0 allowed).
+	Setting string     `json:"setting,omitempty"`
+	GCD     *gcdResult `json:"gcd,omitempty"`
+	Seconds float64    `json:"seconds"`                // the scan (or the known-acc search) alone
+	Wall    float64    `json:"wall_seconds,omitempty"` // estimate-k's whole run (not set inside fit's and cluster's JSON)
 }
 
 // sampleSummary is estimate.Sample in --json: the scan clustered and scored
@@ -145,6 +150,7 @@ runs in a fitted model's latent space instead (see 'ncd fit').`,
 		}),
 	}
 	addDataFlags(cmd, false)
+	addSettingFlags(cmd)
 	f := cmd.Flags()
 	f.Int("k-min", 2, "smallest k scanned")
 	f.Int("k-max", 30, "largest k scanned")
@@ -166,22 +172,30 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if err := checkKRule(v); err != nil {
 		return err
 	}
+	setting, gopt, err := gcdFlags(v)
+	if err != nil {
+		return err
+	}
 	space := "raw"
 	var X linalg.Matrix
 	var known []int
 	var nKnown int
+	var data *dataset.Dataset
 	if mpath := v.GetString("model"); mpath != "" {
 		m, _, ds, err := loadModelAndData(app, v, mpath)
 		if err != nil {
 			return err
 		}
-		X, known, nKnown, space = m.Embed(ds.X), ds.Known, len(ds.Classes), "latent"
+		X, known, nKnown, space, data = m.Embed(ds.X), ds.Known, len(ds.Classes), "latent", ds
 	} else {
 		in, err := loadInputs(app, v)
 		if err != nil {
 			return err
 		}
-		X, known, nKnown = in.Train.X, in.Train.Known, len(in.Train.Classes)
+		X, known, nKnown, data = in.Train.X, in.Train.Known, len(in.Train.Classes), in.Train
+	}
+	if setting == gcd.SettingGCD {
+		return runEstimateGCD(ctx, app, v, c, X, data, space, gopt)
 	}
 	var unl []int
 	for i, k := range known {
@@ -193,7 +207,6 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 		return usererr.New("%s has no unlabeled rows (give rows an empty label, or name classes with --novel)", v.GetString("data"))
 	}
 	var note string
-	var err error
 	if index == indexKnownACC {
 		b := kBounds{rows: X.Rows, what: fmt.Sprintf("the %d rows of %s", X.Rows, v.GetString("data"))}
 		note, err = b.checkKnownACCScan(v, nKnown)

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/gcd"
 	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/linalg"
+	"github.com/ncd-project/ncd/internal/model"
+	"github.com/ncd-project/ncd/internal/spectral"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -111,6 +117,7 @@ type gcdResult struct {
 	Novelty    string  `json:"novelty"`
 	NovelRows  int     `json:"rows_novel"`
 	Curve      *kCurve `json:"k_curve,omitempty"`
+	noAssign   bool    // estimate-k: no rows were assigned
 }
 
 // kCurve is the k_new estimate's prediction-strength curve in --json.
@@ -164,10 +171,235 @@ func gcdSummary(r *gcdResult) string {
 	if r.KEstimated {
 		how = "estimated"
 	}
-	b.WriteString(fmt.Sprintf("\nk_new = %d (%s); %d rows in novel clusters", r.KNew, how, r.NovelRows))
+	b.WriteString(fmt.Sprintf("\nk_new = %d (%s)", r.KNew, how))
+	if !r.noAssign {
+		b.WriteString(fmt.Sprintf("; %d rows in novel clusters", r.NovelRows))
+	}
 	return b.String()
 }
 
 func errGCDMethod(method string) error {
 	return usererr.New("--setting gcd works with --method ncd-kmeans or ncd-sc, not %s", method)
+}
+
+// gcdRunOptions completes the flags' gcd options for a run: seed, threads,
+// k_new fixed by --k (a number, 0 included) and --k-max; resolved.
+func gcdRunOptions(v *viper.Viper, c common, o gcd.Options, k int, fixed bool) (gcd.Options, error) {
+	o.Seed, o.Threads = c.Seed, c.Threads
+	o.FixK, o.K = fixed, k
+	o.KMax = v.GetInt("k-max")
+	if o.KMax < 1 {
+		return o, usererr.New("--k-max must be at least 1, got %d", o.KMax)
+	}
+	return o.Resolve()
+}
+
+// clusterGCDResult is cluster --setting gcd's --json object.
+type clusterGCDResult struct {
+	Method    string             `json:"method"`
+	Setting   string             `json:"setting"`
+	K         int                `json:"k"`
+	Rows      int                `json:"rows"`
+	Clustered int                `json:"rows_clustered"`
+	Features  int                `json:"features"`
+	Space     string             `json:"space"`
+	Sizes     map[string]int     `json:"sizes"`
+	Inertia   float64            `json:"inertia"`
+	GCD       *gcdResult         `json:"gcd"`
+	Out       string             `json:"out,omitempty"`
+	Seconds   map[string]float64 `json:"seconds"`
+	Wall      float64            `json:"wall_seconds"`
+}
+
+// runClusterGCD is cluster --setting gcd: the generalized pipeline
+// (discover.GCDInSpace) in the z-scored features (ncd-kmeans; rows of
+// --test are then assigned to the fitted centroids and scored against the
+// fitted reference) or in the spectral embedding of the output rows
+// (ncd-sc, transductive).
+func runClusterGCD(ctx context.Context, app *App, v *viper.Viper, c common, method string, gopt gcd.Options) error {
+	if method != "ncd-kmeans" && method != "ncd-sc" {
+		return errGCDMethod(method)
+	}
+	k, fixed, err := parseKSetting(v.GetString("k"), gcd.SettingGCD)
+	if err != nil {
+		return err
+	}
+	if gopt, err = gcdRunOptions(v, c, gopt, k, fixed); err != nil {
+		return err
+	}
+	out := v.GetString("out")
+	if err := checkOutPath(out); err != nil {
+		return err
+	}
+	seconds := map[string]float64{}
+	in, err := loadInputsTimed(app, v, seconds)
+	if err != nil {
+		return err
+	}
+	fitDS, outDS := in.Train, in.Eval
+	km := cluster.KMeansOptions{NInit: v.GetInt("n-init"), MaxIter: v.GetInt("max-iter"), Tol: v.GetFloat64("tol"),
+		Threads: c.Threads, Rng: newRand(c.Seed)}
+	E, space := fitDS.X, "features"
+	t1 := time.Now()
+	if method == "ncd-sc" {
+		fitDS, space = outDS, "spectral"
+		nc := v.GetInt("n-components")
+		if nc <= 0 {
+			nc = len(fitDS.Classes) + gcdSpectralExtra
+		}
+		bar := app.newProgress(c, 100, "spectral embedding")
+		emb, _, err := spectral.Embed(ctx, fitDS.X, spectral.Options{MinDist: v.GetFloat64("min-dist"), NComponents: nc,
+			Affinity: v.GetString("affinity"), KNN: v.GetInt("knn"), Tol: v.GetFloat64("eigen-tol"), Threads: c.Threads, Seed: c.Seed,
+			Progress: func(_, conv, want int) {
+				if want > 0 {
+					bar.Set(100 * conv / want)
+				}
+			}})
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		if v.GetString("row-norm") != "false" {
+			normalizeRows(emb)
+		}
+		E = emb
+		if km.NInit == 0 {
+			km.NInit = cluster.SpectralNInit
+		}
+	}
+	sr, err := discover.GCDInSpace(ctx, E, fitDS, gopt, km)
+	if err != nil {
+		return err
+	}
+	seconds["cluster"] = time.Since(t1).Seconds()
+	unl := sr.Unlabeled
+	p, novel, known, conf := sr.P, sr.Novel, sr.Known, sr.Confidence
+	if outDS != fitDS {
+		unl = outDS.UnlabeledRows()
+		if len(unl) == 0 {
+			return usererr.New("%s has no unlabeled rows to cluster (give rows an empty label, or name classes with --novel)", in.outputPath())
+		}
+		p, novel, known, conf = discover.ApplyGCD(sr.Reference, sr.KnownCentroids, sr.NovelCentroids, outDS.X.Select(unl), c.Threads)
+	}
+	names, unlMask := gcdNames(outDS, unl, novel, known)
+	res := clusterGCDResult{Method: method, Setting: gcd.SettingGCD, K: sr.KNew, Rows: outDS.Rows(), Clustered: len(unl),
+		Features: outDS.X.Cols, Space: space, Sizes: clusterSizes(names, unlMask), Inertia: sr.Inertia,
+		GCD: newGCDResult(sr.Detection, gopt, sr.NRef, sr.NCal, novel), Out: out, Seconds: seconds}
+	t3 := time.Now()
+	if err := emitPredictions(app, c, out, in.outputTable(), names, unlMask, newGCDColumns(outDS, unl, novel, p, conf)); err != nil {
+		return err
+	}
+	seconds["write"] = time.Since(t3).Seconds()
+	res.Wall = time.Since(c.Start).Seconds()
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	if !c.Quiet {
+		fmt.Fprintf(app.Stderr, "%s (gcd, %s space): %d unlabeled rows\n%s\n", method, space, len(unl), gcdSummary(res.GCD))
+		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
+		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
+	}
+	return nil
+}
+
+// gcdSpectralExtra: under gcd, ncd-sc embeds in (known classes + this)
+// dimensions unless --n-components is given (k_new is not known yet).
+const gcdSpectralExtra = 5
+
+// normalizeRows scales each row to unit length (zero rows stay).
+func normalizeRows(m linalg.Matrix) {
+	for i := 0; i < m.Rows; i++ {
+		r := m.Row(i)
+		s := 0.0
+		for _, x := range r {
+			s += x * x
+		}
+		if s == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(s)
+		for j := range r {
+			r[j] *= inv
+		}
+	}
+}
+
+// runEstimateGCD is estimate-k --setting gcd on X (the z-scored features
+// of --data, or a model's latent) whose labelled rows are ds's: the
+// existence test, then k_new (0 when it fails) from prediction strength on
+// the cohesive flagged rows. The k goes to stdout alone, as the ncd scan's.
+func runEstimateGCD(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, ds *dataset.Dataset, space string, gopt gcd.Options) error {
+	gopt, err := gcdRunOptions(v, c, gopt, 0, false)
+	if err != nil {
+		return err
+	}
+	if err := discover.Check(ds, ds); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	unl := ds.UnlabeledRows()
+	sp := discover.GCDSpace(X, ds, X.Select(unl), gopt)
+	det, err := gcd.Detect(ctx, sp, gopt)
+	if err != nil {
+		return err
+	}
+	res := &estimateResult{K: det.KNew, Index: "gcd", Space: space, Rows: len(unl), Scores: map[string]jsonFloats{},
+		Best: map[string]int{}, Seconds: time.Since(t0).Seconds(), Setting: gcd.SettingGCD,
+		GCD: newGCDResult(det, gopt, sp.Ref.Rows, sp.Cal.Rows, nil)}
+	res.GCD.noAssign = true
+	if cv := det.Curve; cv != nil {
+		res.Ks = cv.Ks
+		res.Scores["ps"], res.Scores["ps_se"] = cv.PS, cv.SE
+		res.Best["ps"] = det.KNew
+	}
+	res.Wall = time.Since(c.Start).Seconds()
+	if !c.Quiet {
+		if len(res.Ks) > 0 {
+			printCurve(app.Stderr, res)
+		}
+		fmt.Fprintln(app.Stderr, gcdSummary(res.GCD))
+	}
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	_, err = fmt.Fprintln(app.Stdout, res.K)
+	return err
+}
+
+// clusterModelGCD is cluster --model with a --setting gcd model: every
+// unlabeled row of --data gets its novelty p-value against the fit's
+// reference, the nearest of the known and novel centroids, and, on a known
+// centroid, the class its nearest labelled rows of the fit vote for.
+func clusterModelGCD(ctx context.Context, app *App, v *viper.Viper, c common, m *model.File, t *ncdio.Table, ds *dataset.Dataset, out string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	unl := ds.UnlabeledRows()
+	Z := m.Embed(ds.X.Select(unl))
+	p, novel, known, conf := discover.ApplyGCD(m.GCD, m.KnownCentroids, m.NovelCentroids, Z, c.Threads)
+	names, unlMask := gcdNames(ds, unl, novel, known)
+	g := &gcdResult{KNew: m.K, KEstimated: m.KEstimated, Alpha: m.GCD.Alpha, Novelty: m.GCD.Novelty, NCal: len(m.GCD.CalScores), NRef: m.GCD.Ref.Rows}
+	for j := range unl {
+		if p[j] <= m.GCD.Alpha {
+			g.NFlagged++
+		}
+		if novel[j] >= 0 {
+			g.NovelRows++
+		}
+	}
+	res := clusterGCDResult{Method: "model", Setting: gcd.SettingGCD, K: m.K, Rows: ds.Rows(), Clustered: len(unl), Features: ds.X.Cols,
+		Space: "latent", Sizes: clusterSizes(names, unlMask), GCD: g, Out: out, Seconds: map[string]float64{}}
+	if err := emitPredictions(app, c, out, t, names, unlMask, newGCDColumns(ds, unl, novel, p, conf)); err != nil {
+		return err
+	}
+	res.Wall = time.Since(c.Start).Seconds()
+	if c.JSON {
+		return writeJSON(app.Stdout, res)
+	}
+	if !c.Quiet {
+		fmt.Fprintf(app.Stderr, "model %s (gcd, k_new=%d): %d unlabeled rows assigned, %d flagged as possibly new at alpha %g, %d in novel clusters\nsizes: %s\n",
+			v.GetString("model"), m.K, len(unl), g.NFlagged, g.Alpha, g.NovelRows, formatSizes(res.Sizes))
+		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, nil))
+	}
+	return nil
 }

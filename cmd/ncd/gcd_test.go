@@ -182,6 +182,75 @@ func TestGCDFitOneNewClass(t *testing.T) {
 	if string(a) != string(b) || j2.GCD.KNew != j.GCD.KNew || j2.GCD.NFlagged != j.GCD.NFlagged {
 		t.Error("1 and 2 threads differ")
 	}
+	// The model scores and names the same rows as the fit did.
+	cm := filepath.Join(dir, "cm.csv")
+	if code, _, stderr := runCLI(t, "", "cluster", "--model", model, "--data", "../../testdata/optdigits_train.csv", "--out", cm, "--quiet"); code != 0 {
+		t.Fatalf("cluster --model: exit %d: %s", code, stderr)
+	}
+	if c, _ := os.ReadFile(cm); string(c) != string(a) {
+		t.Error("cluster --model differs from fit's predictions")
+	}
+	// estimate-k in the model's latent finds the fit's k_new.
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--model", model, "--data", "../../testdata/optdigits_train.csv", "--setting", "gcd", "--quiet")
+	if code != 0 || strings.TrimSpace(stdout) != "1" {
+		t.Errorf("estimate-k --model --setting gcd: exit %d, %q, %s", code, stdout, stderr)
+	}
+}
+
+// TestGCDClusterAndEstimate: without a network. In optdigits' z-scored
+// features, with no class hidden, ncd-kmeans and estimate-k find no new
+// class (the existence test fails: measured p .40) and every unlabeled
+// row is named by its nearest labelled rows (acc_old_named .974); with
+// digit 0 hidden, ncd-sc's spectral embedding flags it (p < 1e-10) and
+// finds k_new >= 1, the novel clusters holding mostly zeros (acc_new > .9).
+func TestGCDClusterAndEstimate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spectral embedding of 3,823 rows")
+	}
+	dir := t.TempDir()
+	base := []string{"--data", "../../testdata/optdigits_train.csv", "--unlabel-known", "0.5", "--setting", "gcd", "--seed", "0"}
+	code, stdout, stderr := runCLI(t, "", append([]string{"estimate-k", "--quiet"}, base...)...)
+	if code != 0 || strings.TrimSpace(stdout) != "0" {
+		t.Errorf("estimate-k --setting gcd: exit %d, %q, %s", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "km.csv")
+	code, stdout, stderr = runCLI(t, "", append([]string{"cluster", "--method", "ncd-kmeans", "--out", out, "--json"}, base...)...)
+	if code != 0 {
+		t.Fatalf("cluster ncd-kmeans: exit %d: %s", code, stderr)
+	}
+	var j struct {
+		K   int `json:"k"`
+		GCD struct {
+			KNew   int     `json:"k_new"`
+			ExistP float64 `json:"existence_p"`
+			NCal   int     `json:"calibration_rows"`
+		} `json:"gcd"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.K != 0 || j.GCD.KNew != 0 || j.GCD.ExistP < 1e-3 {
+		t.Errorf("ncd-kmeans S3: %+v", j)
+	}
+	checkGCDColumns(t, readCSVColumns(t, out), j.GCD.NCal)
+	if e := evalJSON(t, out); e["acc_old_named"] < 0.95 {
+		t.Errorf("ncd-kmeans S3 eval: %v", e)
+	}
+	out = filepath.Join(dir, "sc.csv")
+	code, stdout, stderr = runCLI(t, "", append([]string{"cluster", "--method", "ncd-sc", "--novel", "0", "--out", out, "--json"}, base...)...)
+	if code != 0 {
+		t.Fatalf("cluster ncd-sc: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.GCD.KNew < 1 || j.GCD.ExistP > 1e-10 {
+		t.Errorf("ncd-sc S2: %+v", j)
+	}
+	checkGCDColumns(t, readCSVColumns(t, out), j.GCD.NCal)
+	if e := evalJSON(t, out); e["acc_new"] < 0.9 || e["k_new_true"] != 1 {
+		t.Errorf("ncd-sc S2 eval: %v", e)
+	}
 }
 
 // TestGCDBadFlags: values the generalized setting refuses, before any
@@ -201,8 +270,15 @@ func TestGCDBadFlags(t *testing.T) {
 		{[]string{"--novelty", "msp"}, `--novelty must be knn or centroid, got "msp"`},
 		{[]string{"--k", "-1"}, `--k must be auto or a positive integer, got "-1"`},
 	} {
-		for _, cmd := range []string{"fit"} {
-			args := append([]string{cmd, "--data", "../../testdata/iris.csv", "--setting", "gcd", "--out", out}, c.args...)
+		for _, cmd := range []string{"fit", "cluster", "estimate-k"} {
+			if cmd == "estimate-k" && c.args[0] == "--k" {
+				continue
+			}
+			args := []string{cmd, "--data", "../../testdata/iris.csv", "--setting", "gcd"}
+			if cmd != "estimate-k" {
+				args = append(args, "--out", out)
+			}
+			args = append(args, c.args...)
 			code, _, stderr := runCLI(t, "", args...)
 			if code != exitUsage || !strings.Contains(stderr, c.msg) {
 				t.Errorf("%s %v: exit %d, %q; want 2, %q", cmd, c.args, code, stderr, c.msg)
@@ -212,8 +288,12 @@ func TestGCDBadFlags(t *testing.T) {
 			}
 		}
 	}
+	code, _, stderr := runCLI(t, "", "cluster", "--data", "../../testdata/iris.csv", "--setting", "gcd", "--method", "kmeans", "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "--setting gcd works with --method ncd-kmeans or ncd-sc, not kmeans") {
+		t.Errorf("cluster --method kmeans --setting gcd: exit %d %q", code, stderr)
+	}
 	// --k 0 is legal under gcd only.
-	code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--k", "0", "--out", out)
+	code, _, stderr = runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--k", "0", "--out", out)
 	if code != exitUsage || !strings.Contains(stderr, `--k must be auto or a positive integer, got "0"`) {
 		t.Errorf("ncd --k 0: exit %d %q", code, stderr)
 	}

@@ -156,3 +156,59 @@ func NameKnown(ref *gcd.Reference, Z linalg.Matrix, known []int, threads int) (c
 	}
 	return share, named
 }
+
+// SpaceResult is the generalized setting run in a given space (GCDInSpace).
+type SpaceResult struct {
+	GCDResult
+	// Unlabeled are the rows clustered, Novel their novel cluster (or -1,
+	// then Known is their known class).
+	Unlabeled []int
+	Novel     []int
+	// KnownCentroids (means of every labelled row) and NovelCentroids.
+	KnownCentroids, NovelCentroids linalg.Matrix
+	Inertia                        float64
+}
+
+// GCDInSpace runs the generalized setting on the rows of ds embedded as E
+// (one row per row of ds: the z-scored features, or a spectral embedding):
+// calibration split of the labelled rows, novelty p-values, existence
+// test, k_new (g.FixK/g.K or estimated), NCD k-means with the known
+// centroids fixed, known rows named by their nearest labelled rows. g must
+// be resolved; km carries the restarts, threads and generator.
+func GCDInSpace(ctx context.Context, E linalg.Matrix, ds *dataset.Dataset, g gcd.Options, km cluster.KMeansOptions) (*SpaceResult, error) {
+	if err := Check(ds, ds); err != nil {
+		return nil, err
+	}
+	r := &SpaceResult{Unlabeled: ds.UnlabeledRows()}
+	Z := E.Select(r.Unlabeled)
+	space := GCDSpace(E, ds, Z, g)
+	det, err := gcd.Detect(ctx, space, g)
+	if err != nil {
+		return nil, err
+	}
+	r.KnownCentroids = cluster.KnownMeans(E, ds.Known, len(ds.Classes))
+	a, err := gcd.Assign(ctx, Z, r.KnownCentroids, det.KNew, km, "")
+	if err != nil {
+		return nil, err
+	}
+	r.Novel, r.NovelCentroids, r.Inertia = a.Novel, a.Centroids, a.Inertia
+	r.Detection, r.NRef, r.NCal = det, space.Ref.Rows, space.Cal.Rows
+	r.Reference = gcd.NewReference(space, det, g)
+	r.Confidence, r.Known = NameKnown(r.Reference, Z, a.Known, g.Threads)
+	return r, nil
+}
+
+// ApplyGCD assigns rows Z of a space where a generalized-setting fit lives:
+// novelty p-values against ref, the nearest of the known and novel
+// centroids, and rows on a known centroid named by their nearest
+// labelled rows. novel[i] is -1 when known[i] is set.
+func ApplyGCD(ref *gcd.Reference, knownC, novelC, Z linalg.Matrix, threads int) (p []float64, novel, known []int, confidence []float64) {
+	_, p = ref.Score(Z, threads)
+	r := &cluster.NCDResult{Result: cluster.Result{Centroids: novelC}, KnownCentroids: knownC, AssignKnown: true}
+	if novelC.Rows == 0 {
+		r.Centroids = linalg.New(0, knownC.Cols)
+	}
+	novel, known, _ = r.Assign(Z, threads)
+	confidence, known = NameKnown(ref, Z, known, threads)
+	return p, novel, known, confidence
+}

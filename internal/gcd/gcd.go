@@ -92,6 +92,11 @@ type Options struct {
 	K    int
 	// KMax bounds the estimated k_new (default 30).
 	KMax int
+	// KnownCutoff also requires the flagged rows' prediction strength at
+	// k to reach what single known classes reach at k (their 90th
+	// percentile): a class with several modes is stable at k = 2 or 3 too,
+	// and one new class should not count as several (see knownCutoff).
+	KnownCutoff bool
 	// PSCutoff and PSRows configure EstimateKNew.
 	PSCutoff float64
 	PSRows   int
@@ -394,6 +399,62 @@ type KCurve struct {
 	// Rows is the number of rows the curve was computed on (a seeded
 	// sample of at most Options.PSRows kept rows).
 	Rows int
+	// Known[i] is the known classes' 90th-percentile prediction strength
+	// at Ks[i] (NaN where not computed; Options.KnownCutoff).
+	Known []float64
+}
+
+// knownCutoff lowers the k of curve to the largest k whose prediction
+// strength also reaches the 90th percentile of single known classes'
+// prediction strength at k (each class's reference rows, at most 400 of
+// them, classes with fewer than 40 rows left out; 1 when none passes).
+func knownCutoff(ctx context.Context, s Space, curve *KCurve, o Options) (int, error) {
+	byClass := make([][]int, s.NClasses)
+	for i, c := range s.RefClass {
+		byClass[c] = append(byClass[c], i)
+	}
+	curve.Known = make([]float64, len(curve.Ks))
+	for i := range curve.Known {
+		curve.Known[i] = math.NaN()
+	}
+	for i := len(curve.Ks) - 1; i >= 0; i-- {
+		k := curve.Ks[i]
+		if k < 2 || curve.PS[i] < o.PSCutoff {
+			continue
+		}
+		var ps []float64
+		for c, rows := range byClass {
+			if len(rows) < 40 {
+				continue
+			}
+			if len(rows) > 400 {
+				rng := rand.New(rand.NewPCG(o.Seed, 0x6b6e6f776e^uint64(c)<<24)) // "known"
+				perm := rng.Perm(len(rows))[:400]
+				slices.Sort(perm)
+				sel := make([]int, len(perm))
+				for j, p := range perm {
+					sel[j] = rows[p]
+				}
+				rows = sel
+			}
+			p, _, err := estimate.PredictionStrength(ctx, s.Ref.Select(rows), []int{k}, estimate.StabilityOptions{Repeats: 5, NInit: 3,
+				Strict: true, Threads: o.Threads, Seed: o.Seed ^ uint64(c)})
+			if err != nil {
+				return 0, err
+			}
+			ps = append(ps, p[0])
+		}
+		if len(ps) == 0 {
+			return k, nil
+		}
+		slices.Sort(ps)
+		q := ps[int(math.Ceil(0.9*float64(len(ps))))-1]
+		curve.Known[i] = q
+		if curve.PS[i] >= q {
+			return k, nil
+		}
+	}
+	return 1, nil
 }
 
 // EstimateKNew returns the largest k in 1..kMax whose prediction strength
@@ -553,6 +614,11 @@ func Detect(ctx context.Context, s Space, o Options) (*Detection, error) {
 	k, curve, err := EstimateKNew(ctx, s.Unl.Select(d.Kept), o)
 	if err != nil {
 		return nil, err
+	}
+	if o.KnownCutoff && k > 1 {
+		if k, err = knownCutoff(ctx, s, curve, o); err != nil {
+			return nil, err
+		}
 	}
 	d.KNew, d.Curve = k, curve
 	return d, nil

@@ -81,6 +81,7 @@ type run struct {
 	Exists    bool      `json:"exists,omitempty"`
 	Kept      int       `json:"kept,omitempty"`
 	PS        []float64 `json:"ps,omitempty"`
+	PSKnown   []float64 `json:"ps_known,omitempty"`
 	AUROCKNN  float64   `json:"auroc_knn,omitempty"`
 	AUROCCent float64   `json:"auroc_centroid,omitempty"`
 	AUROCMSP  float64   `json:"auroc_msp,omitempty"`
@@ -91,10 +92,10 @@ type run struct {
 	// gcd only: how well two namers name the old unlabeled rows: the
 	// ensemble classifier (trained without the calibration rows) and a
 	// 10-NN vote over every labelled row (calibration rows included)
-	NamerCls float64 `json:"namer_classifier_old,omitempty"`
-	NamerKNN float64 `json:"namer_knn_old,omitempty"`
-	TrainSec    float64 `json:"train_seconds"`
-	ClusterSec  float64 `json:"cluster_seconds"`
+	NamerCls   float64 `json:"namer_classifier_old,omitempty"`
+	NamerKNN   float64 `json:"namer_knn_old,omitempty"`
+	TrainSec   float64 `json:"train_seconds"`
+	ClusterSec float64 `json:"cluster_seconds"`
 }
 
 func main() {
@@ -113,6 +114,7 @@ func main() {
 		alpha    = flag.Float64("alpha", 0, "gcd --alpha (0: default)")
 		calib    = flag.Float64("calib-frac", 0, "gcd --calib-frac (0: default)")
 		cutoff   = flag.Float64("ps-cutoff", 0, "gcd prediction-strength cutoff (0: default)")
+		knownCut = flag.Bool("known-cutoff", false, "gcd: the known classes' prediction strength as a further cutoff")
 	)
 	flag.Parse()
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
@@ -141,7 +143,7 @@ func main() {
 		cfg.Epochs = *epochs
 	}
 	cfg.Threads = *threads
-	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff}
+	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff, KnownCutoff: *knownCut}
 	for _, s := range strings.Split(*seeds, ",") {
 		seed, err := strconv.Atoi(s)
 		if err != nil {
@@ -264,6 +266,12 @@ func one(name string, sc scenario, seed int, setting, dir string, cfg pbn.Config
 		r.NFlagged, r.Expected, r.ExistP, r.Exists, r.Kept = d.NFlagged, d.Expected, d.ExistP, d.Exists, len(d.Kept)
 		if d.Curve != nil {
 			r.PS = d.Curve.PS
+			for _, v := range d.Curve.Known {
+				if math.IsNaN(v) {
+					v = -1
+				}
+				r.PSKnown = append(r.PSKnown, v)
+			}
 		}
 		r.AUROCKNN = gcd.AUROC(d.Scores, isNew)
 		r.AUROCMSP = gcd.AUROC(msp, isNew)
