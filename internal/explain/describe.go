@@ -164,6 +164,7 @@ func Describe(in Input) (*Result, error) {
 	}
 	res := &Result{Groups: make([]Group, len(names)), TrainRows: len(train), TestRows: len(test)}
 	errs := make([]error, len(names))
+	sorted := presort(X, train)
 	par.Each(in.Threads, len(names), func(g int) {
 		grp := &res.Groups[g]
 		grp.Name = names[g]
@@ -173,7 +174,7 @@ func Describe(in Input) (*Result, error) {
 			grp.Warning = "the only group: there is nothing to tell it from"
 			return
 		}
-		r, _, err := OneVsRest(X, y, g, train, Options{MaxDepth: in.MaxConditions})
+		r, _, err := oneVsRest(X, y, g, train, Options{MaxDepth: in.MaxConditions}, sorted)
 		if err != nil {
 			errs[g] = err
 			return
@@ -197,7 +198,7 @@ func Describe(in Input) (*Result, error) {
 		examples(in.Space, in.Dims, y, len(names), in.Examples, res.Groups)
 	}
 	if len(names) >= 2 {
-		t, err := MultiClass(X, y, len(names), train, Options{})
+		t, err := multiClass(X, y, len(names), train, Options{}, sorted)
 		if err != nil {
 			return nil, err
 		}
@@ -309,16 +310,13 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 	for g := range all {
 		all[g] = make([]Contrast, len(feats))
 	}
-	order := make([]int, X.Rows)
+	every := make([]int, X.Rows)
+	for i := range every {
+		every[i] = i
+	}
 	for fi, f := range feats {
 		// Rows with a value, sorted by it (row index on ties).
-		order = order[:0]
-		for i, v := range f.vals {
-			if !math.IsNaN(v) {
-				order = append(order, i)
-			}
-		}
-		sort.SliceStable(order, func(a, b int) bool { return f.vals[order[a]] < f.vals[order[b]] })
+		order := sortRows(f.vals, every)
 		n := make([]float64, k)
 		s := make([]float64, k)
 		ss := make([]float64, k)

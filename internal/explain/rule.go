@@ -181,6 +181,11 @@ func (t *Tree) PathRule(leaf *Node, class int) (*Rule, error) {
 // child with the lower impurity, the heavier child on a tie, learned per
 // split.
 func OneVsRest(X *Table, y []int, class int, rows []int, opts Options) (*Rule, *Tree, error) {
+	return oneVsRest(X, y, class, rows, opts, nil)
+}
+
+// oneVsRest is OneVsRest with the rows' presort (nil: computed).
+func oneVsRest(X *Table, y []int, class int, rows []int, opts Options, sorted [][]int) (*Rule, *Tree, error) {
 	if len(y) != X.Rows {
 		return nil, nil, fmt.Errorf("explain: %d labels for %d rows", len(y), X.Rows)
 	}
@@ -212,7 +217,7 @@ func OneVsRest(X *Table, y []int, class int, rows []int, opts Options) (*Rule, *
 		n := float64(len(rows))
 		cw = []float64{n / (2 * float64(len(rows)-pos)), n / (2 * float64(pos))}
 	}
-	t, err := fit(X, bin, 2, rows, cw, opts)
+	t, err := fit(X, bin, 2, rows, cw, opts, sorted)
 	if err != nil {
 		return nil, nil, err
 	}

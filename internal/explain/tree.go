@@ -3,6 +3,7 @@ package explain
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -289,7 +290,7 @@ type frontier struct {
 	gain   float64
 }
 
-func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tree, error) {
+func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options, sorted [][]int) (*Tree, error) {
 	if len(y) != X.Rows {
 		return nil, fmt.Errorf("explain: %d labels for %d rows", len(y), X.Rows)
 	}
@@ -321,18 +322,8 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 	}
 	// Sort once at the root; children inherit the order by a stable
 	// partition, which keeps each node's scan linear.
-	sorted := make([][]int, len(X.Cols))
-	for ci := range X.Cols {
-		col := &X.Cols[ci]
-		if col.Categorical() {
-			continue
-		}
-		for _, r := range rows {
-			if !math.IsNaN(col.Num[r]) {
-				sorted[ci] = append(sorted[ci], r)
-			}
-		}
-		sort.SliceStable(sorted[ci], func(i, j int) bool { return col.Num[sorted[ci][i]] < col.Num[sorted[ci][j]] })
+	if sorted == nil {
+		sorted = presort(X, rows)
 	}
 	push(root, rows, sorted)
 	isLeft := make([]bool, X.Rows)
@@ -390,6 +381,11 @@ func fit(X *Table, y []int, k int, rows []int, cw []float64, opts Options) (*Tre
 // the share of the node's majority class before the prefix cut, which is
 // exact only for two classes. rows selects the training rows (nil: all).
 func MultiClass(X *Table, y []int, k int, rows []int, opts Options) (*Tree, error) {
+	return multiClass(X, y, k, rows, opts, nil)
+}
+
+// multiClass is MultiClass with the rows' presort (nil: computed).
+func multiClass(X *Table, y []int, k int, rows []int, opts Options, sorted [][]int) (*Tree, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("explain: %d classes", k)
 	}
@@ -400,7 +396,7 @@ func MultiClass(X *Table, y []int, k int, rows []int, opts Options) (*Tree, erro
 	for i := range cw {
 		cw[i] = 1
 	}
-	return fit(X, y, k, rows, cw, opts)
+	return fit(X, y, k, rows, cw, opts, sorted)
 }
 
 // Predict returns the class of the leaf a row reaches.
@@ -587,4 +583,48 @@ func sigDigits(s string) int {
 		}
 	}
 	return n
+}
+
+// sortRows returns the rows with a value (not NaN) in ascending order of
+// value, rows of equal value in their order in rows: a stable sort, done
+// as an unstable sort on (value, position), which is several times faster.
+func sortRows(vals []float64, rows []int) []int {
+	type vp struct {
+		v float64
+		p int32
+	}
+	ps := make([]vp, 0, len(rows))
+	for p, r := range rows {
+		if v := vals[r]; !math.IsNaN(v) {
+			ps = append(ps, vp{v, int32(p)})
+		}
+	}
+	slices.SortFunc(ps, func(a, b vp) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return int(a.p - b.p)
+	})
+	out := make([]int, len(ps))
+	for i, x := range ps {
+		out[i] = rows[x.p]
+	}
+	return out
+}
+
+// presort returns, per numeric column, the rows with a value in ascending
+// order (ties in rows order); nil for categorical columns. fit reads it
+// only, so one presort serves every tree fitted on the same rows.
+func presort(X *Table, rows []int) [][]int {
+	sorted := make([][]int, len(X.Cols))
+	for ci := range X.Cols {
+		col := &X.Cols[ci]
+		if !col.Categorical() {
+			sorted[ci] = sortRows(col.Num, rows)
+		}
+	}
+	return sorted
 }

@@ -120,11 +120,3 @@ func BenchmarkTSNE10k(b *testing.B) {
 	}
 }
 
-func BenchmarkTSNE10kShort(b *testing.B) {
-	X, _ := blobs(10000, 16, 10, 4)
-	for b.Loop() {
-		if _, err := TSNE(context.Background(), X, TSNEOptions{Threads: 1, EarlyIters: 30, Iters: 30}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
