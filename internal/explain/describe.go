@@ -109,8 +109,10 @@ type Surrogate struct {
 }
 
 // Describe learns a rule per group (one-vs-rest CART, depth MaxConditions,
-// on the training rows), measures it on the held-out rows, ranks contrasts
-// by KS and picks typical and borderline rows.
+// on the training rows; of the trees with balanced and with plain class
+// weights, the rule with the better training F1), measures it on the
+// held-out rows, ranks contrasts by KS and picks typical and borderline
+// rows.
 func Describe(in Input) (*Result, error) {
 	X := in.X
 	if X == nil || X.Rows == 0 {
@@ -174,10 +176,15 @@ func Describe(in Input) (*Result, error) {
 			grp.Warning = "the only group: there is nothing to tell it from"
 			return
 		}
+		// Balanced class weights favour recall, plain weights precision;
+		// the rule with the better training F1 is kept (balanced on a tie).
 		r, _, err := oneVsRest(X, y, g, train, Options{MaxDepth: in.MaxConditions}, sorted)
 		if err != nil {
 			errs[g] = err
 			return
+		}
+		if u, _, err := oneVsRest(X, y, g, train, Options{MaxDepth: in.MaxConditions, Unweighted: true}, sorted); err == nil && u.Train.F1 > r.Train.F1+1e-12 {
+			r = u
 		}
 		grp.Rule, grp.Train = r, r.Train
 		grp.Test, grp.HasTest = grp.Train, false
