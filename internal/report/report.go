@@ -162,15 +162,56 @@ func (r *Report) Write(w io.Writer) error {
 	return err
 }
 
-// swatch is a group's colour key (colour and, past 8 groups, shape).
-func swatch(g int) string {
-	shape := ""
-	if g/len(Palette)%2 == 1 {
-		shape = ";border-radius:0"
-	} else {
-		shape = ";border-radius:50%"
+// mark is how a group is drawn: a colour and a shape (0 dot, 1 square,
+// 2 cross).
+type mark struct {
+	colour string
+	shape  int
+}
+
+// Grey draws the known classes when they would crowd the palette.
+const Grey = "#BBBBBB"
+
+// marks assigns the groups' colours and shapes. Up to 8 groups: one
+// palette colour each. More, with at most 8 novel ones among known
+// classes: the novel classes get the palette and the known ones grey (the
+// discovered classes are what the report is about). Otherwise the palette
+// repeats with another shape every 8 groups.
+func (r *Report) marks() []mark {
+	n := len(r.Groups)
+	novel := 0
+	for _, g := range r.Groups {
+		if g.Kind == "novel" {
+			novel++
+		}
 	}
-	return fmt.Sprintf("<span class=\"sw\" style=\"background:%s%s\" aria-hidden=\"true\"></span>", Palette[g%len(Palette)], shape)
+	out := make([]mark, n)
+	greyKnown := n > len(Palette) && novel > 0 && novel <= len(Palette)
+	j := 0
+	for i, g := range r.Groups {
+		switch {
+		case greyKnown && g.Kind != "novel":
+			out[i] = mark{Grey, 0}
+		case greyKnown:
+			out[i] = mark{Palette[j], 0}
+			j++
+		default:
+			out[i] = mark{Palette[i%len(Palette)], i / len(Palette) % 3}
+		}
+	}
+	return out
+}
+
+// swatch is a group's colour and shape key, hidden from screen readers
+// (the name follows it).
+func (m mark) swatch() string {
+	switch m.shape {
+	case 1:
+		return fmt.Sprintf("<span class=\"sw\" style=\"background:%s\" aria-hidden=\"true\"></span>", m.colour)
+	case 2:
+		return fmt.Sprintf("<span class=\"sw\" style=\"border:none;color:%s;font-weight:bold;line-height:.8rem;text-align:center\" aria-hidden=\"true\">&#215;</span>", m.colour)
+	}
+	return fmt.Sprintf("<span class=\"sw\" style=\"background:%s;border-radius:50%%\" aria-hidden=\"true\"></span>", m.colour)
 }
 
 func (r *Report) summary(b *strings.Builder) {
@@ -187,6 +228,7 @@ func (r *Report) summary(b *strings.Builder) {
 		b.WriteString("<p>No true labels in the file: the groups are described, not scored.</p>\n")
 	}
 	b.WriteString("<table><caption class=\"meta\">Classes: rule (precision, recall and F1 of the rule for its class), top features</caption>\n")
+	mk := r.marks()
 	b.WriteString("<tr><th scope=\"col\">Class</th><th scope=\"col\">Rows</th><th scope=\"col\">Rule (pandas query)</th><th scope=\"col\">P</th><th scope=\"col\">R</th><th scope=\"col\">F1</th><th scope=\"col\">Differs most in</th></tr>\n")
 	for i, g := range r.Groups {
 		var top []string
@@ -198,7 +240,7 @@ func (r *Report) summary(b *strings.Builder) {
 			warn = " (weak)"
 		}
 		fmt.Fprintf(b, "<tr><td><a href=\"#g%d\">%s%s</a></td><td class=\"n\">%d</td><td><code>%s</code></td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s%s</td><td>%s</td></tr>\n",
-			i, swatch(i), esc(g.Name), g.Rows, esc(g.Rule), f2(g.P), f2(g.R), f2(g.F1), warn, esc(strings.Join(top, ", ")))
+			i, mk[i].swatch(), esc(g.Name), g.Rows, esc(g.Rule), f2(g.P), f2(g.R), f2(g.F1), warn, esc(strings.Join(top, ", ")))
 	}
 	b.WriteString("</table>\n</section>\n")
 }
@@ -280,6 +322,7 @@ func (r *Report) sizes(b *strings.Builder) {
 	n := len(r.Groups)
 	const W, lw, bh = 460.0, 110.0, 18.0
 	H := float64(n)*bh + 10
+	mk := r.marks()
 	most := 1
 	for _, g := range r.Groups {
 		most = max(most, g.Rows)
@@ -290,12 +333,12 @@ func (r *Report) sizes(b *strings.Builder) {
 		y := 5 + float64(i)*bh
 		w := (W - lw - 60) * float64(g.Rows) / float64(most)
 		fmt.Fprintf(b, "<text x=\"%g\" y=\"%s\" font-size=\"12\" text-anchor=\"end\">%s</text>", lw-6, f1(y+bh*0.7), esc(g.Name))
-		fmt.Fprintf(b, "<rect x=\"%g\" y=\"%s\" width=\"%s\" height=\"%g\" fill=\"%s\" stroke=\"#555\" stroke-width=\"0.5\"/>", lw, f1(y+2), f1(w), bh-4, Palette[i%len(Palette)])
+		fmt.Fprintf(b, "<rect x=\"%g\" y=\"%s\" width=\"%s\" height=\"%g\" fill=\"%s\" stroke=\"#555\" stroke-width=\"0.5\"/>", lw, f1(y+2), f1(w), bh-4, mk[i].colour)
 		fmt.Fprintf(b, "<text x=\"%s\" y=\"%s\" font-size=\"11\">%d</text>", f1(lw+w+4), f1(y+bh*0.7), g.Rows)
 	}
 	b.WriteString("</svg>\n<table><caption class=\"meta\">Rows per class</caption><tr><th scope=\"col\">Class</th><th scope=\"col\">Kind</th><th scope=\"col\">Rows</th><th scope=\"col\">Share</th></tr>\n")
 	for i, g := range r.Groups {
-		fmt.Fprintf(b, "<tr><td>%s%s</td><td>%s</td><td class=\"n\">%d</td><td class=\"n\">%s%%</td></tr>\n", swatch(i), esc(g.Name), esc(g.Kind), g.Rows, f1(100*g.Share))
+		fmt.Fprintf(b, "<tr><td>%s%s</td><td>%s</td><td class=\"n\">%d</td><td class=\"n\">%s%%</td></tr>\n", mk[i].swatch(), esc(g.Name), esc(g.Kind), g.Rows, f1(100*g.Share))
 	}
 	b.WriteString("</table>\n</div>\n</section>\n")
 }
@@ -325,19 +368,41 @@ func (r *Report) mapSVG(b *strings.Builder, mi int) {
 	for i, g := range m.Group {
 		per[g] = append(per[g], i)
 	}
-	for g, rows := range per {
+	mk := r.marks()
+	// Grey (known) classes first, so the coloured ones are drawn on top.
+	order := make([]int, 0, len(per))
+	for g := range per {
+		if mk[g].colour == Grey {
+			order = append(order, g)
+		}
+	}
+	for g := range per {
+		if mk[g].colour != Grey {
+			order = append(order, g)
+		}
+	}
+	for _, g := range order {
+		rows := per[g]
 		if len(rows) == 0 {
 			continue
 		}
-		lc := "round"
-		if g/len(Palette)%2 == 1 {
-			lc = "square"
-		}
 		var d strings.Builder
 		for _, i := range rows {
-			fmt.Fprintf(&d, "M%s %sh0", f1(px(m.Points[2*i])), f1(py(m.Points[2*i+1])))
+			x, y := px(m.Points[2*i]), py(m.Points[2*i+1])
+			if mk[g].shape == 2 {
+				fmt.Fprintf(&d, "M%s %sl4 4m0-4l-4 4", f1(x-2), f1(y-2))
+			} else {
+				fmt.Fprintf(&d, "M%s %sh0", f1(x), f1(y))
+			}
 		}
-		fmt.Fprintf(b, "<path d=\"%s\" stroke=\"%s\" stroke-width=\"4\" stroke-linecap=\"%s\" opacity=\"0.75\"><title>%s</title></path>", d.String(), Palette[g%len(Palette)], lc, esc(r.Groups[g].Name))
+		attr := "stroke-width=\"4\" stroke-linecap=\"round\""
+		switch mk[g].shape {
+		case 1:
+			attr = "stroke-width=\"4\" stroke-linecap=\"square\""
+		case 2:
+			attr = "stroke-width=\"1.3\""
+		}
+		fmt.Fprintf(b, "<path d=\"%s\" stroke=\"%s\" %s fill=\"none\" opacity=\"0.75\"><title>%s</title></path>", d.String(), mk[g].colour, attr, esc(r.Groups[g].Name))
 	}
 	type centre struct{ x, y float64 }
 	cs := make([]centre, len(r.Groups))
@@ -359,11 +424,18 @@ func (r *Report) mapSVG(b *strings.Builder, mi int) {
 		if len(rows) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "<tr><td>%s%s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", swatch(g), esc(r.Groups[g].Name), len(rows), f2(cs[g].x), f2(cs[g].y))
+		fmt.Fprintf(b, "<tr><td>%s%s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", mk[g].swatch(), esc(r.Groups[g].Name), len(rows), f2(cs[g].x), f2(cs[g].y))
 	}
 	b.WriteString("</table>\n</div>\n")
-	if m.Note != "" {
-		fmt.Fprintf(b, "<figcaption>%s</figcaption>\n", esc(m.Note))
+	note := m.Note
+	for _, x := range mk {
+		if x.colour == Grey {
+			note += " Known classes are drawn in grey (their names are written at their median positions), the discovered ones in colour."
+			break
+		}
+	}
+	if note != "" {
+		fmt.Fprintf(b, "<figcaption>%s</figcaption>\n", esc(note))
 	}
 	b.WriteString("</figure>\n")
 }
@@ -379,10 +451,11 @@ func median(v []float64) float64 {
 }
 
 func (r *Report) cards(b *strings.Builder) {
+	mk := r.marks()
 	b.WriteString("<section id=\"classes\"><h2>Classes</h2>\n")
 	for i, g := range r.Groups {
 		fmt.Fprintf(b, "<article class=\"card\" id=\"g%d\" aria-labelledby=\"g%d-h\"><h3 id=\"g%d-h\">%s%s <span class=\"meta\">(%s, %d rows, %s%%)</span></h3>\n",
-			i, i, i, swatch(i), esc(g.Name), esc(g.Kind), g.Rows, f1(100*g.Share))
+			i, i, i, mk[i].swatch(), esc(g.Name), esc(g.Kind), g.Rows, f1(100*g.Share))
 		if g.Warning != "" {
 			fmt.Fprintf(b, "<p class=\"warn\" role=\"note\">Warning: %s</p>\n", esc(g.Warning))
 		}

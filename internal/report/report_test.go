@@ -73,3 +73,33 @@ func TestReportSelfContained(t *testing.T) {
 		t.Errorf("%d tables", n)
 	}
 }
+
+func TestMarks(t *testing.T) {
+	groups := func(known, novel int) *Report {
+		r := &Report{}
+		for i := 0; i < known; i++ {
+			r.Groups = append(r.Groups, Group{Kind: "known"})
+		}
+		for i := 0; i < novel; i++ {
+			r.Groups = append(r.Groups, Group{Kind: "novel"})
+		}
+		return r
+	}
+	// Up to 8 groups: one palette colour each, dots.
+	m := groups(2, 3).marks()
+	for i, x := range m {
+		if x != (mark{Palette[i], 0}) {
+			t.Fatalf("5 groups: mark %d = %+v", i, x)
+		}
+	}
+	// 19 known and 6 novel (letter): known grey, novel in the palette.
+	m = groups(19, 6).marks()
+	if m[0] != (mark{Grey, 0}) || m[18] != (mark{Grey, 0}) || m[19] != (mark{Palette[0], 0}) || m[24] != (mark{Palette[5], 0}) {
+		t.Fatalf("19+6: %+v", m)
+	}
+	// 20 known: the palette repeats with squares, then crosses.
+	m = groups(20, 0).marks()
+	if m[7] != (mark{Palette[7], 0}) || m[8] != (mark{Palette[0], 1}) || m[19] != (mark{Palette[3], 2}) {
+		t.Fatalf("20 known: %+v", m)
+	}
+}
