@@ -119,4 +119,3 @@ func BenchmarkTSNE10k(b *testing.B) {
 		}
 	}
 }
-
