@@ -72,6 +72,10 @@ type Group struct {
 	Nearest string
 }
 
+// MaxSMD caps the standardized mean difference: a feature constant inside
+// and outside a group, at different values, separates it completely.
+const MaxSMD = 99
+
 // Contrast compares one feature inside the group with the other rows.
 // Level is set for a categorical column's level: the values are then the
 // shares of rows with that level.
@@ -79,7 +83,8 @@ type Contrast struct {
 	Feature string
 	Level   string
 	// SMD is the standardized mean difference (mean in - mean out) over the
-	// pooled standard deviation sqrt((var in + var out) / 2).
+	// pooled standard deviation sqrt((var in + var out) / 2), within
+	// +-MaxSMD.
 	SMD float64
 	// KS is the two-sample Kolmogorov-Smirnov statistic: the largest gap
 	// between the two empirical distribution functions.
@@ -200,7 +205,9 @@ func Describe(in Input) (*Result, error) {
 			return nil, err
 		}
 	}
-	contrasts(X, y, len(names), in.Contrasts, res.Groups)
+	if len(names) >= 2 {
+		contrasts(X, y, len(names), in.Contrasts, res.Groups)
+	}
 	if in.Dims > 0 {
 		examples(in.Space, in.Dims, y, len(names), in.Examples, res.Groups)
 	}
@@ -365,8 +372,14 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 				c.MeanIn, c.MeanOut = s[g]/nIn, (S-s[g])/nOut
 				vIn := max(ss[g]/nIn-c.MeanIn*c.MeanIn, 0)
 				vOut := max((SS-ss[g])/nOut-c.MeanOut*c.MeanOut, 0)
+				diff := c.MeanIn - c.MeanOut
 				if sd := math.Sqrt((vIn + vOut) / 2); sd > 0 {
-					c.SMD = (c.MeanIn - c.MeanOut) / sd
+					c.SMD = diff / sd
+				}
+				// No spread on either side: the separation is complete
+				// whatever the difference; capped so it stays a number.
+				if math.Abs(c.SMD) > MaxSMD || (c.SMD == 0 && diff != 0) {
+					c.SMD = math.Copysign(MaxSMD, diff)
 				}
 			}
 			all[g][fi] = c

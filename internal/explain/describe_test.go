@@ -96,3 +96,24 @@ func BenchmarkDescribeLetter(b *testing.B) {
 		}
 	}
 }
+
+// A level present in every row of one group and in none of the other has
+// no spread on either side: SMD at the cap, KS 1. One group: no contrasts.
+func TestContrastNoSpread(t *testing.T) {
+	X := mustTable(t, CategoricalColumn("c", []string{"a", "a", "b", "b"}))
+	res, err := Describe(Input{X: X, Groups: []string{"A", "A", "B", "B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Groups[0].Contrasts[0]
+	if c.Feature != "c" || c.Level != "a" || c.SMD != MaxSMD || c.KS != 1 || c.MeanIn != 1 || c.MeanOut != 0 {
+		t.Fatalf("%+v", c)
+	}
+	res, err = Describe(Input{X: X, Groups: []string{"A", "A", "A", "A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := res.Groups[0]; len(g.Contrasts) != 0 || g.Warning == "" {
+		t.Fatalf("one group: %+v", g)
+	}
+}
