@@ -128,6 +128,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 		}),
 	}
 	addDataFlags(cmd, false)
+	addTuneGCDFlags(cmd)
 	f := cmd.Flags()
 	f.String("method", "pbn", "pbn|baseline|ncd-sc")
 	f.Int("trials", cv.DefaultTrials, "configurations to evaluate")
@@ -549,6 +550,9 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 	// Another ncd version may score the same trial differently (k-means,
 	// training): its trials must not be mixed into this study.
 	set("ncd-version", versionString())
+	if err := tuneGCD(v, c, s, &o); err != nil {
+		return nil, err
+	}
 	s.opt = o
 	return s, nil
 }
@@ -610,6 +614,11 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		}
 	}
 	add("n-init", v.GetString("n-init"))
+	if v.GetString("setting") == "gcd" {
+		for _, k := range []string{"setting", "calib-frac", "alpha", "novelty"} {
+			add(k, v.GetString(k))
+		}
+	}
 	if v.GetString("k") == "auto" && (v.GetInt("k-min") != 2 || v.GetInt("k-max") != 30) {
 		add("k-min", v.GetString("k-min"))
 		add("k-max", v.GetString("k-max"))

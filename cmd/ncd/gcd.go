@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/gcd"
@@ -400,6 +401,52 @@ func clusterModelGCD(ctx context.Context, app *App, v *viper.Viper, c common, m 
 		fmt.Fprintf(app.Stderr, "model %s (gcd, k_new=%d): %d unlabeled rows assigned, %d flagged as possibly new at alpha %g, %d in novel clusters\nsizes: %s\n",
 			v.GetString("model"), m.K, len(unl), g.NFlagged, g.Alpha, g.NovelRows, formatSizes(res.Sizes))
 		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, nil))
+	}
+	return nil
+}
+
+// addTuneGCDFlags registers tune's generalized-setting flags.
+func addTuneGCDFlags(cmd *cobra.Command) {
+	addSettingFlags(cmd)
+	f := cmd.Flags()
+	f.Float64("fold-unlabel", 0.5, "--setting gcd: each fold also unlabels this share of every remaining known class's rows, which are clustered and scored with the hidden classes' rows (v2 All accuracy), in [0,1)")
+	f.Int("null-folds", 2, "--setting gcd: extra folds that hide no class (their rows to cluster are only unlabeled known rows): the share with k_new > 0 is the false-discovery rate")
+}
+
+// tuneGCD switches tune's setup to the generalized setting under
+// --setting gcd: the PBN method runs folds as fit --setting gcd does, the
+// folds unlabel --fold-unlabel of the remaining known rows, and
+// --null-folds folds hiding no class are added. Every such setting is
+// recorded (a study's trials are only comparable under the same ones).
+func tuneGCD(v *viper.Viper, c common, s *tuneSetup, o *cv.Options) error {
+	setting, gopt, err := gcdFlags(v)
+	if err != nil || setting != gcd.SettingGCD {
+		return err
+	}
+	p, ok := s.method.(*cv.PBN)
+	if !ok {
+		return usererr.New("tune --setting gcd works with --method pbn or baseline, not %s", v.GetString("method"))
+	}
+	frac, null := v.GetFloat64("fold-unlabel"), v.GetInt("null-folds")
+	if !(frac >= 0 && frac < 1) {
+		return usererr.New("--fold-unlabel must be a fraction in [0, 1), got %v", frac)
+	}
+	if null < 0 || null > 20 {
+		return usererr.New("--null-folds must be between 0 and 20, got %d", null)
+	}
+	if frac == 0 && null > 0 {
+		return usererr.New("--null-folds needs --fold-unlabel > 0 (a null fold clusters only unlabeled known rows)")
+	}
+	s.method = &cv.GCDPBN{PBN: *p, GCD: gopt}
+	o.Method = s.method
+	o.GCD = &cv.GCDFolds{Unlabel: frac, Null: null}
+	for range null {
+		o.Folds = append(o.Folds, []int{})
+	}
+	s.folds = o.Folds
+	for k, val := range map[string]any{"setting": setting, "calib-frac": gopt.CalibFrac, "alpha": gopt.Alpha, "novelty": gopt.Novelty,
+		"fold-unlabel": frac, "null-folds": null} {
+		s.settings[k] = fmt.Sprint(val)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,5 +297,79 @@ func TestGCDBadFlags(t *testing.T) {
 	code, _, stderr = runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--k", "0", "--out", out)
 	if code != exitUsage || !strings.Contains(stderr, `--k must be auto or a positive integer, got "0"`) {
 		t.Errorf("ncd --k 0: exit %d %q", code, stderr)
+	}
+}
+
+// TestGCDTune: tune --setting gcd on optdigits with the paper's 5 novel
+// digits (5 known digits left): 2 folds hiding 2 or 3 of them, plus a null
+// fold hiding none. Each fold's rows to cluster are its hidden digits'
+// rows plus round(.5 n_c) rows of every digit it keeps (n_c from the
+// file); the null fold's are the latter only. best.yaml records the
+// setting, so 'fit --config best.yaml' runs the same pipeline.
+func TestGCDTune(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	best := filepath.Join(dir, "best.yaml")
+	code, stdout, stderr := runCLI(t, "", "tune", "--data", "../../testdata/optdigits_train.csv", "--novel", "0,3,4,5,6", "--setting", "gcd",
+		"--trials", "1", "--epochs", "5", "--folds", "2", "--null-folds", "1", "--json", "--out", best, "--threads", "2")
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	var j struct {
+		Folds []struct {
+			Hidden []string `json:"hidden"`
+			Rows   int      `json:"rows"`
+		} `json:"folds"`
+		Best struct {
+			Folds []struct {
+				ACC float64 `json:"acc"`
+				K   int     `json:"k"`
+			} `json:"folds"`
+		} `json:"best"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, c := range readCSVColumns(t, "../../testdata/optdigits_train.csv")["class"] {
+		n[c]++
+	}
+	if len(j.Folds) != 3 || len(j.Folds[2].Hidden) != 0 || len(j.Best.Folds) != 3 {
+		t.Fatalf("folds %+v best %+v", j.Folds, j.Best)
+	}
+	for f, fold := range j.Folds {
+		want := 0
+		for _, c := range []string{"1", "2", "7", "8", "9"} {
+			if slices.Contains(fold.Hidden, c) {
+				want += n[c]
+			} else {
+				want += int(math.Round(0.5 * float64(n[c])))
+			}
+		}
+		if fold.Rows != want {
+			t.Errorf("fold %d (hides %v): %d rows to cluster, want %d", f, fold.Hidden, fold.Rows, want)
+		}
+		if s := j.Best.Folds[f]; s.ACC <= 0 || s.ACC > 1 || s.K < 0 {
+			t.Errorf("fold %d: %+v", f, s)
+		}
+	}
+	b, err := os.ReadFile(best)
+	if err != nil || !strings.Contains(string(b), `setting: "gcd"`) || !strings.Contains(string(b), "calib-frac: ") {
+		t.Errorf("best.yaml lacks the setting: %s %v", b, err)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--fold-unlabel", "1"}, "--fold-unlabel must be a fraction in [0, 1), got 1"},
+		{[]string{"--method", "ncd-sc"}, "tune --setting gcd works with --method pbn or baseline, not ncd-sc"},
+		{[]string{"--null-folds", "-1"}, "--null-folds must be between 0 and 20, got -1"},
+	} {
+		args := append([]string{"tune", "--data", "../../testdata/iris.csv", "--setting", "gcd", "--out", filepath.Join(dir, "b2.yaml")}, c.args...)
+		if code, _, stderr := runCLI(t, "", args...); code != exitUsage || !strings.Contains(stderr, c.msg) {
+			t.Errorf("tune %v: exit %d %q", c.args, code, stderr)
+		}
 	}
 }

@@ -57,8 +57,9 @@ type Fold struct {
 	// Threads is how many goroutines the method may use.
 	Threads int
 
-	k    int // > 0: the number of clusters is given (--k true)
-	scan estimate.ScanOptions
+	k     int  // > 0: the number of clusters is given (--k true)
+	trueK bool // --k true (under gcd k may be 0: a null fold)
+	scan  estimate.ScanOptions
 }
 
 // ChooseK returns the number of clusters for the hidden rows, whose

@@ -65,6 +65,9 @@ type Options struct {
 	Seed uint64
 	// Threads bounds the folds run at once (<= 0: GOMAXPROCS).
 	Threads int
+	// GCD, if set, makes the folds generalized (see GCDFolds); the method
+	// should then be a GCDPBN.
+	GCD *GCDFolds
 	// Done are trials finished earlier (a resumed study): they are not run
 	// again, and they count in the history exactly as if they had just run.
 	Done []Trial
@@ -228,13 +231,16 @@ func makeTrialFolds(ds *dataset.Dataset, opt Options, inner int) ([]*Fold, []Fol
 			}
 		}
 		fd, rows, names := hideClasses(ds, hide)
+		if opt.GCD != nil {
+			rows = opt.GCD.unlabel(fd, rows, opt.Seed, f)
+		}
 		if len(rows) < 3 {
 			return nil, nil, errNoRows(f, names, len(rows))
 		}
 		folds[f] = &Fold{Index: f, Data: fd, Hidden: rows, HiddenClasses: names, Seed: seedRng.Uint64(),
 			Threads: inner, scan: opt.Scan}
 		if opt.TrueK {
-			folds[f].k = len(hide)
+			folds[f].k, folds[f].trueK = len(hide), true
 		}
 		infos = append(infos, FoldInfo{Hidden: names, Rows: len(rows)})
 	}
@@ -504,6 +510,9 @@ func (s *scheduler) runFold(ctx context.Context, f int, p Params) (FoldScore, er
 	}
 	r := scoreFold(s.ds, fold.Hidden, pred)
 	sc.K = slices.Max(pred) + 1
+	if g, ok := s.opt.Method.(interface{ KNew([]int) int }); ok {
+		sc.K = g.KNew(pred) // k_new (0 allowed) under gcd
+	}
 	sc.ACC, sc.NMI, sc.ARI = finite(r.ACC), finite(r.NMI), finite(r.ARI)
 	sc.Seconds = time.Since(t0).Seconds()
 	return sc, nil
