@@ -504,3 +504,44 @@ func TestPGGivesUpAfterMaxAttempts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPGTrialOverhead: the database's cost of one trial (claim with
+// its proposal, heartbeat-free result) for one worker, with an instant
+// objective: ns/op is the per-trial overhead of a shared study.
+func BenchmarkPGTrialOverhead(b *testing.B) {
+	srv := pgtest.Shared(b)
+	dsn := srv.NewDB(b)
+	ds := toyData()
+	opt := toyOptions(ds, &fakeMethod{}, b.N)
+	opt.Threads = 1
+	p, err := OpenPG(context.Background(), dsn, PGOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if _, _, err := p.Join(context.Background(), "bench", testHeader, nil, b.N); err != nil {
+		b.Fatal(err)
+	}
+	r, err := cv.NewRunner(ds, opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var method time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l, err := p.Next(context.Background(), r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		t, err := r.Run(context.Background(), l.Index, l.Params, nil)
+		method += time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Finish(context.Background(), l, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(method.Nanoseconds())/float64(b.N), "method-ns/op")
+}
