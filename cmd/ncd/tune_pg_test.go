@@ -293,3 +293,45 @@ func TestTunePGErrors(t *testing.T) {
 		}
 	}
 }
+
+// --status and --export also read a study file (no database).
+func TestTuneFileStatusExport(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 600)
+	args := []string{"--data", data, "--novel", "0,3", "--trials", "3", "--startup", "3", "--folds", "3", "--epochs", "2", "--k", "true",
+		"--out", filepath.Join(dir, "best.yaml"), "--quiet"}
+	r, _ := runTuneJSON(t, args...)
+	code, stdout, stderr := runCLI(t, "", "tune", "--study", r.Study, "--status", "--json")
+	if code != 0 {
+		t.Fatalf("--status: exit %d\n%s", code, stderr)
+	}
+	var st statusJSON
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	s, err := study.Load(r.Study)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Trials) != 3 || st.Counts["complete"] != 3 {
+		t.Fatalf("--status: %+v", st)
+	}
+	for i, tr := range st.Trials {
+		if tr.Number != i || tr.State != "complete" || !reflect.DeepEqual(tr.Params, s.Trials[i].Params) || !reflect.DeepEqual(tr.Scores, s.Trials[i].Folds) {
+			t.Errorf("trial %d: %+v", i, tr)
+		}
+	}
+	// The study file's best configuration, with the tune's own flags.
+	exp := filepath.Join(dir, "exported.yaml")
+	if code, _, stderr := runCLI(t, "", append([]string{"tune", "--export", exp}, args...)...); code != 0 {
+		t.Fatalf("--export: exit %d\n%s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "best.yaml"))
+	b, _ := os.ReadFile(exp)
+	if noComments(string(a)) != noComments(string(b)) {
+		t.Errorf("exported config differs:\n%s\n%s", a, b)
+	}
+	if code, _, stderr := runCLI(t, "", "tune", "--storage", r.Study, "--export", filepath.Join(dir, "x.txt")); code != 2 || !strings.Contains(stderr, "FILE.yaml") {
+		t.Errorf("--export x.txt: exit %d, %s", code, stderr)
+	}
+}
