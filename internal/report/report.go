@@ -221,7 +221,7 @@ func (r *Report) summary(b *strings.Builder) {
 	}
 	b.WriteString("</table>\n")
 	if m := r.Metrics; m != nil {
-		fmt.Fprintf(b, "<table><caption class=\"meta\">Against the true labels in column %s (%d rows)</caption>\n", esc(m.Truth), m.Rows)
+		fmt.Fprintf(b, "<table style=\"min-width:26rem\"><caption class=\"meta\">Against the true labels in column %s (%d rows)</caption>\n", esc(m.Truth), m.Rows)
 		b.WriteString("<tr><th scope=\"col\">ACC</th><th scope=\"col\">NMI</th><th scope=\"col\">ARI</th></tr>\n")
 		fmt.Fprintf(b, "<tr><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n</table>\n", f3(m.ACC), f3(m.NMI), f3(m.ARI))
 	} else {
