@@ -210,6 +210,53 @@ func TestBatchNormGradient(t *testing.T) {
 	layerCheck(t, "batchnorm n=2", b, randMatrix(rng, 3, 2, 2), nil)
 }
 
+// A BatchNorm of bnWide+1 features (four partial sums per feature) against
+// the same features one at a time through 1-feature BatchNorms (one running
+// sum): outputs, running statistics and input gradients equal to rounding;
+// and its gradient against finite differences.
+func TestBatchNormWide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	nf, n := bnWide+1, 23 // 23: a tail after the groups of four
+	b := NewBatchNorm(nf)
+	for i := range b.Gamma {
+		b.Gamma[i] = 1 + 0.5*rng.NormFloat64()
+		b.Beta[i] = rng.NormFloat64()
+	}
+	x, dy := randMatrix(rng, nf, n, 2), randMatrix(rng, nf, n, 1)
+	y := b.Forward(x, true).Clone()
+	dx := b.Backward(dy)
+	for f := 0; f < nf; f++ {
+		one := NewBatchNorm(1)
+		one.Gamma[0], one.Beta[0] = b.Gamma[f], b.Beta[f]
+		row := func(m linalg.Matrix) linalg.Matrix {
+			return linalg.Matrix{Data: m.Data[f*n : (f+1)*n], Rows: 1, Cols: n}
+		}
+		y1 := one.Forward(row(x), true)
+		dx1 := one.Backward(row(dy))
+		for j := 0; j < n; j++ {
+			if relErr(y.Data[f*n+j], y1.Data[j], 1e-12) > 1e-12 || relErr(dx.Data[f*n+j], dx1.Data[j], 1e-12) > 1e-12 {
+				t.Fatalf("feature %d sample %d: y %g / %g, dx %g / %g", f, j, y.Data[f*n+j], y1.Data[j], dx.Data[f*n+j], dx1.Data[j])
+			}
+		}
+		if relErr(b.RunMean[f], one.RunMean[0], 1e-15) > 1e-12 || relErr(b.RunVar[f], one.RunVar[0], 1e-15) > 1e-12 {
+			t.Fatalf("feature %d: running stats %g %g, want %g %g", f, b.RunMean[f], b.RunVar[f], one.RunMean[0], one.RunVar[0])
+		}
+	}
+	layerCheck(t, "batchnorm wide", NewBatchNorm(nf), randMatrix(rng, nf, 9, 2), nil)
+}
+
+// BatchNorm training forward and backward on the widest hidden layer of a
+// 784-feature PBN (588 features, batch 512).
+func BenchmarkBatchNorm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	bn := NewBatchNorm(588)
+	x, dy := randMatrix(rng, 588, 512, 1), randMatrix(rng, 588, 512, 1)
+	for b.Loop() {
+		bn.Forward(x, true)
+		bn.Backward(dy)
+	}
+}
+
 func TestDropout(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := randMatrix(rng, 4, 5, 1)
