@@ -16,6 +16,7 @@ import (
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/metrics"
+	"github.com/ncd-project/ncd/internal/report"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -65,8 +66,10 @@ group's rule, contrasts and examples. 'ncd fit' and 'ncd cluster' take
   # known classes too, rules of at most 2 conditions, as JSON
   ncd explain --data pred.csv --scope all --max-conditions 2 --json
 
-  # an offline HTML report, the map drawn in the model's latent space
-  ncd explain --data pred.csv --model m.ncd --report report.html
+  # an offline HTML report, the map drawn in the model's latent space, with
+  # the k scan of the fit
+  ncd fit --data train.csv --novel 3,5 --model m.ncd --out pred.csv --json > fit.json
+  ncd explain --data pred.csv --model m.ncd --run-json fit.json --report report.html
 
   # paste a rule
   python -c 'import pandas as pd; print(len(pd.read_csv("pred.csv").query("unlabeled and petal_width <= 1.65")))'`,
@@ -90,6 +93,7 @@ group's rule, contrasts and examples. 'ncd fit' and 'ncd cluster' take
 	f.Int("examples", 3, "typical rows shown per group (plus one borderline row)")
 	f.Int("top", 5, "features listed per group in its contrasts")
 	f.String("model", "", "model file from 'ncd fit --model': measure distances and draw the map in its latent space")
+	f.String("run-json", "", "the --json output of the fit or cluster run (or of estimate-k): the report shows its k scan")
 	addReportFlags(cmd)
 	return cmd
 }
@@ -243,15 +247,27 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	if err != nil {
 		return err
 	}
+	run := reportRun{Command: "explain"}
+	if rj := v.GetString("run-json"); rj != "" {
+		if run.KScan, err = readScan(rj); err != nil {
+			return err
+		}
+	}
 	d, err := loadExplainData(app, v)
 	if err != nil {
 		return err
 	}
+	run.Input = d.Source
 	if mp := v.GetString("model"); mp != "" {
 		m, err := loadModelFile(mp)
 		if err != nil {
 			return err
 		}
+		how := "given"
+		if m.KEstimated {
+			how = "estimated"
+		}
+		run.Extra = append(run.Extra, report.KV{Key: "model", Value: fmt.Sprintf("%s: k = %d (%s), %d known classes, written by ncd %s", mp, m.K, how, len(m.Prep.Classes), m.NCDVersion)})
 		ds, err := m.Prep.Transform(d.Table)
 		if err != nil {
 			return err
@@ -263,7 +279,7 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		return err
 	}
 	if ro.Path != "" {
-		if err := writeReport(ctx, app, c, ro, d, ex, reportRun{Command: "explain", Input: d.Source}); err != nil {
+		if err := writeReport(ctx, app, c, ro, d, ex, run); err != nil {
 			return err
 		}
 	}

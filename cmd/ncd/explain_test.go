@@ -200,6 +200,29 @@ func TestFitAndClusterReport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("fit: exit %d: %s", code, errs)
 	}
+	// fit --json carries the k scan; explain --run-json puts it in the
+	// report, and the model's k in the summary.
+	code, fitJSON, errs := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+		"--ensemble", "1", "--epochs", "20", "--k-max", "6", "--out", filepath.Join(dir, "p2.csv"), "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("fit --json: exit %d: %s", code, errs)
+	}
+	fj := writeFile(t, dir, "fit.json", fitJSON)
+	rp2 := filepath.Join(dir, "explain.html")
+	code, _, errs = runCLI(t, "", "explain", "--data", filepath.Join(dir, "p2.csv"), "--model", filepath.Join(dir, "m.ncd"),
+		"--run-json", fj, "--report", rp2, "--map", "pca", "--quiet")
+	if code != 0 {
+		t.Fatalf("explain --run-json: exit %d: %s", code, errs)
+	}
+	h2 := readFile(t, rp2)
+	if !strings.Contains(h2, `id="kscan"`) || !strings.Contains(h2, "<td class=\"n\">6</td>") || !strings.Contains(h2, "k = 2 (given)") {
+		t.Error("explain report lacks the fit's k scan (k = 2..6) or the model's k")
+	}
+	bad := writeFile(t, dir, "bad.json", `{"k": 3}`)
+	if code, _, errs := runCLI(t, "", "explain", "--data", filepath.Join(dir, "p2.csv"), "--run-json", bad); code != 2 || !strings.Contains(errs, "bad.json: no k scan") {
+		t.Errorf("--run-json without a scan: exit %d: %s", code, errs)
+	}
+
 	// explain --model measures distances in the model's latent space.
 	j, _ := explainJSONOf(t, "--data", filepath.Join(dir, "p.csv"), "--model", filepath.Join(dir, "m.ncd"))
 	if j.Space != "model latent" || len(j.Clusters) != 2 || len(j.Clusters[0].Examples) != 4 {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,6 +43,7 @@ type reportOptions struct {
 type reportRun struct {
 	Command, Input string
 	KScan          *estimateResult
+	Extra          []report.KV // more summary lines
 }
 
 // reportOptionsFrom reads and checks the report flags before any work.
@@ -110,6 +113,7 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 		{Key: "rules", Value: fmt.Sprintf("at most %v conditions; measured on %.0f%% of each class's rows held out (seed %d)", j.Settings["max_conditions"], 100*j.Settings["holdout"].(float64), c.Seed)},
 		{Key: "distances and maps in", Value: j.Space},
 	}
+	r.Summary = append(r.Summary, run.Extra...)
 	if m := j.Metrics; m != nil {
 		r.Metrics = &report.Metrics{Truth: m.Truth, Rows: m.Rows, ACC: m.ACC, NMI: m.NMI, ARI: m.ARI}
 	}
@@ -258,4 +262,49 @@ func stratifiedSample(y []int, k, m int, seed uint64) []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// readScan reads the k scan from the --json output of fit, cluster (its
+// "estimate" object) or estimate-k (the object itself).
+func readScan(path string) (*estimateResult, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &usererr.Error{File: path, Msg: "cannot read the run's JSON", Err: err}
+	}
+	type scan struct {
+		K      int                   `json:"k"`
+		Index  string                `json:"index"`
+		Ks     []int                 `json:"ks"`
+		Scores map[string][]*float64 `json:"scores"`
+		Note   string                `json:"note"`
+	}
+	var raw struct {
+		scan
+		Estimate *scan `json:"estimate"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, &usererr.Error{File: path, Msg: "not the --json output of ncd fit, cluster or estimate-k", Err: err}
+	}
+	sc := raw.Estimate
+	if sc == nil {
+		sc = &raw.scan
+	}
+	if len(sc.Ks) == 0 || sc.Index == "" {
+		return nil, &usererr.Error{File: path, Msg: "no k scan in this JSON (the run was given --k, or it is not ncd's --json output)"}
+	}
+	out := &estimateResult{K: sc.K, Index: sc.Index, Ks: sc.Ks, Note: sc.Note, Scores: map[string]jsonFloats{}}
+	for name, v := range sc.Scores {
+		f := make(jsonFloats, len(v))
+		for i, x := range v {
+			f[i] = math.NaN()
+			if x != nil {
+				f[i] = *x
+			}
+		}
+		if len(f) != len(sc.Ks) {
+			return nil, &usererr.Error{File: path, Msg: fmt.Sprintf("scores %q has %d values for %d values of k", name, len(f), len(sc.Ks))}
+		}
+		out.Scores[name] = f
+	}
+	return out, nil
 }
