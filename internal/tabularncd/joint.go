@@ -28,7 +28,7 @@ type joint struct {
 	labels          []int
 	xl, xu, al, au  []float64
 	both, bothU, fm []float64
-	gl, gq, qu      []float64
+	gl, gq, gqu, qu []float64
 }
 
 func newJoint(m *Model, cfg Config) *joint {
@@ -105,45 +105,13 @@ func (t *joint) step(ds *dataset.Dataset, idx []int) (lossCls, lossClu float64) 
 	for range n {
 		t.labels = append(t.labels, -1) // augmented columns: no CE
 	}
-	w1 := t.cfg.W1
-	logits := t.cls.Forward(t.enc.seq.Forward(fx, true), true)
-	g := grow(&t.gl, t.c, 2*n)
-	ce, _ := t.xent.Loss(logits, t.labels, w1, g)
-	cs := consistency(logits, 1-w1, g)
-	lossCls = w1*ce + (1-w1)*cs
-	t.enc.seq.Backward(t.cls.Backward(g))
+	lossCls = t.clsLossGrad(fx, t.labels)
 	clearGrads(t.clu)
 	t.optCls.Step()
 
 	// 3. Clustering step on the unlabelled rows, re-encoded after the update.
 	if nu > 0 {
-		ux := stack(&t.bothU, xu, au)
-		fu := nn.ToFeatureMajor(&t.xl, ux, nil)
-		h := t.enc.seq.Forward(fu, true)
-		d := h.Rows
-		// The latents of the unlabelled rows themselves: h's first nu columns.
-		zu := grow(&t.fm, d, nu)
-		for f := 0; f < d; f++ {
-			copy(zu.Data[f*nu:(f+1)*nu], h.Data[f*2*nu:f*2*nu+nu])
-		}
-		tgt := t.ps.targets(zu, t.kpl)
-		q := t.clu.Forward(h, true)
-		k := q.Rows
-		qu := grow(&t.qu, k, nu)
-		for c := 0; c < k; c++ {
-			copy(qu.Data[c*nu:(c+1)*nu], q.Data[c*2*nu:c*2*nu+nu])
-		}
-		w2 := t.cfg.W2
-		gqu := grow(&t.al, k, nu) // al is no longer needed
-		bce := t.pw.loss(qu, tgt, w2, gqu)
-		gq := grow(&t.gq, k, 2*nu)
-		clear(gq.Data)
-		for c := 0; c < k; c++ {
-			copy(gq.Data[c*2*nu:c*2*nu+nu], gqu.Data[c*nu:(c+1)*nu])
-		}
-		cs2 := consistency(q, 1-w2, gq)
-		lossClu = w2*bce + (1-w2)*cs2
-		t.enc.seq.Backward(t.clu.Backward(gq))
+		lossClu = t.cluLossGrad(nn.ToFeatureMajor(&t.xl, stack(&t.bothU, xu, au), nil))
 		clearGrads(t.cls)
 		t.optClu.Step()
 	}
@@ -152,4 +120,52 @@ func (t *joint) step(ds *dataset.Dataset, idx []int) (lossCls, lossClu float64) 
 	t.qLab.push(gather(&t.xl, X, t.lab))
 	t.qUnl.push(xu)
 	return lossCls, lossClu
+}
+
+// clsLossGrad runs the classification step's forward and backward pass on
+// the feature-major fx = [x | x'] (2n columns; labels holds the n targets
+// then n negative entries) and returns L_cls = W1 CE + (1-W1) CS1, leaving
+// its gradient in the encoder's and the classification head's parameters.
+func (t *joint) clsLossGrad(fx linalg.Matrix, labels []int) float64 {
+	n := fx.Cols / 2
+	w1 := t.cfg.W1
+	logits := t.cls.Forward(t.enc.seq.Forward(fx, true), true)
+	g := grow(&t.gl, t.c, 2*n)
+	ce, _ := t.xent.Loss(logits, labels, w1, g)
+	cs := consistency(logits, 1-w1, g)
+	t.enc.seq.Backward(t.cls.Backward(g))
+	return w1*ce + (1-w1)*cs
+}
+
+// cluLossGrad runs the clustering step's forward and backward pass on the
+// feature-major fu = [x_u | x'_u] (2 nu columns) and returns
+// L_clu = W2 BCE + (1-W2) CS2, leaving its gradient in the encoder's and the
+// clustering head's parameters. The pseudo-labels come from the latents of
+// the first nu columns and carry no gradient.
+func (t *joint) cluLossGrad(fu linalg.Matrix) float64 {
+	nu := fu.Cols / 2
+	h := t.enc.seq.Forward(fu, true)
+	d := h.Rows
+	zu := grow(&t.fm, d, nu)
+	for f := 0; f < d; f++ {
+		copy(zu.Data[f*nu:(f+1)*nu], h.Data[f*2*nu:f*2*nu+nu])
+	}
+	tgt := t.ps.targets(zu, t.kpl)
+	q := t.clu.Forward(h, true)
+	k := q.Rows
+	qu := grow(&t.qu, k, nu)
+	for c := 0; c < k; c++ {
+		copy(qu.Data[c*nu:(c+1)*nu], q.Data[c*2*nu:c*2*nu+nu])
+	}
+	w2 := t.cfg.W2
+	gqu := grow(&t.gqu, k, nu)
+	bce := t.pw.loss(qu, tgt, w2, gqu)
+	gq := grow(&t.gq, k, 2*nu)
+	clear(gq.Data)
+	for c := 0; c < k; c++ {
+		copy(gq.Data[c*2*nu:c*2*nu+nu], gqu.Data[c*nu:(c+1)*nu])
+	}
+	cs := consistency(q, 1-w2, gq)
+	t.enc.seq.Backward(t.clu.Backward(gq))
+	return w2*bce + (1-w2)*cs
 }

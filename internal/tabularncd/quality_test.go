@@ -116,3 +116,26 @@ func BenchmarkReference(b *testing.B) {
 		})
 	}
 }
+
+// TestPendigitsQuality runs the reference protocol on pendigits for one
+// seed with [O]'s tuned values (30 + 30 epochs, true k, argmax of the
+// clustering head on the test novel rows). [O] on this machine kind gave
+// .865, .857 and .837; this implementation .851, .856 and .851 (seeds
+// 0-2), so below .82 is a regression, not bad luck.
+func TestPendigitsQuality(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("full training: not in -short or -race runs")
+	}
+	rc := refCases[0]
+	ds, teX, truth := refData(t, rc)
+	cfg := rc.cfg()
+	m, err := Train(context.Background(), ds, cfg, len(rc.novel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := accuracy(m, teX, truth)
+	t.Logf("pendigits test-novel ACC %.4f", acc)
+	if acc < 0.82 {
+		t.Errorf("pendigits ACC %.4f, want >= .82 ([O]: .837-.865)", acc)
+	}
+}

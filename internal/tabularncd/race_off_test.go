@@ -1,0 +1,5 @@
+//go:build !race
+
+package tabularncd
+
+const raceEnabled = false
