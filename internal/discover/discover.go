@@ -15,6 +15,7 @@ import (
 	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -73,8 +74,11 @@ type PBNOptions struct {
 
 // Result is a discovery run in a latent space.
 type Result struct {
-	// Members are the trained networks (one for a single network).
+	// Members are the trained PBN networks (one for a single network).
 	Members []*pbn.Model
+	// TabularNCD holds the networks of a TabularNCD run instead (see
+	// FitTabularNCD); the space is then their clustering heads' softmax.
+	TabularNCD []*tabularncd.Model
 	// Normalized tells whether the space is the L2-normalized latent.
 	Normalized bool
 	// KnownCentroids (one row per known class of the training data) and
@@ -100,6 +104,9 @@ type Result struct {
 
 // Embed maps preprocessed features into the result's latent space.
 func (r *Result) Embed(X linalg.Matrix) linalg.Matrix {
+	if len(r.TabularNCD) > 0 {
+		return tabularncd.ProbsEnsemble(r.TabularNCD, X)
+	}
 	return pbn.EmbedEnsemble(r.Members, X, r.Normalized)
 }
 

@@ -7,6 +7,7 @@ import (
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -18,13 +19,18 @@ type File struct {
 	Created    time.Time
 	// Prep turns a table with the fitting table's columns into features.
 	Prep *ncdio.Preprocessor
-	// Net is the trained network (the first member of an ensemble).
+	// Net is the trained PBN network (the first member of an ensemble; nil
+	// for a TabularNCD fit).
 	Net *pbn.Model
 	// Ensemble holds the other members of an ensemble fit (fit --ensemble);
 	// the latent space is then the members' latents side by side (see
 	// pbn.EmbedEnsemble). Empty for a single network and in files written
 	// before ensembles existed.
 	Ensemble []*pbn.Model
+	// TabularNCD holds the networks of a TabularNCD fit (fit --method
+	// tabularncd) instead of Net and Ensemble; the centroids then live in
+	// their clustering heads' softmax (see discover.FitTabularNCD).
+	TabularNCD []*tabularncd.Model
 	// Normalized is true when the centroids live in the L2-normalized latent.
 	Normalized bool
 	// KnownCentroids (one row per Prep.Classes) and NovelCentroids (K rows)
@@ -48,7 +54,20 @@ func (f *File) Members() []*pbn.Model { return append([]*pbn.Model{f.Net}, f.Ens
 
 // Embed maps preprocessed features into the space the centroids live in.
 func (f *File) Embed(X linalg.Matrix) linalg.Matrix {
+	if len(f.TabularNCD) > 0 {
+		return tabularncd.ProbsEnsemble(f.TabularNCD, X)
+	}
 	return pbn.EmbedEnsemble(f.Members(), X, f.Normalized)
+}
+
+// Latent maps preprocessed features into the networks' latent space, where
+// the number of classes is estimated: Embed for PBN, the L2-normalized
+// encoder output for TabularNCD.
+func (f *File) Latent(X linalg.Matrix) linalg.Matrix {
+	if len(f.TabularNCD) > 0 {
+		return tabularncd.LatentEnsemble(f.TabularNCD, X, true)
+	}
+	return f.Embed(X)
 }
 
 // Save writes the model atomically to path.
@@ -61,12 +80,17 @@ func Load(path string) (*File, error) {
 	if err := LoadFile(path, &f); err != nil {
 		return nil, err
 	}
-	if f.Prep == nil || f.Net == nil || f.NovelCentroids.Rows != f.K {
+	if f.Prep == nil || (f.Net == nil && len(f.TabularNCD) == 0) || f.NovelCentroids.Rows != f.K {
 		return nil, &usererr.Error{File: path, Msg: "model file is incomplete (no preprocessing, network or centroids)"}
 	}
 	if f.Setting == gcd.SettingGCD {
 		if f.GCD == nil || f.GCD.Check() != nil || f.GCD.Ref.Cols != f.KnownCentroids.Cols {
 			return nil, &usererr.Error{File: path, Msg: "model file is incomplete (a --setting gcd fit without its novelty reference)"}
+		}
+	}
+	for _, m := range f.TabularNCD {
+		if m == nil || m.Clusterer == nil || m.Dims != f.TabularNCD[0].Dims || m.Dims[0] != f.Prep.Dims() {
+			return nil, &usererr.Error{File: path, Msg: "model file is inconsistent (a TabularNCD network is missing or has other dimensions)"}
 		}
 	}
 	for _, m := range f.Ensemble {

@@ -174,7 +174,7 @@ func TestJointStepGradients(t *testing.T) {
 			m := testModel(d, c, k, act, 0.2, 9)
 			cfg := DefaultConfig()
 			cfg.W1, cfg.W2, cfg.TopK, cfg.BatchSize = 0.6, 0.7, 50, 8 // kpl = 2
-			j := newJoint(m, cfg)
+			j := newJoint(m, cfg, nil)
 			reset := fixDropout(j)
 			rng := rand.New(rand.NewPCG(10, 11))
 			fx := randMatrix(rng, d, 2*n, 1)

@@ -31,13 +31,16 @@ type joint struct {
 	gl, gq, gqu, qu []float64
 }
 
-func newJoint(m *Model, cfg Config) *joint {
+// newJoint prepares the joint training; groups are the one-hot blocks of
+// the features (see OneHotGroups), whose augmentation takes the mode of the
+// neighbours' levels.
+func newJoint(m *Model, cfg Config, groups [][]int) *joint {
 	t := &joint{cfg: cfg, c: m.Dims[1], kpl: cfg.PseudoK(), enc: newEncoder(m, cfg.Threads, true),
 		cls: shareLinear(m.Classifier, cfg.Threads), clu: shareLinear(m.Clusterer, cfg.Threads),
 		qLab: newQueue(cfg.Memory, m.Dims[0]), qUnl: newQueue(cfg.Memory, m.Dims[0]),
 		augRng: rngFor(cfg.Seed, streamAug)}
 	t.enc.setRng(rngFor(cfg.Seed, streamJDrop))
-	t.aug.knb, t.aug.threads = cfg.KNeighbors, cfg.Threads
+	t.aug.knb, t.aug.threads, t.aug.groups = cfg.KNeighbors, cfg.Threads, groups
 	t.pw.threads, t.ps.threads = cfg.Threads, cfg.Threads
 	ps := append(t.enc.seq.Params(), t.cls.Params()...)
 	ps = append(ps, t.clu.Params()...)

@@ -332,7 +332,7 @@ func Joint(ctx context.Context, m *Model, ds *dataset.Dataset, cfg Config, k int
 	m.Classifier = nn.NewLinear(d, m.Dims[1], headRng)
 	m.Clusterer = nn.NewLinear(d, k, headRng)
 
-	t := newJoint(m, cfg)
+	t := newJoint(m, cfg, OneHotGroups(ds.Features))
 	order := rowOrder(ds.X.Rows, cfg.Seed)
 	bs := cfg.BatchSize
 	nb := (len(order) + bs - 1) / bs
