@@ -14,6 +14,7 @@ import (
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/pbn"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -89,6 +90,7 @@ the known rows only (the paper's competitor).`,
 	addKFlags(cmd)
 	addPBNFlags(cmd, def)
 	addSettingFlags(cmd)
+	addTabularFlags(cmd)
 	f := cmd.Flags()
 	f.String("model", "", "save the fitted model to this file (.ncd)")
 	f.String("out", "", "predictions file (.csv, .tsv, .csv.gz, .parquet); default CSV on stdout unless --json or --model")
@@ -112,7 +114,7 @@ const maxEnsemble = 64
 // addPBNFlags registers the network hyperparameters (fit and tune).
 func addPBNFlags(cmd *cobra.Command, def pbn.Config) {
 	f := cmd.Flags()
-	f.String("method", def.Method, "pbn|baseline")
+	f.String("method", def.Method, "pbn|baseline|tabularncd")
 	f.Float64("lr", def.LR, "AdamW learning rate")
 	f.Float64("w", def.W, "weight of the classification loss against reconstruction, in [0,1]")
 	f.Float64("dropout", def.Dropout, "dropout probability")
@@ -194,30 +196,51 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	}
 
 	// Train, embed, choose k, cluster: the pipeline every command shares.
-	epochs, steps := cfg.Budget(cfg.TrainRows(in.Train))
-	bar := app.newTrainProgress(c, ens, epochs)
-	opts := discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
-		K:       discover.KOptions{K: k, Scan: scanOptions(v)},
-		OnEpoch: bar.OnEpoch, Setting: setting, GCD: gopt}
-	opts.GCD.FixK = kFixed
-	finishK := scanBars(app, c, &opts.K.Scan)
-	dr, err := discover.FitPBN(ctx, in.Train, target, opts)
-	bar.Finish()
-	finishK()
-	if err != nil {
-		return err
+	var dr *discover.Result
+	var finalLoss map[string]float64
+	var opts discover.PBNOptions
+	epochs, steps, latent := 0, 0, v.GetString("latent")
+	fitSettings := settings(cmd, v)
+	if cfg.Method == tabularncd.Method {
+		if setting == gcd.SettingGCD {
+			return usererr.New("--setting gcd needs --method pbn or baseline (tabularncd has no novelty reference)")
+		}
+		tcfg := tabularConfig(cmd, v, c)
+		tabularSettings(fitSettings, tcfg)
+		epochs, steps, latent = tabularBudget(tcfg, in.Train.Rows())
+		if dr, finalLoss, err = fitTabular(ctx, app, v, c, tcfg, in, k, ens); err != nil {
+			return err
+		}
+	} else {
+		epochs, steps = cfg.Budget(cfg.TrainRows(in.Train))
+		bar := app.newTrainProgress(c, ens, epochs)
+		opts = discover.PBNOptions{Config: cfg, Ensemble: ens, Normalized: normalized, NInit: v.GetInt("n-init"),
+			K:       discover.KOptions{K: k, Scan: scanOptions(v)},
+			OnEpoch: bar.OnEpoch, Setting: setting, GCD: gopt}
+		opts.GCD.FixK = kFixed
+		finishK := scanBars(app, c, &opts.K.Scan)
+		dr, err = discover.FitPBN(ctx, in.Train, target, opts)
+		bar.Finish()
+		finishK()
+		if err != nil {
+			return err
+		}
+		lastCE, lastRec := bar.FinalLoss()
+		finalLoss = map[string]float64{"ce": lastCE, "reconstruction": lastRec}
 	}
-	lastCE, lastRec := bar.FinalLoss()
 	for name, s := range dr.Seconds {
 		seconds[name] = s
 	}
 	k = dr.K
-	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, Net: dr.Members[0],
-		Ensemble: dr.Members[1:], Normalized: normalized, Config: settings(cmd, v),
+	f := &model.File{NCDVersion: versionString(), Created: time.Now().UTC(), Prep: in.Prep, TabularNCD: dr.TabularNCD,
+		Normalized: normalized, Config: fitSettings,
 		KnownCentroids: dr.KnownCentroids, NovelCentroids: dr.NovelCentroids, K: dr.K, KEstimated: dr.KEstimated, Setting: setting}
+	if len(dr.Members) > 0 {
+		f.Net, f.Ensemble = dr.Members[0], dr.Members[1:]
+	}
 	res := fitResult{Method: cfg.Method, Ensemble: ens, TrainRows: in.Train.Rows(), Epochs: epochs, Steps: steps, MaxSteps: cfg.MaxSteps, Known: len(in.Train.Classes), Features: in.Train.X.Cols,
-		Rows: target.Rows(), Clustered: len(unl), Latent: v.GetString("latent"), Model: modelPath, Out: out,
-		Config: typedConfig(cmd.Flags(), f.Config), Seconds: seconds, FinalLoss: map[string]float64{"ce": lastCE, "reconstruction": lastRec},
+		Rows: target.Rows(), Clustered: len(unl), Latent: latent, Model: modelPath, Out: out,
+		Config: typedConfig(cmd.Flags(), f.Config), Seconds: seconds, FinalLoss: finalLoss,
 		K: k, KEstimated: dr.KEstimated, Inertia: dr.Inertia, Setting: setting}
 	if dr.Curve != nil {
 		res.Estimate = curveResult(dr.Curve, len(unl), seconds["estimate_k"])
@@ -272,7 +295,7 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 			nets = fmt.Sprintf(" x %d networks", ens)
 		}
 		capped := ""
-		if epochs < cfg.Epochs {
+		if cfg.Method != tabularncd.Method && epochs < cfg.Epochs {
 			capped = fmt.Sprintf(", capped by --max-steps %d", cfg.MaxSteps)
 		}
 		fmt.Fprintf(app.Stderr, "%s: trained %d epochs (%d steps%s)%s on %d rows; %d rows clustered into k=%d%s novel clusters\n",

@@ -30,6 +30,7 @@ import (
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/spectral"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -130,7 +131,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 	addDataFlags(cmd, false)
 	addTuneGCDFlags(cmd)
 	f := cmd.Flags()
-	f.String("method", "pbn", "pbn|baseline|ncd-sc")
+	f.String("method", "pbn", "pbn|baseline|ncd-sc|tabularncd")
 	f.Int("trials", cv.DefaultTrials, "configurations to evaluate")
 	f.String("sampler", cv.SamplerTPE, "tpe|random")
 	f.Bool("default-trial", true, "pbn/baseline: trial 0 is fit's default configuration (lr, w, dropout, latent-dim), so the winner has to beat the defaults on the folds")
@@ -158,6 +159,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 	f.Int("batch-size", def.BatchSize, "pbn/baseline: mini-batch size")
 	f.Bool("shuffle", true, "pbn/baseline: reshuffle the rows every epoch")
 	f.String("latent", "normalized", "pbn/baseline: space clustered after training: normalized or raw")
+	addTabularFlags(cmd) // tabularncd: the settings held fixed (and the tuned ones' base values)
 	// Settings of NCD SC held fixed while tuning (as cluster's flags).
 	f.String("affinity", "auto", "ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "ncd-sc: neighbours per row of the kNN affinity")
@@ -171,7 +173,8 @@ file) at any time; the worker that finds the study finished writes --out.`,
 }
 
 // rangeFlags are the tunable parameters whose range a flag can override.
-var rangeFlags = []string{cv.ParamLR, cv.ParamW, cv.ParamDropout, cv.ParamLatentDim, cv.ParamMinDist, cv.ParamNComponents}
+var rangeFlags = []string{cv.ParamLR, cv.ParamW, cv.ParamDropout, cv.ParamLatentDim, cv.ParamMinDist, cv.ParamNComponents,
+	cv.ParamLRClassif, cv.ParamLRCluster, cv.ParamTopK, cv.ParamKNeighbors, cv.ParamW1, cv.ParamW2}
 
 // tuneSetup is everything runTune derives from the flags before searching.
 type tuneSetup struct {
@@ -446,8 +449,17 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		for _, k := range []string{"affinity", "knn", "known-centroids"} {
 			set(k, v.GetString(k))
 		}
+	case tabularncd.Method:
+		var err error
+		if s.method, err = tabularTuneMethod(nil, v, c, set); err != nil {
+			return nil, err
+		}
+		s.space = cv.TabularNCDSpace()
+		if v.GetBool("default-trial") {
+			s.first = tabularDefaultTrial()
+		}
 	default:
-		return nil, usererr.New("--method must be pbn, baseline or ncd-sc, got %q", method)
+		return nil, usererr.New("--method must be pbn, baseline, ncd-sc or tabularncd, got %q", method)
 	}
 	for _, name := range rangeFlags {
 		spec := strings.TrimSpace(strings.Join(v.GetStringSlice(name+"-range"), ","))
@@ -608,6 +620,10 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("affinity", v.GetString("affinity"))
 		add("knn", v.GetString("knn"))
 		add("known-centroids", v.GetString("known-centroids"))
+	} else if method == tabularncd.Method {
+		for _, k := range append(tabularFixed, "epochs", "batch-size") {
+			add(k, tabularSetting(v, k))
+		}
 	} else {
 		for _, k := range []string{"epochs", "max-steps", "batch-size", "shuffle", "latent"} {
 			add(k, v.GetString(k))

@@ -195,11 +195,12 @@ type trainProgress struct {
 	nets, epochs   int
 	done, netsDone int
 	ce, rec        []float64 // each network's latest epoch
+	names          [2]string // the two losses' names (ce, rec)
 }
 
 func (app *App) newTrainProgress(c common, nets, epochs int) *trainProgress {
 	return &trainProgress{p: app.newProgress(c, nets*epochs, "training"), nets: nets, epochs: epochs,
-		ce: make([]float64, nets), rec: make([]float64, nets)}
+		ce: make([]float64, nets), rec: make([]float64, nets), names: [2]string{"ce", "rec"}}
 }
 
 // OnEpoch is pbn's epoch callback. The bar shows the loss of the network
@@ -213,12 +214,12 @@ func (t *trainProgress) OnEpoch(member, epoch int, ce, rec float64) {
 	if t.nets > 1 {
 		net = fmt.Sprintf(" net %d/%d", member+1, t.nets)
 	}
-	t.p.Describe(fmt.Sprintf("training%s (ce %.3f, rec %.3f)", net, ce, rec))
+	t.p.Describe(fmt.Sprintf("training%s (%s %.3f, %s %.3f)", net, t.names[0], ce, t.names[1], rec))
 	t.p.Set(t.done)
 	if epoch == t.epochs-1 {
 		t.netsDone++
-		t.p.Milestone(fmt.Sprintf("training: %d/%d networks done (network %d: ce %.3f, rec %.3f)",
-			t.netsDone, t.nets, member+1, ce, rec), t.netsDone == t.nets)
+		t.p.Milestone(fmt.Sprintf("training: %d/%d networks done (network %d: %s %.3f, %s %.3f)",
+			t.netsDone, t.nets, member+1, t.names[0], ce, t.names[1], rec), t.netsDone == t.nets)
 	}
 	if t.done == t.nets*t.epochs {
 		t.p.Finish()

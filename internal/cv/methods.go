@@ -9,6 +9,7 @@ import (
 	"github.com/ncd-project/ncd/internal/cluster"
 	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/spectral"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 )
 
 // Parameter names. They are the long flag names of `ncd fit` and `ncd
@@ -176,4 +177,79 @@ func (m *NCDSC) Cluster(ctx context.Context, f *Fold, p Params) ([]int, error) {
 		return nil, err
 	}
 	return r.Labels, nil
+}
+
+// Parameter names of TabularNCD (fit's flags).
+const (
+	ParamLRClassif  = "lr-classif"
+	ParamLRCluster  = "lr-cluster"
+	ParamTopK       = "top-k"
+	ParamKNeighbors = "k-neighbors"
+	ParamW1         = "w1"
+	ParamW2         = "w2"
+)
+
+// TabularNCDSpace is the authors' search space of TabularNCD ([O] README
+// L160-171; docs/designs/tabularncd.md section 5): both learning rates
+// uniform in [1e-6, 1e-2], top-k in [1, 40] percent, k-neighbors an integer
+// in [1, 50], w1 and w2 in [0.1, 1], dropout in [0, 0.6]. Their activation
+// choice (sigmoid, relu, none) is categorical and stays fixed at
+// --activation. Their tuned values on 7 datasets fall inside.
+func TabularNCDSpace() Space {
+	return Space{
+		{Name: ParamLRClassif, Low: 1e-6, High: 1e-2},
+		{Name: ParamLRCluster, Low: 1e-6, High: 1e-2},
+		{Name: ParamTopK, Low: 1, High: 40},
+		{Name: ParamKNeighbors, Low: 1, High: 50, Int: true},
+		{Name: ParamW1, Low: 0.1, High: 1},
+		{Name: ParamW2, Low: 0.1, High: 1},
+		{Name: ParamDropout, Low: 0, High: 0.6},
+	}
+}
+
+// TabularNCD runs a fold the way `ncd fit --method tabularncd --ensemble 1`
+// runs a dataset: pretrain on every row of the fold, choose k in the
+// pretrained latent of the hidden rows, train jointly with a clustering
+// head of width k, and take its argmax on the hidden rows.
+type TabularNCD struct {
+	// Base holds the fixed settings; the space's parameters override it,
+	// Seed and Threads come from the fold.
+	Base tabularncd.Config
+}
+
+// Name is "tabularncd".
+func (m *TabularNCD) Name() string { return tabularncd.Method }
+
+// Config returns the training configuration for the parameters p.
+func (m *TabularNCD) Config(p Params) tabularncd.Config {
+	cfg := m.Base
+	for name, dst := range map[string]*float64{ParamLRClassif: &cfg.LRClassif, ParamLRCluster: &cfg.LRCluster,
+		ParamTopK: &cfg.TopK, ParamW1: &cfg.W1, ParamW2: &cfg.W2, ParamDropout: &cfg.Dropout} {
+		if v, ok := p[name]; ok {
+			*dst = v
+		}
+	}
+	if v, ok := p[ParamKNeighbors]; ok {
+		cfg.KNeighbors = int(math.Round(v))
+	}
+	return cfg
+}
+
+// Cluster trains on the fold and labels its hidden rows.
+func (m *TabularNCD) Cluster(ctx context.Context, f *Fold, p Params) ([]int, error) {
+	cfg := m.Config(p)
+	cfg.Seed, cfg.Threads = f.Seed, f.Threads
+	net, err := tabularncd.Pretrain(ctx, f.Data, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	X := f.Data.X.Select(f.Hidden)
+	k, err := f.ChooseK(ctx, net.Latent(X, true))
+	if err != nil {
+		return nil, fmt.Errorf("estimating k: %w", err)
+	}
+	if err := tabularncd.Joint(ctx, net, f.Data, cfg, k, nil); err != nil {
+		return nil, err
+	}
+	return net.Predict(X), nil
 }
