@@ -186,7 +186,7 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 		if err != nil {
 			return err
 		}
-		X, known, nKnown, space, data = m.Embed(ds.X), ds.Known, len(ds.Classes), "latent", ds
+		X, known, nKnown, space, data = m.Latent(ds.X), ds.Known, len(ds.Classes), "latent", ds
 	} else {
 		in, err := loadInputs(app, v)
 		if err != nil {

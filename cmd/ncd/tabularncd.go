@@ -98,6 +98,7 @@ func fitTabular(ctx context.Context, app *App, v *viper.Viper, c common, cfg tab
 			bar.OnEpoch(member, epoch, a, b)
 		}}
 	finishK := scanBars(app, c, &opts.K.Scan)
+	opts.AfterK = finishK
 	dr, err := discover.FitTabularNCD(ctx, in.Train, in.Eval, opts)
 	bar.Finish()
 	finishK()

@@ -28,6 +28,9 @@ type TabularNCDOptions struct {
 	// OnEpoch, if set, is called after every epoch of both phases of every
 	// member, never concurrently.
 	OnEpoch tabularncd.EnsembleProgress
+	// AfterK, if set, is called once k is chosen, before the joint training
+	// (fit ends the k estimate's progress bar there).
+	AfterK func()
 }
 
 // FitTabularNCD pretrains the networks on train, chooses k, trains them
@@ -70,6 +73,9 @@ func FitTabularNCD(ctx context.Context, train, target *dataset.Dataset, o Tabula
 	r.K, r.KEstimated, r.Curve = k, ko.K == 0, curve
 	if r.KEstimated {
 		r.Seconds["estimate_k"] = time.Since(t1).Seconds()
+	}
+	if o.AfterK != nil {
+		o.AfterK()
 	}
 
 	t2 := time.Now()
