@@ -125,6 +125,8 @@ func TestExampleConfigs(t *testing.T) {
 		switch base := filepath.Base(f); {
 		case strings.HasPrefix(base, "pbn-"):
 			args = []string{"fit", "--epochs", "1", "--k", "3", "--out", filepath.Join(dir, "fit.csv")}
+		case strings.HasPrefix(base, "tabularncd-"):
+			args = []string{"fit", "--pretrain-epochs", "1", "--epochs", "1", "--out", filepath.Join(dir, "fit.csv")}
 		case strings.HasPrefix(base, "tune-"):
 			args = []string{"tune", "--trials", "1", "--epochs", "1", "--folds", "2", "--k", "true", "--out", filepath.Join(dir, base)}
 		case strings.HasPrefix(base, "ncd-sc-"):

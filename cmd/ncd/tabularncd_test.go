@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ncd-project/ncd/internal/model"
+)
+
+// TestFitTabularNCD: fit --method tabularncd gives the same predictions at
+// 1 and 2 threads (one network with k given, and an ensemble with k
+// estimated), its saved model assigns the rows exactly as fit did, the
+// --json and the model record what ran, and the clusters find structure.
+func TestFitTabularNCD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	out := func(name string) string { return filepath.Join(dir, name) }
+	read := func(name string) string {
+		b, err := os.ReadFile(out(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	args := []string{"fit", "--method", "tabularncd", "--data", "../../testdata/pendigits_train.csv", "--test", "../../testdata/pendigits_test.csv",
+		"--novel", "0,3,5,6,7", "--pretrain-epochs", "2", "--epochs", "3", "--lr-classif", "6.359e-3", "--lr-cluster", "9.585e-3",
+		"--top-k", "5.609", "--k-neighbors", "10", "--w1", "0.797", "--w2", "0.8", "--quiet"}
+	ensK := 0
+	for _, c := range []struct {
+		extra []string
+		name  string
+	}{
+		{[]string{"--k", "5", "--ensemble", "1"}, "single"},
+		{[]string{"--k", "auto", "--ensemble", "2"}, "ens"},
+	} {
+		var res [2]fitResult
+		for i, threads := range []string{"1", "2"} {
+			run := append(slices.Clone(args), c.extra...)
+			run = append(run, "--threads", threads, "--out", out(c.name+threads+".csv"), "--json")
+			if i == 0 {
+				run = append(run, "--model", out(c.name+".ncd"))
+			}
+			code, stdout, stderr := runCLI(t, "", run...)
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+			}
+			if err := json.Unmarshal([]byte(stdout), &res[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if read(c.name+"1.csv") != read(c.name+"2.csv") {
+			t.Fatalf("%s: predictions differ between --threads 1 and 2", c.name)
+		}
+		r := res[0]
+		if c.name == "ens" {
+			// Estimated in the latent after 2 pretraining epochs: any k
+			// the scan can give, but the same at both thread counts.
+			if r.K < 1 || r.K > 30 || r.K != res[1].K || !r.KEstimated {
+				t.Errorf("ens: k %d and %d (estimated %v)", r.K, res[1].K, r.KEstimated)
+			}
+			ensK = r.K
+		} else if r.K != 5 {
+			t.Errorf("single: k %d, want 5", r.K)
+		}
+		if r.Method != "tabularncd" || r.Latent != "clustering-head" || r.Clustered != 1734 {
+			t.Errorf("%s: --json method %q latent %q clustered %d", c.name, r.Method, r.Latent, r.Clustered)
+		}
+		if _, ok := r.FinalLoss["clustering"]; !ok || r.Config["epochs"] != float64(3) || r.Config["dropout"] != float64(0) {
+			t.Errorf("%s: final loss %v, config epochs %v dropout %v (want 3 and TabularNCD's default 0)", c.name, r.FinalLoss, r.Config["epochs"], r.Config["dropout"])
+		}
+		if code, _, stderr := runCLI(t, "", "cluster", "--model", out(c.name+".ncd"), "--data", "../../testdata/pendigits_test.csv",
+			"--novel", "0,3,5,6,7", "--out", out(c.name+"-again.csv"), "--quiet"); code != 0 {
+			t.Fatalf("%s: cluster --model: exit %d: %s", c.name, code, stderr)
+		}
+		if read(c.name+"1.csv") != read(c.name+"-again.csv") {
+			t.Fatalf("%s: the saved model assigns the rows differently from fit", c.name)
+		}
+		_, stdout, _ := runCLI(t, "", "eval", "--data", out(c.name+"1.csv"), "--json")
+		var ev evalResult
+		if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+			t.Fatal(err)
+		}
+		// 3 joint epochs already find most of the structure ([O] reached
+		// .77-.78 after 1 epoch); chance is about .2.
+		if ev.ACC < 0.6 {
+			t.Errorf("%s: ACC %.3f after 3 epochs", c.name, ev.ACC)
+		}
+	}
+	if read("single1.csv") == read("ens1.csv") {
+		t.Error("the ensemble predicted exactly what one network did")
+	}
+	m, err := model.Load(out("ens.ncd"))
+	if err != nil || len(m.TabularNCD) != 2 || m.Net != nil || m.K != ensK || m.TabularNCD[0].K() != ensK || !m.KEstimated {
+		t.Fatalf("saved ensemble: err %v", err)
+	}
+}
+
+// TestTabularNCDBadInput: bad hyperparameters are usage errors naming the
+// problem, with no output written.
+func TestTabularNCDBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--activation", "tanh"}, "activation"},
+		{[]string{"--w1", "1.5"}, "w1"},
+		{[]string{"--top-k", "0"}, "top-k"},
+		{[]string{"--k-neighbors", "0"}, "k-neighbors"},
+	} {
+		outPath := filepath.Join(dir, "x.csv")
+		args := append([]string{"fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "virginica", "--out", outPath}, c.flags...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q", c.flags, code, stderr)
+		}
+		if _, err := os.Stat(outPath); err == nil {
+			t.Errorf("%v: an output file was written for a failed run", c.flags)
+		}
+	}
+}
+
+// TestTuneTabularNCD: tune searches TabularNCD's space and writes a config
+// that fit runs.
+func TestTuneTabularNCD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains networks")
+	}
+	dir := t.TempDir()
+	best := filepath.Join(dir, "best.yaml")
+	code, stdout, stderr := runCLI(t, "", "tune", "--method", "tabularncd", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",
+		"--trials", "2", "--folds", "2", "--k", "true", "--pretrain-epochs", "1", "--epochs", "1", "--out", best, "--json", "--quiet", "--threads", "2")
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	var res tuneResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Method != "tabularncd" || res.Trials != 2 {
+		t.Fatalf("tune --json: method %q, %d trials", res.Method, res.Trials)
+	}
+	cfg, err := os.ReadFile(best)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"method: \"tabularncd\"", "lr-classif:", "lr-cluster:", "top-k:", "k-neighbors:", "w1:", "w2:", "dropout:", "epochs: 1", "pretrain-epochs: 1"} {
+		if !strings.Contains(string(cfg), key) {
+			t.Errorf("best config lacks %q:\n%s", key, cfg)
+		}
+	}
+	code, _, stderr = runCLI(t, "", "fit", "--config", best, "--k", "5", "--out", filepath.Join(dir, "p.csv"), "--quiet")
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("fit --config best.yaml: exit %d: %s", code, stderr)
+	}
+}
