@@ -154,7 +154,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 	f.Int("top", 10, "trials shown in the leaderboard")
 	f.String("plot", "", "draw every trial's ACC (mean and fold range) and the best so far into FILE.svg or FILE.png")
 	// Settings of PBN / baseline held fixed while tuning (as fit's flags).
-	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs")
+	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs (tabularncd: joint epochs, 30 unless set to another value)")
 	f.Int("max-steps", def.MaxSteps, "pbn/baseline: at most this many optimizer steps per training (0 = no cap)")
 	f.Int("batch-size", def.BatchSize, "pbn/baseline: mini-batch size")
 	f.Bool("shuffle", true, "pbn/baseline: reshuffle the rows every epoch")
@@ -451,7 +451,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		}
 	case tabularncd.Method:
 		var err error
-		if s.method, err = tabularTuneMethod(nil, v, c, set); err != nil {
+		if s.method, err = tabularTuneMethod(v, c, set); err != nil {
 			return nil, err
 		}
 		s.space = cv.TabularNCDSpace()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/discover"
+	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -114,8 +115,8 @@ func fitTabular(ctx context.Context, app *App, v *viper.Viper, c common, cfg tab
 
 // tabularTuneMethod builds the tuned method from the flags (the settings
 // held fixed) and records them.
-func tabularTuneMethod(cmd *cobra.Command, v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
-	cfg := tabularConfig(cmd, v, c)
+func tabularTuneMethod(v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
+	cfg := tabularTuneConfig(v, c)
 	if cfg.Epochs < 1 {
 		return nil, usererr.New("--epochs must be >= 1, got %d", cfg.Epochs)
 	}
@@ -130,7 +131,7 @@ func tabularTuneMethod(cmd *cobra.Command, v *viper.Viper, c common, set func(st
 // tabularSetting is a fixed setting's value as tune used it: epochs and
 // batch-size are TabularNCD's own unless set explicitly.
 func tabularSetting(v *viper.Viper, key string) string {
-	cfg := tabularConfig(nil, v, common{})
+	cfg := tabularTuneConfig(v, common{})
 	switch key {
 	case "epochs":
 		return strconv.Itoa(cfg.Epochs)
@@ -138,6 +139,18 @@ func tabularSetting(v *viper.Viper, key string) string {
 		return strconv.Itoa(cfg.BatchSize)
 	}
 	return v.GetString(key)
+}
+
+// tabularTuneConfig is tabularConfig for tune, whose --epochs default is
+// PBN's: a value other than that default (200) was given, and counts; the
+// --batch-size defaults are the same (512).
+func tabularTuneConfig(v *viper.Viper, c common) tabularncd.Config {
+	cfg := tabularConfig(nil, v, c)
+	if e := v.GetInt("epochs"); e != pbn.DefaultConfig().Epochs {
+		cfg.Epochs = e
+	}
+	cfg.BatchSize = v.GetInt("batch-size")
+	return cfg
 }
 
 // tabularDefaultTrial is fit's default configuration in the search space.

@@ -34,6 +34,10 @@ func tuned(lrCls, lrClu, topk float64, knb int, w1, w2, drop float64, act string
 var refCases = []refCase{
 	{"pendigits", []string{"0", "3", "5", "6", "7"}, tuned(6.359e-3, 9.585e-3, 5.609, 10, .797, .8, .01652, ActReLU)},
 	{"letter", []string{"A", "D", "H", "M", "P", "V", "X"}, tuned(9.906e-3, 7.467e-3, 2.019, 6, .4887, .935, .07537, ActReLU)},
+	// [O] has no optdigits values: [P]'s (GT k) mapped onto [O]'s
+	// hyperparameters (its single lr for both; top_k .6738 gives [P]'s
+	// k_pl = int(.006738 * 256) = 1).
+	{"optdigits", []string{"0", "3", "4", "5", "6"}, tuned(3.927e-3, 3.927e-3, .6738, 2, .9967, .8863, .03493, ActReLU)},
 }
 
 // refData prepares the protocol's train dataset (known classes labelled,
