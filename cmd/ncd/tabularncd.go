@@ -32,7 +32,7 @@ func addTabularFlags(cmd *cobra.Command) {
 	f.Int("pretrain-batch-size", def.PretrainBatch, "tabularncd: VIME mini-batch size")
 	f.Float64("pretrain-lr", def.PretrainLR, "tabularncd: VIME AdamW learning rate")
 	f.Float64("mask-prob", def.MaskProb, "tabularncd: VIME corruption probability per cell")
-	f.Float64("alpha", def.Alpha, "tabularncd: VIME weight of feature reconstruction against mask estimation")
+	f.Float64("vime-alpha", def.Alpha, "tabularncd: VIME weight of feature reconstruction against mask estimation")
 	f.Int("memory", def.Memory, "tabularncd: rows kept in each augmentation queue (labeled, unlabeled)")
 }
 
@@ -60,7 +60,7 @@ func tabularConfig(cmd *cobra.Command, v *viper.Viper, c common) tabularncd.Conf
 	cfg.W1, cfg.W2 = v.GetFloat64("w1"), v.GetFloat64("w2")
 	cfg.Activation = v.GetString("activation")
 	cfg.PretrainEpochs, cfg.PretrainBatch, cfg.PretrainLR = v.GetInt("pretrain-epochs"), v.GetInt("pretrain-batch-size"), v.GetFloat64("pretrain-lr")
-	cfg.MaskProb, cfg.Alpha, cfg.Memory = v.GetFloat64("mask-prob"), v.GetFloat64("alpha"), v.GetInt("memory")
+	cfg.MaskProb, cfg.Alpha, cfg.Memory = v.GetFloat64("mask-prob"), v.GetFloat64("vime-alpha"), v.GetInt("memory")
 	if explicitlySet(cmd, v, "dropout") {
 		cfg.Dropout = v.GetFloat64("dropout")
 	}
@@ -162,7 +162,7 @@ func tabularDefaultTrial() cv.Params {
 
 // tabularFixed are the TabularNCD flags tune holds fixed and writes into
 // the best config.
-var tabularFixed = []string{"activation", "pretrain-epochs", "pretrain-batch-size", "pretrain-lr", "mask-prob", "alpha", "memory"}
+var tabularFixed = []string{"activation", "pretrain-epochs", "pretrain-batch-size", "pretrain-lr", "mask-prob", "vime-alpha", "memory"}
 
 // tabularBudget is what fit reports for a TabularNCD training of n rows:
 // epochs (pretraining + joint), optimizer steps (one per pretraining batch,
