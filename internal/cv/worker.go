@@ -70,12 +70,18 @@ type Queue interface {
 	History(ctx context.Context, n int) ([]Trial, error)
 }
 
+// Waiter is a Queue that can wait for news (a trial finished elsewhere)
+// rather than sleep: Wait returns at the news, or after d at the latest.
+type Waiter interface {
+	Wait(ctx context.Context, d time.Duration)
+}
+
 // WorkOptions configures Work.
 type WorkOptions struct {
 	// Heartbeat is the interval of lease renewals (default 10 s).
 	Heartbeat time.Duration
 	// Poll is the wait before asking again when no trial is ready
-	// (default 250 ms).
+	// (default 250 ms; 1 s for a Waiter, which wakes up at news).
 	Poll time.Duration
 	// Log, if set, receives one line per event (claims, results, refusals).
 	Log func(string)
@@ -212,8 +218,12 @@ func Work(ctx context.Context, r *Runner, q Queue, wo WorkOptions) error {
 	if wo.Heartbeat <= 0 {
 		wo.Heartbeat = 10 * time.Second
 	}
+	waiter, _ := q.(Waiter)
 	if wo.Poll <= 0 {
 		wo.Poll = 250 * time.Millisecond
+		if waiter != nil {
+			wo.Poll = time.Second
+		}
 	}
 	logf := func(format string, a ...any) {
 		if wo.Log != nil {
@@ -243,9 +253,13 @@ func Work(ctx context.Context, r *Runner, q Queue, wo WorkOptions) error {
 				logf("waiting for running trials (the next trial is proposed from their results)")
 				waiting = true
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(wo.Poll):
+			if waiter != nil {
+				waiter.Wait(ctx, wo.Poll)
+			} else {
+				select {
+				case <-ctx.Done():
+				case <-time.After(wo.Poll):
+				}
 			}
 			continue
 		case err != nil:

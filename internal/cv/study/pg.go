@@ -82,6 +82,7 @@ type PGOptions struct {
 // cv.Queue. Many processes, on any machines, can work on one study.
 type PG struct {
 	pool        *pgxpool.Pool
+	listener    *pgxpool.Conn // LISTENs for the study's news (see Wait)
 	desc        string
 	opt         PGOptions
 	name        string
@@ -119,7 +120,7 @@ func OpenPG(ctx context.Context, dsn string, opt PGOptions) (*PG, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
 	}
-	cfg.MaxConns = 3 // claims and results, heartbeats, a status
+	cfg.MaxConns = 4 // claims and results, heartbeats, the listener, a status
 	cfg.MinConns = 0
 	p := &PG{opt: opt, desc: describe(cfg)}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -240,6 +241,7 @@ func (p *PG) Describe() string {
 
 // Close implements Storage.
 func (p *PG) Close() error {
+	p.dropListener()
 	if p.pool != nil {
 		p.pool.Close()
 		p.pool = nil
@@ -508,6 +510,50 @@ func (p *PG) History(ctx context.Context, n int) ([]cv.Trial, error) {
 	return out, err
 }
 
+// channel is the study's notification channel: a finished or released
+// trial is news for the workers waiting on the Lag rule.
+func (p *PG) channel() string { return fmt.Sprintf("ncd_study_%d", p.id) }
+
+// notify tells the waiting workers (best effort: they also poll).
+func (p *PG) notify(ctx context.Context) {
+	_, _ = p.pool.Exec(ctx, `SELECT pg_notify($1, '')`, p.channel())
+}
+
+// Wait implements cv.Waiter: it returns at the study's next notification
+// (LISTEN on a connection of its own), or after d. Notifications sent
+// while the connection is down are lost: the caller polls anyway.
+func (p *PG) Wait(ctx context.Context, d time.Duration) {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if p.listener == nil {
+		c, err := p.pool.Acquire(wctx)
+		if err != nil {
+			<-wctx.Done()
+			return
+		}
+		if _, err := c.Exec(wctx, "LISTEN "+p.channel()); err != nil {
+			c.Conn().Close(context.Background())
+			c.Release()
+			<-wctx.Done()
+			return
+		}
+		p.listener = c
+	}
+	_, err := p.listener.Conn().WaitForNotification(wctx)
+	if err != nil && wctx.Err() == nil {
+		p.dropListener() // a broken connection: listen again next time
+		<-wctx.Done()
+	}
+}
+
+func (p *PG) dropListener() {
+	if p.listener != nil {
+		p.listener.Conn().Close(context.Background())
+		p.listener.Release()
+		p.listener = nil
+	}
+}
+
 // Heartbeat implements cv.Queue (one attempt: the next tick tries again).
 func (p *PG) Heartbeat(ctx context.Context, l *cv.Lease) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -540,6 +586,7 @@ func (p *PG) Finish(ctx context.Context, l *cv.Lease, t cv.Trial) error {
 			return err
 		}
 		if tag.RowsAffected() == 1 {
+			p.notify(ctx)
 			return nil
 		}
 		// Stored before a lost connection, or refused?
@@ -563,6 +610,9 @@ func (p *PG) Finish(ctx context.Context, l *cv.Lease, t cv.Trial) error {
 func (p *PG) Release(ctx context.Context, l *cv.Lease) error {
 	_, err := p.pool.Exec(ctx, `UPDATE ncd_trial SET state = 'waiting', attempt = greatest(attempt - 1, 0), worker = NULL, lease = NULL, heartbeat_at = NULL
 		WHERE study_id = $1 AND idx = $2 AND lease = $3 AND state = 'running'`, p.id, l.Index, l.Token)
+	if err == nil {
+		p.notify(ctx)
+	}
 	return err
 }
 

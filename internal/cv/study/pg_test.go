@@ -117,7 +117,7 @@ func stripTimes(ts []cv.Trial) []cv.Trial {
 
 var testHeader = Header{Fingerprint: "fp1", Settings: map[string]string{"method": "fake"}, NCDVersion: "test"}
 
-func openPG(t *testing.T, dsn string, opt PGOptions) *PG {
+func openPG(t testing.TB, dsn string, opt PGOptions) *PG {
 	t.Helper()
 	p, err := OpenPG(context.Background(), dsn, opt)
 	if err != nil {
@@ -128,7 +128,7 @@ func openPG(t *testing.T, dsn string, opt PGOptions) *PG {
 }
 
 // worker runs cv.Work on its own connection pool, as one process would.
-func worker(t *testing.T, dsn, name string, ds *dataset.Dataset, opt cv.Options, q func(*PG) cv.Queue, ctx context.Context, logs *[]string, mu *sync.Mutex) error {
+func worker(t testing.TB, dsn, name string, ds *dataset.Dataset, opt cv.Options, q func(*PG) cv.Queue, ctx context.Context, logs *[]string, mu *sync.Mutex) error {
 	log := func(s string) {
 		if logs != nil {
 			mu.Lock()
@@ -544,4 +544,76 @@ func BenchmarkPGTrialOverhead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(method.Nanoseconds())/float64(b.N), "method-ns/op")
+}
+
+// BenchmarkPGWorkers: 32 trials of an objective that sleeps 30 ms per fold
+// (4 folds run in parallel: ~30 ms a trial, no CPU), with 1, 2 and 4
+// workers: the protocol's own speed-up (claims, the Lag rule's waits,
+// polling), apart from the CPU the real objective would need.
+func BenchmarkPGWorkers(b *testing.B) {
+	srv := pgtest.Shared(b)
+	ds := toyData()
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dsn := srv.NewDB(b)
+				opt := toyOptions(ds, &fakeMethod{delay: 30 * time.Millisecond}, 32)
+				opt.Threads = 4
+				b.StartTimer()
+				var wg sync.WaitGroup
+				errs := make([]error, n)
+				for w := 0; w < n; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs[w] = worker(b, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
+					}()
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A waiting worker wakes up at a finished trial's notification, not at
+// the end of its poll interval (here a minute); and again after its
+// listening connection was cut.
+func TestPGWaitWakesOnNotify(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDB(t)
+	a, b := openPG(t, dsn, PGOptions{}), openPG(t, dsn, PGOptions{})
+	for _, p := range []*PG{a, b} {
+		if _, _, err := p.Join(context.Background(), "s", testHeader, nil, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := 0; round < 2; round++ {
+		woke := make(chan struct{})
+		go func() {
+			a.Wait(context.Background(), time.Minute)
+			close(woke)
+		}()
+		// Notify until the waiter hears one (it may not be listening yet).
+		tick := time.NewTicker(50 * time.Millisecond)
+	loop:
+		for {
+			select {
+			case <-woke:
+				break loop
+			case <-tick.C:
+				b.notify(context.Background())
+			}
+		}
+		tick.Stop()
+		if round == 0 {
+			// Cut the listener's connection: the next Wait listens anew.
+			if _, err := b.pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'`); err != nil {
+				t.Fatal(err)
+			}
+			a.Wait(context.Background(), 200*time.Millisecond) // finds the connection broken
+		}
+	}
 }
