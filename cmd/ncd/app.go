@@ -223,7 +223,7 @@ func loadConfig(cmd *cobra.Command, app *App) (*viper.Viper, common, error) {
 // from: 'ncd fit --config runs/best.yaml' reads the data: that tune wrote
 // into runs/best.yaml relative to runs/, as a relative link in a web page
 // or an include in a Makefile would.
-var configPathKeys = []string{"data", "test", "model", "out", "plot", "study", "baseline", "cpuprofile"}
+var configPathKeys = []string{"data", "test", "model", "out", "plot", "study", "baseline", "cpuprofile", "report", "run-json"}
 
 // resolveConfigPaths rewrites the file paths that the config file (not a
 // flag or an NCD_* variable, whose relative paths mean the working folder)
