@@ -317,7 +317,7 @@ func contrastFeatures(X *Table) []feature {
 }
 
 // contrasts fills each group's top features by KS statistic (ties: larger
-// |SMD|, then feature order).
+// |SMD|, then feature order), a text column once, by its best level.
 func contrasts(X *Table, y []int, k, top int, groups []Group) {
 	feats := contrastFeatures(X)
 	all := make([][]Contrast, k)
@@ -399,7 +399,17 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 			}
 			return math.Abs(ca.SMD) > math.Abs(cb.SMD)+eps
 		})
-		for _, i := range idx[:min(top, len(idx))] {
+		// One level per text column (its best): a two-level column's
+		// levels mirror each other.
+		seen := map[string]bool{}
+		for _, i := range idx {
+			if len(groups[g].Contrasts) == top {
+				break
+			}
+			if seen[cs[i].Feature] {
+				continue
+			}
+			seen[cs[i].Feature] = true
 			groups[g].Contrasts = append(groups[g].Contrasts, cs[i])
 		}
 	}
