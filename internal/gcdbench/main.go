@@ -114,7 +114,8 @@ func main() {
 		alpha    = flag.Float64("alpha", 0, "gcd --alpha (0: default)")
 		calib    = flag.Float64("calib-frac", 0, "gcd --calib-frac (0: default)")
 		cutoff   = flag.Float64("ps-cutoff", 0, "gcd prediction-strength cutoff (0: default)")
-		knownCut = flag.Bool("known-cutoff", false, "gcd: the known classes' prediction strength as a further cutoff")
+		noKnown  = flag.Bool("no-known-cutoff", false, "gcd: without the known classes' prediction strength as a further cutoff")
+		ncdSeeds = flag.String("ncd-seeds", "0,1", "seeds today's mode (ncd) runs with")
 	)
 	flag.Parse()
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
@@ -143,7 +144,7 @@ func main() {
 		cfg.Epochs = *epochs
 	}
 	cfg.Threads = *threads
-	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff, KnownCutoff: *knownCut}
+	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff, NoKnownCutoff: *noKnown}
 	for _, s := range strings.Split(*seeds, ",") {
 		seed, err := strconv.Atoi(s)
 		if err != nil {
@@ -152,7 +153,7 @@ func main() {
 		for _, sc := range strings.Split(*scen, ",") {
 			for _, d := range strings.Split(*datasets, ",") {
 				for _, st := range strings.Split(*settings, ",") {
-					if st == gcd.SettingNCD && !slices.Contains(strings.Split(*ncdScen, ","), sc) {
+					if st == gcd.SettingNCD && (!slices.Contains(strings.Split(*ncdScen, ","), sc) || !slices.Contains(strings.Split(*ncdSeeds, ","), s)) {
 						continue
 					}
 					if done[fmt.Sprint(d, sc, seed, st)] {
@@ -352,51 +353,28 @@ func namers(train *dataset.Dataset, res *discover.Result, proba linalg.Matrix, i
 	lab := train.LabeledRows()
 	L := res.Embed(train.X.Select(lab))
 	U := res.Embed(train.X.Select(res.Unlabeled))
-	lN := linalg.RowSqNorms(L, nil)
-	uN := linalg.RowSqNorms(U, nil)
+	cls := make([]int, len(lab))
+	for j, i := range lab {
+		cls[j] = train.Known[i]
+	}
+	vote, _ := gcd.Name(U, L, cls, len(train.Classes), 10, 0)
 	hitC, hitK, n := 0, 0, 0
-	const blk = 256
-	for lo := 0; lo < U.Rows; lo += blk {
-		hi := min(lo+blk, U.Rows)
-		d := linalg.New(hi-lo, L.Rows)
-		linalg.SqDist(d, U.Slice(lo, hi), uN[lo:hi], L, lN)
-		for i := lo; i < hi; i++ {
-			if isNew[i] {
-				continue
-			}
-			truth := train.Truth[res.Unlabeled[i]]
-			n++
-			row := proba.Row(i)
-			if train.Classes[slices.Index(row, slices.Max(row))] == truth {
-				hitC++
-			}
-			idx := make([]int, L.Rows)
-			for j := range idx {
-				idx[j] = j
-			}
-			dr := d.Row(i - lo)
-			slices.SortFunc(idx, func(a, b int) int { return cmpF(dr[a], dr[b]) })
-			votes := make([]int, len(train.Classes))
-			for _, j := range idx[:10] {
-				votes[train.Known[lab[j]]]++
-			}
-			if train.Classes[slices.Index(votes, slices.Max(votes))] == truth {
-				hitK++
-			}
+	for i := range isNew {
+		if isNew[i] {
+			continue
+		}
+		truth := train.Truth[res.Unlabeled[i]]
+		n++
+		row := proba.Row(i)
+		if train.Classes[slices.Index(row, slices.Max(row))] == truth {
+			hitC++
+		}
+		if train.Classes[vote[i]] == truth {
+			hitK++
 		}
 	}
 	if n == 0 {
 		return 0, 0
 	}
 	return float64(hitC) / float64(n), float64(hitK) / float64(n)
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
