@@ -86,7 +86,11 @@ features (a note says so; name them in --features to use them).`,
   ncd cluster --data train.csv --test test.csv --method ncd-sc --min-dist 0.38 --n-components 15
 
   # assign new rows with a model fitted by 'ncd fit'
-  ncd cluster --model model.ncd --data new.csv --out pred.csv`,
+  ncd cluster --model model.ncd --data new.csv --out pred.csv
+
+  # generalized setting without a network (--method ncd-kmeans or ncd-sc):
+  # unlabeled rows may be known or new; k_new may be 0
+  ncd cluster --data train.csv --setting gcd --method ncd-sc --out pred.csv`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
 			if v.GetString("model") != "" {

@@ -143,7 +143,9 @@ Features are z-scored with the statistics of --data. With --model, the scan
 runs in a fitted model's latent space instead (see 'ncd fit').`,
 		Example: `  K=$(ncd estimate-k --data testdata/pendigits_train.csv --novel 0,3,5,6,7)
   ncd estimate-k --data train.csv --k-rule 1se        # the silhouette alone
-  ncd estimate-k --data train.csv --index all --plot k.svg --json`,
+  ncd estimate-k --data train.csv --index all --plot k.svg --json
+  # unlabeled rows mixing known and new classes: k_new, 0 when none is new
+  ncd estimate-k --model m.ncd --data train.csv --setting gcd`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
 			return runEstimate(ctx, app, v, c)

@@ -80,7 +80,18 @@ plus "unknown" and a clustering head of width k trained together; a row's
 novel class is the clustering head's argmax. Its hyperparameters are the
 flags marked "tabularncd:" (with --dropout, --epochs and --batch-size, which
 default to its own 0, 30 and 512); --k auto estimates k in the pretrained
-latent. configs/tabularncd-*.yaml hold the authors' tuned values.`,
+latent. configs/tabularncd-*.yaml hold the authors' tuned values.
+
+--setting gcd is for unlabeled rows that mix known classes and maybe new
+ones (generalized discovery): --calib-frac of each known class's labeled
+rows is held out of the classification loss to calibrate a novelty
+p-value per row (distance to the nearest labeled rows in the latent,
+against the held-out rows' distances); a beta-binomial test of how many
+rows have p <= --alpha decides whether any new class exists (k_new = 0 if
+not); k_new is then estimated on the flagged rows (prediction strength),
+and NCD k-means with the known centroids fixed puts every unlabeled row in
+a known class (named by its nearest labeled rows) or a novel cluster.
+Extra output columns: novel, novelty_p, confidence.`,
 		Example: `  # the paper's setting on pendigits: hide 5 classes, fit on train, predict test
   ncd fit --data testdata/pendigits_train.csv --test testdata/pendigits_test.csv \
       --novel 0,3,5,6,7 --lr 2.84e-3 --w 0.4606 --dropout 0.02538 --latent-dim 11 \
@@ -91,7 +102,12 @@ latent. configs/tabularncd-*.yaml hold the authors' tuned values.`,
   ncd fit --config best.yaml --data train.csv --out pred.csv
 
   # TabularNCD with its authors' tuned values on pendigits (true k)
-  ncd fit --config configs/tabularncd-pendigits.yaml --out pred.csv`,
+  ncd fit --config configs/tabularncd-pendigits.yaml --out pred.csv
+
+  # unlabeled rows that mix known and new classes: is there a new class?
+  ncd fit --data testdata/optdigits_train.csv --novel 0 --unlabel-known 0.5 \
+      --setting gcd --out pred.csv --json
+  ncd eval --data pred.csv                  # acc_old, acc_new, k_new ...`,
 		Args: cobra.NoArgs,
 		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
 			return runFit(ctx, app, cmd, v, c)

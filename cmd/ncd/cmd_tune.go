@@ -116,6 +116,9 @@ file) at any time; the worker that finds the study finished writes --out.`,
   ncd fit --config best.yaml --test testdata/letter_test.csv --out pred.csv
   ncd eval --data pred.csv
 
+  # generalized setting: folds also unlabel half of the kept known rows, 2 null folds hide no class
+  ncd tune --data train.csv --setting gcd --trials 20 --out best.yaml
+
   # continue after Ctrl-C (or ask for more trials)
   ncd tune --data testdata/letter_train.csv --novel A,D,H,M,P,V,X --trials 40 --out best.yaml --resume
 
