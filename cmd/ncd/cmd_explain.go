@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -184,6 +185,9 @@ type clusterExplained struct {
 	Contrasts   []contrastJSON  `json:"contrasts"`
 	Examples    []exampleJSON   `json:"examples"`
 	Nearest     string          `json:"nearest,omitempty"`
+	// NearestKnown is the known class (labeled rows outside the scope)
+	// whose centre is closest to this group's, in the distance space.
+	NearestKnown string `json:"nearest_known,omitempty"`
 }
 
 type ruleMetrics struct {
@@ -440,8 +444,9 @@ func explainRun(d *explainData, o explainOptions) (*explanation, error) {
 	if d.ID != "" {
 		idCol, _ = d.Table.Col(d.ID)
 	}
-	for _, g := range res.Groups {
-		ce := clusterExplained{Cluster: g.Name, Kind: "known", Rows: g.Rows, Share: g.Share,
+	nearestKnown := nearestKnownClasses(d, rows, space.Cols, res.Groups)
+	for gi, g := range res.Groups {
+		ce := clusterExplained{NearestKnown: nearestKnown[gi], Cluster: g.Name, Kind: "known", Rows: g.Rows, Share: g.Share,
 			Warning: g.Warning, Nearest: g.Nearest, Conditions: []conditionJSON{}, Contrasts: []contrastJSON{}, Examples: []exampleJSON{}}
 		if isNovel(g.Name) {
 			ce.Kind = "novel"
@@ -618,7 +623,11 @@ func printExplanation(w io.Writer, j *explainJSON) {
 			fmt.Fprintf(w, "  %-10s row %d%s: %s\n", e.Role, e.Row, idSuffix(e.ID), valuesText(e.Values, j.Features, c.Contrasts))
 		}
 		if c.Nearest != "" {
-			fmt.Fprintf(w, "  nearest    %s\n", c.Nearest)
+			fmt.Fprintf(w, "  nearest    %s", c.Nearest)
+			if c.NearestKnown != "" {
+				fmt.Fprintf(w, "; nearest known class: %s", c.NearestKnown)
+			}
+			fmt.Fprintln(w)
 		}
 		if c.Warning != "" {
 			fmt.Fprintf(w, "  warning    %s\n", c.Warning)
@@ -659,4 +668,74 @@ func valuesText(vals map[string]string, names []string, cs []contrastJSON) strin
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// nearestKnownClasses names, for each group explained, the known class
+// (the groups of the labeled rows left out of the scope) whose centre is
+// nearest the group's centre in the distance space; "" for all when no
+// labeled row is out of scope.
+func nearestKnownClasses(d *explainData, rows []int, dims int, groups []explain.Group) []string {
+	out := make([]string, len(groups))
+	if d.Unl == nil || dims == 0 {
+		return out
+	}
+	space := d.X
+	if d.Latent.Rows > 0 {
+		space = d.Latent
+	}
+	inScope := make([]bool, len(d.Groups))
+	for _, r := range rows {
+		inScope[r] = true
+	}
+	sums := map[string][]float64{}
+	counts := map[string]float64{}
+	var known []string
+	for r, g := range d.Groups {
+		if inScope[r] || d.Unl[r] {
+			continue
+		}
+		if sums[g] == nil {
+			sums[g] = make([]float64, dims)
+			known = append(known, g)
+		}
+		for j, x := range space.Row(r) {
+			sums[g][j] += x
+		}
+		counts[g]++
+	}
+	if len(known) == 0 {
+		return out
+	}
+	sort.Slice(known, func(a, b int) bool { return explain.NaturalLess(known[a], known[b]) })
+	index := map[string]int{}
+	for i, g := range groups {
+		index[g.Name] = i
+	}
+	cent := make([][]float64, len(groups))
+	n := make([]float64, len(groups))
+	for i := range cent {
+		cent[i] = make([]float64, dims)
+	}
+	for _, r := range rows {
+		g := index[d.Groups[r]]
+		for j, x := range space.Row(r) {
+			cent[g][j] += x
+		}
+		n[g]++
+	}
+	for i := range groups {
+		best, bestD := "", math.Inf(1)
+		for _, k := range known {
+			var s float64
+			for j := range cent[i] {
+				t := cent[i][j]/n[i] - sums[k][j]/counts[k]
+				s += t * t
+			}
+			if s < bestD {
+				best, bestD = k, s
+			}
+		}
+		out[i] = best
+	}
+	return out
 }

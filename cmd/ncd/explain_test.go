@@ -264,3 +264,20 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// Each discovered class names the known class whose centre is nearest.
+func TestExplainNearestKnown(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y,class,cluster,unlabeled\n")
+	for i := 0; i < 30; i++ {
+		d := float64(i%5) / 10
+		fmt.Fprintf(&b, "%g,%g,A,A,false\n", 0+d, 0+d)
+		fmt.Fprintf(&b, "%g,%g,B,B,false\n", 10+d, 0+d)
+		fmt.Fprintf(&b, "%g,%g,C,novel_0,true\n", 2+d, 1+d)
+		fmt.Fprintf(&b, "%g,%g,D,novel_1,true\n", 8+d, 3+d)
+	}
+	j, _ := explainJSONOf(t, "--data", writeFile(t, t.TempDir(), "near.csv", b.String()))
+	if len(j.Clusters) != 2 || j.Clusters[0].NearestKnown != "A" || j.Clusters[1].NearestKnown != "B" {
+		t.Fatalf("%+v", j.Clusters)
+	}
+}

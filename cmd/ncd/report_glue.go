@@ -131,7 +131,7 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 	for i, cl := range j.Clusters {
 		index[cl.Cluster] = i
 		g := report.Group{Name: cl.Cluster, Kind: cl.Kind, Rows: cl.Rows, Share: cl.Share, Rule: cl.Rule, RuleSQL: cl.RuleSQL,
-			P: cl.Precision, R: cl.Recall, F1: cl.F1, Warning: cl.Warning, Nearest: cl.Nearest}
+			P: cl.Precision, R: cl.Recall, F1: cl.F1, Warning: cl.Warning, Nearest: cl.Nearest, NearestKnown: cl.NearestKnown}
 		g.MeasuredOn = fmt.Sprintf("held-out rows: %d", cl.HeldOutRows)
 		if cl.MeasuredOn == "train" {
 			g.MeasuredOn = fmt.Sprintf("training rows: %d; the class is too small to hold rows out", cl.Train.Rows)

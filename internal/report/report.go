@@ -66,6 +66,7 @@ type Group struct {
 	MeasuredOn    string // "held-out, 25 rows" or "training rows"
 	Warning       string
 	Nearest       string
+	NearestKnown  string
 	Contrasts     []Contrast
 	Examples      []Example
 	Columns       []string // the example tables' columns
@@ -471,7 +472,11 @@ func (r *Report) cards(b *strings.Builder) {
 			b.WriteString("</table>\n")
 		}
 		if g.Nearest != "" {
-			fmt.Fprintf(b, "<p>Nearest class (centres): %s</p>\n", esc(g.Nearest))
+			fmt.Fprintf(b, "<p>Nearest class (centres): %s", esc(g.Nearest))
+			if g.NearestKnown != "" {
+				fmt.Fprintf(b, "; nearest known class: %s", esc(g.NearestKnown))
+			}
+			b.WriteString("</p>\n")
 		}
 		if len(g.Contrasts) > 0 {
 			fmt.Fprintf(b, "<table><caption class=\"meta\">Features that differ most between %s and the other rows (SMD in pooled SDs; KS from 0, same distribution, to 1, no overlap)</caption>\n", esc(g.Name))
