@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/viper"
@@ -13,6 +14,10 @@ import (
 	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/model"
 )
+
+// streamMemoryLimit is the Go heap's soft limit while streaming (unless
+// GOMEMLIMIT is set).
+const streamMemoryLimit = 384 << 20
 
 // streamSummary is the --json "stream" object of a streamed assignment.
 type streamSummary struct {
@@ -43,6 +48,12 @@ func streamAssign(ctx context.Context, app *App, v *viper.Viper, c common, out s
 	ro, err := readOptions(v, m.Prep.Roles.Target, m.Prep.Roles.ID)
 	if err != nil {
 		return false, err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The chunks in flight hold about 150 MB; without a limit the
+		// collector lets the heap grow to several times that between
+		// cycles on a busy machine.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(streamMemoryLimit))
 	}
 	t0 := time.Now()
 	bar := app.newProgress(c, 1000, "assigning")

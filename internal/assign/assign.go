@@ -342,12 +342,16 @@ func doChunk(m *model.File, src *ncdio.ChunkSource, c *ncdio.Chunk, kinds []ncdi
 	names := make([]string, ds.Rows())
 	unlMask := make([]bool, ds.Rows())
 	r.sizes = map[string]int{}
+	novelNames := make([]string, m.K)
+	for j := range novelNames {
+		novelNames[j] = "novel_" + strconv.Itoa(j)
+	}
 	for i := range names {
 		unlMask[i] = ds.Known[i] == dataset.Unlabeled
 		if known[i] != dataset.Unlabeled {
 			names[i] = ds.Classes[known[i]]
 		} else {
-			names[i] = "novel_" + strconv.Itoa(novel[i])
+			names[i] = novelNames[novel[i]]
 		}
 		if unlMask[i] {
 			r.sizes[names[i]]++

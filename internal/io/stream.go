@@ -35,7 +35,7 @@ import (
 // ChunkBytes is the size of a CSV chunk (the first one is at least
 // firstChunkBytes, so that the delimiter is sniffed on the same records as
 // Read sniffs). A variable so that tests can shrink it.
-var ChunkBytes = 8 << 20
+var ChunkBytes = 4 << 20
 
 const firstChunkBytes = 8 << 20
 
