@@ -3,6 +3,7 @@ package io
 import (
 	"bufio"
 	"fmt"
+	stdio "io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -91,4 +92,45 @@ func reportRates(b *testing.B, rows int, cpu time.Duration) {
 	if cpu > 0 {
 		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
 	}
+}
+
+// BenchmarkChunksCSV1M reads the same file as BenchmarkReadCSV1M chunk by
+// chunk on one goroutine (the streaming reader: cut, then parse).
+func BenchmarkChunksCSV1M(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.csv")
+	const rows = 1_000_000
+	writeBigCSV(b, path, rows)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	n := 0
+	cpu := cpuTime()
+	for b.Loop() {
+		s, err := OpenChunks(path, ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		kinds := s.Kinds()
+		got := 0
+		for {
+			c, err := s.Next()
+			if err == stdio.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			t, err := s.Parse(c, kinds)
+			if err != nil {
+				b.Fatal(err)
+			}
+			MergeKinds(kinds, t)
+			got += t.Rows
+		}
+		s.Close()
+		if got != rows {
+			b.Fatalf("%d rows", got)
+		}
+		n += got
+	}
+	reportRates(b, n, cpuTime()-cpu)
 }
