@@ -17,7 +17,7 @@ import (
 
 // streamMemoryLimit is the Go heap's soft limit while streaming (unless
 // GOMEMLIMIT is set).
-const streamMemoryLimit = 384 << 20
+const streamMemoryLimit = 512 << 20
 
 // streamSummary is the --json "stream" object of a streamed assignment.
 type streamSummary struct {
@@ -50,7 +50,7 @@ func streamAssign(ctx context.Context, app *App, v *viper.Viper, c common, out s
 		return false, err
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// The chunks in flight hold about 150 MB; without a limit the
+		// The chunks in flight hold about 200 MB; without a limit the
 		// collector lets the heap grow to several times that between
 		// cycles on a busy machine.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(streamMemoryLimit))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ncd-project/ncd/internal/assign"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 )
 
@@ -41,8 +42,9 @@ func TestStreamedAssignmentMatchesInMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network")
 	}
-	defer func(n int) { ncdio.ChunkBytes = n }(ncdio.ChunkBytes)
+	defer func(n, m int) { ncdio.ChunkBytes, assign.SliceRows = n, m }(ncdio.ChunkBytes, assign.SliceRows)
 	ncdio.ChunkBytes = 4096 // about 80 rows a chunk
+	assign.SliceRows = 30   // and the Parquet input's one row group in slices
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.ncd")
 	if code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",
@@ -98,8 +100,9 @@ func TestStreamedAssignmentBadCell(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network")
 	}
-	defer func(n int) { ncdio.ChunkBytes = n }(ncdio.ChunkBytes)
+	defer func(n, m int) { ncdio.ChunkBytes, assign.SliceRows = n, m }(ncdio.ChunkBytes, assign.SliceRows)
 	ncdio.ChunkBytes = 4096
+	assign.SliceRows = 7
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.ncd")
 	if code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",

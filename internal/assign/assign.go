@@ -277,6 +277,36 @@ func runPass(ctx context.Context, m *model.File, opt Options, f ncdio.Format, w 
 	return sum, kinds, cw.Close()
 }
 
+// SliceRows is how many rows are preprocessed, embedded and assigned at
+// once (a variable so that tests can shrink it).
+var SliceRows = 16384
+
+// sliceTable returns rows [lo, hi) of t, sharing its storage.
+func sliceTable(t *ncdio.Table, lo, hi int) *ncdio.Table {
+	if lo == 0 && hi == t.Rows {
+		return t
+	}
+	out := &ncdio.Table{Source: t.Source, Rows: hi - lo, Columns: make([]*ncdio.Column, len(t.Columns))}
+	for j, c := range t.Columns {
+		d := &ncdio.Column{Name: c.Name, Kind: c.Kind}
+		switch c.Kind {
+		case ncdio.Float:
+			d.Float = c.Float[lo:hi]
+		case ncdio.Int:
+			d.Int = c.Int[lo:hi]
+		case ncdio.Text:
+			d.Text = c.Text[lo:hi]
+		case ncdio.Bool:
+			d.Bool = c.Bool[lo:hi]
+		}
+		if c.Null != nil {
+			d.Null = c.Null[lo:hi]
+		}
+		out.Columns[j] = d
+	}
+	return out
+}
+
 // checkColumns refuses a file without the model's feature columns, as the
 // in-memory Transform does.
 func checkColumns(m *model.File, src *ncdio.ChunkSource) error {
@@ -314,50 +344,59 @@ func doChunk(m *model.File, src *ncdio.ChunkSource, c *ncdio.Chunk, kinds []ncdi
 			return r
 		}
 	}
-	ds, err := m.Prep.Transform(t)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	r.features = ds.X.Cols
-	unl := ds.UnlabeledRows()
-	res := &cluster.NCDResult{
-		Result:         cluster.Result{Centroids: m.NovelCentroids},
-		KnownCentroids: m.KnownCentroids,
-		AssignKnown:    assignKnown,
-	}
-	novel := make([]int, ds.Rows())
-	known := append([]int(nil), ds.Known...)
-	if len(unl) > 0 {
-		Z := m.Embed(ds.X.Select(unl))
-		pred, kn, inertia := res.Assign(Z, 1)
-		r.inertia = inertia
-		for j, i := range unl {
-			novel[i] = pred[j]
-			if kn != nil {
-				known[i] = kn[j]
-			}
-		}
-	}
-	names := make([]string, ds.Rows())
-	unlMask := make([]bool, ds.Rows())
+	// Preprocess, embed and assign in slices: a Parquet row group can hold
+	// hundreds of thousands of rows, and the encoded features, the latents
+	// of every network and their activations need not exist for all of
+	// them at once.
+	n := t.Rows
+	names := make([]string, n)
+	unlMask := make([]bool, n)
 	r.sizes = map[string]int{}
 	novelNames := make([]string, m.K)
 	for j := range novelNames {
 		novelNames[j] = "novel_" + strconv.Itoa(j)
 	}
-	for i := range names {
-		unlMask[i] = ds.Known[i] == dataset.Unlabeled
-		if known[i] != dataset.Unlabeled {
-			names[i] = ds.Classes[known[i]]
-		} else {
-			names[i] = novelNames[novel[i]]
-		}
-		if unlMask[i] {
-			r.sizes[names[i]]++
-		}
+	res := &cluster.NCDResult{
+		Result:         cluster.Result{Centroids: m.NovelCentroids},
+		KnownCentroids: m.KnownCentroids,
+		AssignKnown:    assignKnown,
 	}
-	r.unl = len(unl)
+	for lo := 0; lo < n; lo += SliceRows {
+		hi := min(lo+SliceRows, n)
+		ds, err := m.Prep.Transform(sliceTable(t, lo, hi))
+		if err != nil {
+			r.err = ncdio.OffsetRows(err, lo)
+			return r
+		}
+		r.features = ds.X.Cols
+		unl := ds.UnlabeledRows()
+		novel := make([]int, ds.Rows())
+		known := ds.Known
+		if len(unl) > 0 {
+			Z := m.Embed(ds.X.Select(unl))
+			pred, kn, inertia := res.Assign(Z, 1)
+			r.inertia += inertia
+			known = append([]int(nil), ds.Known...)
+			for j, i := range unl {
+				novel[i] = pred[j]
+				if kn != nil {
+					known[i] = kn[j]
+				}
+			}
+		}
+		for i := range ds.Rows() {
+			unlMask[lo+i] = ds.Known[i] == dataset.Unlabeled
+			if known[i] != dataset.Unlabeled {
+				names[lo+i] = ds.Classes[known[i]]
+			} else {
+				names[lo+i] = novelNames[novel[i]]
+			}
+			if unlMask[lo+i] {
+				r.sizes[names[lo+i]]++
+			}
+		}
+		r.unl += len(unl)
+	}
 	out := t.ShallowCopy()
 	out.AppendText("cluster", names)
 	out.AppendBool("unlabeled", unlMask)
