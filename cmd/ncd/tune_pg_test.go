@@ -232,6 +232,24 @@ func TestTunePGWorkers(t *testing.T) {
 		t.Errorf("exported best.yaml:\n%s\nwant\n%s", y, refYAML)
 	}
 
+	// Ctrl-C: the worker gives its trial back at once and says how to go on.
+	in := startNCD(t, pgArgs("int", filepath.Join(dir, "a", "best.yaml"), "i")...)
+	gaveBack := runningBy(t, dsn, "int", "i")
+	if err := in.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := in.wait(t); code != 130 || !strings.Contains(in.stderr.String(), "run the same command (on any machine) to continue") {
+		t.Errorf("interrupted worker: exit %d\n%s", code, in.stderr.String())
+	}
+	_, stdout, _ = runCLI(t, "", "tune", "--storage", dsn, "--study", "int", "--status", "--json")
+	st = statusJSON{}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if tr := st.Trials[gaveBack]; tr.State != "waiting" || tr.Attempt != 0 || tr.Worker != "" {
+		t.Errorf("trial given back on Ctrl-C: %+v", tr)
+	}
+
 	// kill -STOP past the grace period, then -CONT: the trial is run again
 	// by another worker, and the paused worker's result is not taken.
 	s1 := startNCD(t, pgArgs("stop", filepath.Join(dir, "s1", "best.yaml"), "s1")...)
