@@ -56,14 +56,14 @@ kill9() {
 	sleep 8
 	n=$(running_trial "$1" w2)
 	kill -9 "$(cat "$out/$1/w2.pid")"
-	echo "kill: kill -9 worker w2 while it ran trial $n"
+	echo "kill: kill -9 worker w2 while it ran trial $(running_trial "$1" w2)"
 }
 stop() {
 	local n
 	sleep 8
 	n=$(running_trial "$1" w2)
 	kill -STOP "$(cat "$out/$1/w2.pid")"
-	echo "stop: kill -STOP worker w2 while it ran trial $n; continued after 15 s (--grace $grace)"
+	echo "stop: kill -STOP worker w2 while it ran trial $(running_trial "$1" w2); continued after 15 s (--grace $grace)"
 	sleep 15
 	kill -CONT "$(cat "$out/$1/w2.pid")"
 }
