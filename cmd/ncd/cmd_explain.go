@@ -120,6 +120,7 @@ type explainOptions struct {
 	Examples, Top int
 	Seed          uint64
 	Threads       int
+	Progress      func(done, total int)
 }
 
 func explainOptionsFrom(v *viper.Viper, c common) (explainOptions, error) {
@@ -278,7 +279,13 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		}
 		d.Latent = m.Embed(ds.X)
 	}
+	bar := app.newProgress(c, 1, "rules")
+	o.Progress = func(done, total int) {
+		bar.setTotal(total)
+		bar.Set(done)
+	}
 	ex, err := explainRun(d, o)
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -414,7 +421,7 @@ func explainRun(d *explainData, o explainOptions) (*explanation, error) {
 	}
 	res, err := explain.Describe(explain.Input{X: X, Groups: groups, Space: space.Data, Dims: space.Cols,
 		MaxConditions: o.MaxConditions, Holdout: o.Holdout, Seed: o.Seed, Examples: o.Examples,
-		Contrasts: o.Top, Threads: o.Threads})
+		Contrasts: o.Top, Threads: o.Threads, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}

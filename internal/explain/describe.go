@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ncd-project/ncd/internal/par"
 )
@@ -41,6 +42,9 @@ type Input struct {
 	// Threads learns the groups' rules in parallel; the result does not
 	// depend on it.
 	Threads int
+	// Progress, when set, is called (never concurrently) after each
+	// group's rule with the number of groups done and the total.
+	Progress func(done, total int)
 }
 
 // Result explains every group.
@@ -172,6 +176,8 @@ func Describe(in Input) (*Result, error) {
 	res := &Result{Groups: make([]Group, len(names)), TrainRows: len(train), TestRows: len(test)}
 	errs := make([]error, len(names))
 	sorted := presort(X, train)
+	var mu sync.Mutex
+	done := 0
 	par.Each(in.Threads, len(names), func(g int) {
 		grp := &res.Groups[g]
 		grp.Name = names[g]
@@ -196,8 +202,14 @@ func Describe(in Input) (*Result, error) {
 		if testSizes[g] > 0 {
 			grp.Test, grp.HasTest = r.Evaluate(X, y, test), true
 		}
+		if in.Progress != nil {
+			mu.Lock()
+			done++
+			in.Progress(done, len(names))
+			mu.Unlock()
+		}
 		if grp.Test.F1 < in.WarnF1 {
-			grp.Warning = fmt.Sprintf("no rule of at most %d conditions describes %s well (F1 %.2f < %.2f); read its contrasts instead", in.MaxConditions, grp.Name, grp.Test.F1, in.WarnF1)
+			grp.Warning = fmt.Sprintf("no rule of at most %d conditions describes %s well (held-out F1 %.3f < %.2f); read its contrasts instead", in.MaxConditions, grp.Name, grp.Test.F1, in.WarnF1)
 		}
 	})
 	for _, err := range errs {
