@@ -209,7 +209,11 @@ func Describe(in Input) (*Result, error) {
 			mu.Unlock()
 		}
 		if grp.Test.F1 < in.WarnF1 {
-			grp.Warning = fmt.Sprintf("no rule of at most %d conditions describes %s well (held-out F1 %.3f < %.2f); read its contrasts instead", in.MaxConditions, grp.Name, grp.Test.F1, in.WarnF1)
+			on := "held-out"
+			if !grp.HasTest {
+				on = "training"
+			}
+			grp.Warning = fmt.Sprintf("no rule of at most %d conditions describes %s well (%s F1 %.3f < %.2f); read its contrasts instead", in.MaxConditions, grp.Name, on, grp.Test.F1, in.WarnF1)
 		}
 	})
 	for _, err := range errs {
