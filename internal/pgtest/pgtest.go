@@ -126,7 +126,13 @@ func start() (*Server, error) {
 	if bin == "" {
 		return nil, errNoPG
 	}
-	dir, err := os.MkdirTemp("", "ncd-pg-")
+	// As root the server's user must reach the folder (a $TMPDIR may be
+	// private), and the unix socket's path must stay short: /tmp.
+	base := ""
+	if os.Geteuid() == 0 {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "ncd-pg-")
 	if err != nil {
 		return nil, err
 	}

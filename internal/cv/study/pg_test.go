@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"reflect"
 	"slices"
@@ -260,9 +261,14 @@ func TestPGConnectErrors(t *testing.T) {
 	p.Close()
 }
 
+// freePort returns a port nothing listens on (the kernel's choice, closed).
 func freePort(t *testing.T) int {
-	s := pgtest.Shared(t)
-	return s.Port + 1 + int(time.Now().UnixNano()%50) // a port next to the server's, nothing listens there
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Four workers in one study end with exactly the trials of a 1-process
