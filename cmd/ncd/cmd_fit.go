@@ -78,9 +78,9 @@ the known rows only (the paper's competitor).
 VIME self-supervised pretraining, then a classifier of the known classes
 plus "unknown" and a clustering head of width k trained together; a row's
 novel class is the clustering head's argmax. Its hyperparameters are the
-flags marked "tabularncd:" (with --dropout, --epochs and --batch-size, which
-default to its own 0, 30 and 512); --k auto estimates k in the pretrained
-latent. configs/tabularncd-*.yaml hold the authors' tuned values.
+flags marked "tabularncd:" (with --dropout, --epochs, --batch-size and
+--ensemble, which default to its own 0, 30, 512 and 1); --k auto estimates k
+in the pretrained latent. configs/tabularncd-*.yaml hold the authors' tuned values.
 
 --setting gcd is for unlabeled rows that mix known classes and maybe new
 ones (generalized discovery): --calib-frac of each known class's labeled
@@ -233,7 +233,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 			return usererr.New("--setting gcd needs --method pbn or baseline (tabularncd has no novelty reference)")
 		}
 		tcfg := tabularConfig(cmd, v, c)
+		ens = tabularEnsemble(cmd, v, ens)
 		tabularSettings(fitSettings, tcfg)
+		fitSettings["ensemble"] = fmt.Sprint(ens)
 		epochs, steps, latent = tabularBudget(tcfg, in.Train.Rows())
 		if dr, finalLoss, err = fitTabular(ctx, app, v, c, tcfg, in, k, ens); err != nil {
 			return err
