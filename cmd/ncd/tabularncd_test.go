@@ -36,7 +36,7 @@ func TestFitTabularNCD(t *testing.T) {
 		extra []string
 		name  string
 	}{
-		{[]string{"--k", "5", "--ensemble", "1"}, "single"},
+		{[]string{"--k", "5"}, "single"}, // one network by default
 		{[]string{"--k", "auto", "--ensemble", "2"}, "ens"},
 	} {
 		var res [2]fitResult
@@ -65,8 +65,8 @@ func TestFitTabularNCD(t *testing.T) {
 				t.Errorf("ens: k %d and %d (estimated %v)", r.K, res[1].K, r.KEstimated)
 			}
 			ensK = r.K
-		} else if r.K != 5 {
-			t.Errorf("single: k %d, want 5", r.K)
+		} else if r.K != 5 || r.Ensemble != 1 || r.Config["ensemble"] != float64(1) {
+			t.Errorf("single: k %d, want 5; ensemble %d (config %v), want 1 by default", r.K, r.Ensemble, r.Config["ensemble"])
 		}
 		if r.Method != "tabularncd" || r.Latent != "clustering-head" || r.Clustered != 1734 {
 			t.Errorf("%s: --json method %q latent %q clustered %d", c.name, r.Method, r.Latent, r.Clustered)
