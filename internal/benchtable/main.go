@@ -193,8 +193,9 @@ func (r runner) run(args []string, out any) {
 // scored runs a clustering command seeds times (seed 0..seeds-1), scores
 // each prediction file with `ncd eval` and returns the mean.
 func (r runner) scored(ds dataset, method string, args []string, seeds int) row {
-	out := row{dataset: ds.name, method: method, ref: ds.ref[strings.TrimSuffix(method, "-auto")]}
-	if strings.HasSuffix(method, "-auto") {
+	r0, ok := ds.ref[strings.TrimSuffix(method, "-auto")]
+	out := row{dataset: ds.name, method: method, ref: r0}
+	if !ok || strings.HasSuffix(method, "-auto") { // no reference number for this row
 		out.ref = ref{acc: math.NaN(), nmi: math.NaN(), ari: math.NaN(), seconds: math.NaN()}
 	}
 	var accs []float64
