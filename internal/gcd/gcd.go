@@ -94,12 +94,17 @@ type Options struct {
 	KMax int
 	// NoKnownCutoff turns off the second cutoff of the k_new estimate: the
 	// flagged rows' prediction strength at k must also reach what single
-	// known classes reach at k (their 90th percentile), since a class with
+	// known classes reach at k (KnownQuantile, the highest by default), since a class with
 	// several modes is stable at k = 2 or 3 too and one new class should
 	// not count as several (see knownCutoff). Measured with 8 networks,
 	// seed 0: pendigits with one new class k_new 3 -> 1 (All .844 -> .953),
 	// letter and pendigits with 7 and 5 new classes unchanged (4 and 5).
 	NoKnownCutoff bool
+	// KnownQuantile is the quantile of the known classes' prediction
+	// strength that cutoff takes (default 1: the highest). Seed 0, 8
+	// networks: letter with one new class k_new 3 at .9 (All .780), 1 at
+	// 1 (.857); pendigits and the full new sets unchanged.
+	KnownQuantile float64
 	// PSCutoff and PSRows configure EstimateKNew.
 	PSCutoff float64
 	PSRows   int
@@ -137,6 +142,9 @@ func (o Options) Resolve() (Options, error) {
 	}
 	if o.PSRows == 0 {
 		o.PSRows = DefaultPSRows
+	}
+	if o.KnownQuantile == 0 {
+		o.KnownQuantile = 1
 	}
 	switch {
 	case !(o.CalibFrac > 0 && o.CalibFrac < 1):
@@ -402,14 +410,14 @@ type KCurve struct {
 	// Rows is the number of rows the curve was computed on (a seeded
 	// sample of at most Options.PSRows kept rows).
 	Rows int
-	// Known[i] is the known classes' 90th-percentile prediction strength
+	// Known[i] is the known classes' (o.KnownQuantile) prediction strength
 	// at Ks[i] (NaN where not computed; see Options.NoKnownCutoff).
 	Known []float64
 }
 
 // knownCutoff lowers the k of curve to the largest k whose prediction
-// strength also reaches the 90th percentile of single known classes'
-// prediction strength at k (each class's reference rows, at most 400 of
+// strength also reaches the o.KnownQuantile quantile of single known
+// classes' prediction strength at k (each class's reference rows, at most 400 of
 // them, classes with fewer than 40 rows left out; 1 when none passes).
 func knownCutoff(ctx context.Context, s Space, curve *KCurve, o Options) (int, error) {
 	byClass := make([][]int, s.NClasses)
@@ -451,7 +459,7 @@ func knownCutoff(ctx context.Context, s Space, curve *KCurve, o Options) (int, e
 			return k, nil
 		}
 		slices.Sort(ps)
-		q := ps[int(math.Ceil(0.9*float64(len(ps))))-1]
+		q := ps[max(0, int(math.Ceil(o.KnownQuantile*float64(len(ps))))-1)]
 		curve.Known[i] = q
 		if curve.PS[i] >= q {
 			return k, nil

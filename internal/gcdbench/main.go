@@ -114,6 +114,7 @@ func main() {
 		alpha    = flag.Float64("alpha", 0, "gcd --alpha (0: default)")
 		calib    = flag.Float64("calib-frac", 0, "gcd --calib-frac (0: default)")
 		cutoff   = flag.Float64("ps-cutoff", 0, "gcd prediction-strength cutoff (0: default)")
+		knownQ   = flag.Float64("known-quantile", 0, "gcd: quantile of the known classes' prediction strength (0: default)")
 		noKnown  = flag.Bool("no-known-cutoff", false, "gcd: without the known classes' prediction strength as a further cutoff")
 		ncdSeeds = flag.String("ncd-seeds", "0,1", "seeds today's mode (ncd) runs with")
 	)
@@ -144,7 +145,7 @@ func main() {
 		cfg.Epochs = *epochs
 	}
 	cfg.Threads = *threads
-	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff, NoKnownCutoff: *noKnown}
+	g := gcd.Options{Alpha: *alpha, CalibFrac: *calib, PSCutoff: *cutoff, NoKnownCutoff: *noKnown, KnownQuantile: *knownQ}
 	for _, s := range strings.Split(*seeds, ",") {
 		seed, err := strconv.Atoi(s)
 		if err != nil {
