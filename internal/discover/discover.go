@@ -67,6 +67,9 @@ type PBNOptions struct {
 	// K.K > 0 fixes k_new).
 	Setting string
 	GCD     gcd.Options
+	// OnTrained, if set, is called once FitPBN's training is done (a
+	// command starts its next progress line there).
+	OnTrained func()
 	// OnEpoch, if set, is called after every epoch of every member, never
 	// concurrently.
 	OnEpoch func(member, epoch int, ce, rec float64)
@@ -131,6 +134,9 @@ func FitPBN(ctx context.Context, train, target *dataset.Dataset, o PBNOptions) (
 		return nil, err
 	}
 	trainSec := time.Since(t0).Seconds()
+	if o.OnTrained != nil {
+		o.OnTrained()
+	}
 	r, err := ClusterLatent(ctx, members, train, target, o)
 	if err != nil {
 		return nil, err
