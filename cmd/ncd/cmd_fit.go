@@ -247,20 +247,20 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 			K:       discover.KOptions{K: k, Scan: scanOptions(v)},
 			OnEpoch: bar.OnEpoch, Setting: setting, GCD: gopt}
 		opts.GCD.FixK = kFixed
-	var gbar *progress
-	if setting == gcd.SettingGCD {
-		opts.OnTrained = func() {
-			bar.Finish()
-			gbar = app.newProgress(c, 1, "gcd: novelty p-values, existence test, k_new, clustering")
+		var gbar *progress
+		if setting == gcd.SettingGCD {
+			opts.OnTrained = func() {
+				bar.Finish()
+				gbar = app.newProgress(c, 1, "gcd: novelty p-values, existence test, k_new, clustering")
+			}
 		}
-	}
 		finishK := scanBars(app, c, &opts.K.Scan)
 		dr, err = discover.FitPBN(ctx, in.Train, target, opts)
 		bar.Finish()
 		finishK()
-	if gbar != nil {
-		gbar.Finish()
-	}
+		if gbar != nil {
+			gbar.Finish()
+		}
 		if err != nil {
 			return err
 		}
