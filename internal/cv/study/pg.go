@@ -352,12 +352,16 @@ const finishedStates = `('complete','pruned','failed')`
 func (p *PG) Next(ctx context.Context, plan cv.Planner) (*cv.Lease, error) {
 	token := newToken()
 	var lease *cv.Lease
+	retried := false
 	err := p.retry(ctx, "claim a trial", func(ctx context.Context) error {
 		// After a lost connection: did the claim commit?
-		if l, err := p.byToken(ctx, token); err != nil || l != nil {
-			lease = l
-			return err
+		if retried {
+			if l, err := p.byToken(ctx, token); err != nil || l != nil {
+				lease = l
+				return err
+			}
 		}
+		retried = true
 		l, err := p.next(ctx, plan, token)
 		lease = l
 		return err

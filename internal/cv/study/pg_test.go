@@ -623,3 +623,35 @@ func TestPGWaitWakesOnNotify(t *testing.T) {
 		}
 	}
 }
+
+// 16 workers racing for the claims and creations of 64 instant trials:
+// each trial is created once and run once, and the study is Tune's.
+func TestPGClaimRace(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDB(t)
+	ds := toyData()
+	opt := toyOptions(ds, &fakeMethod{}, 64)
+	opt.Sampler, opt.Threads = cv.SamplerRandom, 1
+	ref, err := cv.Tune(context.Background(), ds, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = worker(t, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	snap := checkStudy(t, openPG(t, dsn, PGOptions{}), ref.Trials)
+	for _, r := range snap.Rows {
+		if r.Attempt != 1 {
+			t.Errorf("trial %d ran %d times", r.Number, r.Attempt)
+		}
+	}
+}
