@@ -110,14 +110,13 @@ func gatherT32[S float32 | float64](t matrix32, m []S, rows, cols int) {
 // operands a (c.Rows x k; or k x c.Rows, read transposed, when at) and b
 // (k x c.Cols) and a float64 result.
 type product32 struct {
-	c      linalg.Matrix
-	a, b   matrix32
-	at     bool
-	bias   []float64
-	per    int // rows per tile
-	nc     int // column tiles
-	kb     int // summed-index block length
-	serial bool
+	c    linalg.Matrix
+	a, b matrix32
+	at   bool
+	bias []float64
+	per  int // rows per tile
+	nc   int // column tiles
+	kb   int // summed-index block length
 }
 
 // serialWork32 plays serialWorkAVX's role for the float32 kernel.
