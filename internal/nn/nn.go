@@ -11,9 +11,13 @@
 // on tabular data), which is what lets the vectorized gonum kernels pay off
 // for tiny layers. Use ToFeatureMajor / FromFeatureMajor at the boundaries.
 //
-// Precision is float64 throughout: gonum's float32 Gemv is a plain dot/axpy
-// loop rather than the 4-row kernel of its float64 Gemv, and measured no
-// faster on PBN's layers, while float64 keeps the gradient checks at 1e-6.
+// Precision is float64 throughout (gradient checks at 1e-6), except that a
+// Linear layer can opt in (SetFloat32) to float32 matrix products when it
+// is wide (Float32MinWeights) and the CPU has AVX-512: twice the
+// multiply-adds per instruction, with float32 operands, float32 partial
+// sums over blocks of at most 256 terms and float64 outputs (gemm32.go).
+// gonum's float32 Gemv, by contrast, is a plain dot/axpy loop and measured
+// no faster than its float64 one on PBN's layers.
 //
 // Layers own their output and gradient buffers and reuse them from one batch
 // to the next: after the first batch of the largest size, Forward and
