@@ -36,9 +36,6 @@ func addTabularFlags(cmd *cobra.Command) {
 	f.Int("memory", def.Memory, "tabularncd: rows kept in each augmentation queue (labeled, unlabeled)")
 }
 
-// tabularShared are PBN's flags that TabularNCD reads with its own defaults.
-var tabularShared = []string{"dropout", "epochs", "batch-size"}
-
 // explicitlySet tells whether key was given on the command line, in the
 // environment or in --config (rather than being the flag's default).
 // cmd nil means no command-line flag counts (tune: its --epochs and

@@ -2,7 +2,6 @@ package tabularncd
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -111,7 +110,7 @@ func BenchmarkReference(b *testing.B) {
 				}
 				secs += time.Since(start).Seconds()
 				a := accuracy(m, teX, truth)
-				b.Log(fmt.Sprintf("seed %d: ACC %.4f", runs, a))
+				b.Logf("seed %d: ACC %.4f", runs, a)
 				acc += a
 				runs++
 			}
