@@ -14,6 +14,7 @@ import (
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/gcd"
+	"github.com/ncd-project/ncd/internal/model"
 	"github.com/ncd-project/ncd/internal/spectral"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -401,6 +402,11 @@ func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common
 	out := v.GetString("out")
 	if err := checkOutPath(out); err != nil {
 		return err
+	}
+	if v.GetBool("assign-known") {
+		if m, err := model.Load(v.GetString("model")); err == nil && len(m.TabularNCD) > 0 {
+			return usererr.New("--assign-known needs a PBN model: a TabularNCD model's clustering head only knows the novel clusters")
+		}
 	}
 	if ok, err := streamAssign(ctx, app, v, c, out); ok || err != nil {
 		return err

@@ -95,6 +95,11 @@ func TestFitTabularNCD(t *testing.T) {
 	if read("single1.csv") == read("ens1.csv") {
 		t.Error("the ensemble predicted exactly what one network did")
 	}
+	code, _, stderr := runCLI(t, "", "cluster", "--model", out("single.ncd"), "--data", "../../testdata/pendigits_test.csv",
+		"--novel", "0,3,5,6,7", "--assign-known", "--out", out("ak.csv"))
+	if code != exitUsage || !strings.Contains(stderr, "--assign-known needs a PBN model") {
+		t.Errorf("cluster --model --assign-known on a TabularNCD model: exit %d %q", code, stderr)
+	}
 	m, err := model.Load(out("ens.ncd"))
 	if err != nil || len(m.TabularNCD) != 2 || m.Net != nil || m.K != ensK || m.TabularNCD[0].K() != ensK || !m.KEstimated {
 		t.Fatalf("saved ensemble: err %v", err)
@@ -113,6 +118,7 @@ func TestTabularNCDBadInput(t *testing.T) {
 		{[]string{"--w1", "1.5"}, "w1"},
 		{[]string{"--top-k", "0"}, "top-k"},
 		{[]string{"--k-neighbors", "0"}, "k-neighbors"},
+		{[]string{"--setting", "gcd"}, "--setting gcd needs --method pbn"},
 	} {
 		outPath := filepath.Join(dir, "x.csv")
 		args := append([]string{"fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "virginica", "--out", outPath}, c.flags...)
