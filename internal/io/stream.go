@@ -54,7 +54,6 @@ type ChunkSource struct {
 	pending []byte // read but not yet handed out
 	line    int    // physical line of pending[0]
 	eof     bool
-	first   []byte // the first chunk, cut before the header was known
 
 	// Parquet
 	meta      *metadata.FileMetaData
@@ -332,7 +331,6 @@ func (s *ChunkSource) Next() (*Chunk, error) {
 		}
 		if len(s.pending) > 2*maxLine {
 			// A quote never closed: hand it all out, its parse says so.
-			cut = len(s.pending)
 			c := &Chunk{Index: s.next, data: s.pending, line: s.line}
 			s.next++
 			s.pending = nil

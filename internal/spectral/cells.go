@@ -308,8 +308,7 @@ func (ix *cellIndex) mst(ctx context.Context, X linalg.Matrix, nbr []int32, nd [
 	for i := range parent {
 		parent[i] = int32(i)
 	}
-	var find func(i int32) int32
-	find = func(i int32) int32 {
+	find := func(i int32) int32 {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

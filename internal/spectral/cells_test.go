@@ -176,8 +176,7 @@ func kruskalTotal(X linalg.Matrix) float64 {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -216,8 +215,7 @@ func TestCellMSTMatchesKruskal(t *testing.T) {
 				for i := range parent {
 					parent[i] = i
 				}
-				var find func(int) int
-				find = func(i int) int {
+				find := func(i int) int {
 					for parent[i] != i {
 						i = parent[i]
 					}
