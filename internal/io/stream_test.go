@@ -7,6 +7,7 @@ import (
 	"fmt"
 	stdio "io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,4 +277,100 @@ func TestChunkErrorsNameTheFileRow(t *testing.T) {
 			t.Errorf("%s: streamed error %v, Read's %v", c.name, got, want)
 		}
 	}
+}
+
+// checkStreamed compares reading data whole (Read) with reading it in
+// chunks of chunk bytes: the same table (as CSV bytes) or the same error.
+func checkStreamed(t *testing.T, data []byte, chunk int) {
+	t.Helper()
+	defer func(n int) { ChunkBytes = n }(ChunkBytes)
+	ChunkBytes = chunk
+	path := filepath.Join(t.TempDir(), "f.csv")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opt := ReadOptions{Text: []string{"class"}}
+	want, werr := ReadWith(path, nil, opt)
+	chunks, gerr := streamAll(t, path, opt)
+	rows := 0
+	for _, c := range chunks {
+		rows += c.Rows
+	}
+	if gerr == nil && rows == 0 {
+		gerr = usererr.InFile(path, 0, "", "no data rows: the file has a header but no rows")
+	}
+	if werr != nil || gerr != nil {
+		if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
+			t.Fatalf("chunk %d, %q:\nRead:     %v\nstreamed: %v", chunk, data, werr, gerr)
+		}
+		return
+	}
+	if w, g := wholeBytes(t, want, CSV), wholeBytes(t, concat(chunks), CSV); !bytes.Equal(w, g) {
+		t.Fatalf("chunk %d, %q:\nRead:     %q\nstreamed: %q", chunk, data, w, g)
+	}
+}
+
+// TestChunksRandomCSV: random small files built from the pieces that make
+// cutting and typing hard (quotes, line ends inside quotes, CRLF, blank
+// lines, numbers that turn float or text, missing cells, ragged rows),
+// read whole and in chunks of 1 to 64 bytes.
+func TestChunksRandomCSV(t *testing.T) {
+	cells := []string{"1", "22", "-3", "2.5", "1e3", "NA", "", "x", "\"q\"", "\"a,b\"", "\"l1\nl2\"", "\"d\"\"q\"", "5'11\"", " 7 ", "nan"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for it := 0; it < 300; it++ {
+		ncol := 1 + r.IntN(3)
+		var b strings.Builder
+		for j := 0; j < ncol; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if j == ncol-1 {
+				b.WriteString("class")
+			} else {
+				fmt.Fprintf(&b, "c%d", j)
+			}
+		}
+		b.WriteString("\n")
+		rows := 1 + r.IntN(12)
+		for i := 0; i < rows; i++ {
+			n := ncol
+			if r.IntN(40) == 0 {
+				n++ // ragged
+			}
+			for j := 0; j < n; j++ {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(cells[r.IntN(len(cells))])
+			}
+			switch r.IntN(6) {
+			case 0:
+				b.WriteString("\r\n")
+			case 1:
+				b.WriteString("\n\n")
+			default:
+				b.WriteString("\n")
+			}
+		}
+		data := []byte(b.String())
+		if r.IntN(5) == 0 {
+			data = data[:len(data)-1] // no final line end
+		}
+		for _, chunk := range []int{1, 3, 16, 64} {
+			checkStreamed(t, data, chunk)
+		}
+	}
+}
+
+// FuzzChunks: any input reads the same whole and in chunks.
+func FuzzChunks(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		if bytes.HasPrefix(data, []byte("PAR1")) || (len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+			t.Skip("CSV only")
+		}
+		checkStreamed(t, data, 1+int(chunk))
+	})
 }
