@@ -16,7 +16,7 @@ rows=${ROWS:-2000} epochs=${EPOCHS:-150} grace=${GRACE:-5s}
 make -s build
 eval "$(scripts/pg-cluster.sh start)"
 out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; scripts/pg-cluster.sh stop; rm -rf "$out"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; scripts/pg-cluster.sh stop; rm -rf "$out"' EXIT
 head -$((rows + 1)) testdata/pendigits_train.csv >"$out/pen.csv"
 args=(--data "$out/pen.csv" --novel 0,3 --trials "$trials" --folds 3 --epochs "$epochs" --k true --threads 1
 	--storage "$NCD_PG" --grace "$grace" --heartbeat 1s)
