@@ -157,7 +157,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 	f.Int("top", 10, "trials shown in the leaderboard")
 	f.String("plot", "", "draw every trial's ACC (mean and fold range) and the best so far into FILE.svg or FILE.png")
 	// Settings of PBN / baseline held fixed while tuning (as fit's flags).
-	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs (tabularncd: joint epochs, 30 unless set to another value)")
+	f.Int("epochs", def.Epochs, "pbn/baseline: training epochs (tabularncd: joint epochs, 30 unless --epochs is given)")
 	f.Int("max-steps", def.MaxSteps, "pbn/baseline: at most this many optimizer steps per training (0 = no cap)")
 	f.Int("batch-size", def.BatchSize, "pbn/baseline: mini-batch size")
 	f.Bool("shuffle", true, "pbn/baseline: reshuffle the rows every epoch")
@@ -221,7 +221,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		return err
 	}
 	ds := in.Train
-	setup, err := tuneOptions(v, c, ds)
+	setup, err := tuneOptions(cmd, v, c, ds)
 	if err != nil {
 		return err
 	}
@@ -401,7 +401,7 @@ func defaultStudyPath(out string) string {
 
 // tuneOptions turns the flags into the method, its space, the folds and
 // cv.Options, and records every setting the trials depend on.
-func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, error) {
+func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, error) {
 	s := &tuneSetup{settings: map[string]string{}}
 	set := func(k string, val any) { s.settings[k] = fmt.Sprint(val) }
 	if len(ds.Classes) < 3 {
@@ -454,7 +454,7 @@ func tuneOptions(v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, err
 		}
 	case tabularncd.Method:
 		var err error
-		if s.method, err = tabularTuneMethod(v, c, set); err != nil {
+		if s.method, err = tabularTuneMethod(cmd, v, c, set); err != nil {
 			return nil, err
 		}
 		s.space = cv.TabularNCDSpace()
@@ -625,7 +625,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("known-centroids", v.GetString("known-centroids"))
 	} else if method == tabularncd.Method {
 		for _, k := range append(tabularFixed, "epochs", "batch-size") {
-			add(k, tabularSetting(v, k))
+			add(k, tabularSetting(cmd, v, k))
 		}
 	} else {
 		for _, k := range []string{"epochs", "max-steps", "batch-size", "shuffle", "latent"} {

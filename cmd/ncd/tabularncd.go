@@ -10,7 +10,6 @@ import (
 
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/discover"
-	"github.com/ncd-project/ncd/internal/pbn"
 	"github.com/ncd-project/ncd/internal/tabularncd"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
@@ -112,8 +111,8 @@ func fitTabular(ctx context.Context, app *App, v *viper.Viper, c common, cfg tab
 
 // tabularTuneMethod builds the tuned method from the flags (the settings
 // held fixed) and records them.
-func tabularTuneMethod(v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
-	cfg := tabularTuneConfig(v, c)
+func tabularTuneMethod(cmd *cobra.Command, v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
+	cfg := tabularTuneConfig(cmd, v, c)
 	if cfg.Epochs < 1 {
 		return nil, usererr.New("--epochs must be >= 1, got %d", cfg.Epochs)
 	}
@@ -127,8 +126,8 @@ func tabularTuneMethod(v *viper.Viper, c common, set func(string, any)) (cv.Meth
 
 // tabularSetting is a fixed setting's value as tune used it: epochs and
 // batch-size are TabularNCD's own unless set explicitly.
-func tabularSetting(v *viper.Viper, key string) string {
-	cfg := tabularTuneConfig(v, common{})
+func tabularSetting(cmd *cobra.Command, v *viper.Viper, key string) string {
+	cfg := tabularTuneConfig(cmd, v, common{})
 	switch key {
 	case "epochs":
 		return strconv.Itoa(cfg.Epochs)
@@ -139,12 +138,13 @@ func tabularSetting(v *viper.Viper, key string) string {
 }
 
 // tabularTuneConfig is tabularConfig for tune, whose --epochs default is
-// PBN's: a value other than that default (200) was given, and counts; the
-// --batch-size defaults are the same (512).
-func tabularTuneConfig(v *viper.Viper, c common) tabularncd.Config {
+// PBN's (200): TabularNCD's own (30) holds unless --epochs was given (on
+// the command line, in the environment or in --config), whatever its value;
+// the --batch-size defaults are the same (512).
+func tabularTuneConfig(cmd *cobra.Command, v *viper.Viper, c common) tabularncd.Config {
 	cfg := tabularConfig(nil, v, c)
-	if e := v.GetInt("epochs"); e != pbn.DefaultConfig().Epochs {
-		cfg.Epochs = e
+	if explicitlySet(cmd, v, "epochs") {
+		cfg.Epochs = v.GetInt("epochs")
 	}
 	cfg.BatchSize = v.GetInt("batch-size")
 	return cfg

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/model"
+	"github.com/spf13/cobra"
 )
 
 // TestFitTabularNCD: fit --method tabularncd gives the same predictions at
@@ -164,5 +167,44 @@ func TestTuneTabularNCD(t *testing.T) {
 	code, _, stderr = runCLI(t, "", "fit", "--config", best, "--k", "5", "--out", filepath.Join(dir, "p.csv"), "--quiet")
 	if code != 0 || strings.Contains(stderr, "warning") {
 		t.Fatalf("fit --config best.yaml: exit %d: %s", code, stderr)
+	}
+}
+
+// TestTuneTabularNCDEpochs: tune --method tabularncd trains TabularNCD's 30
+// joint epochs unless --epochs is given, whatever the value given: an
+// explicit --epochs 200 (PBN's default) is 200, not 30.
+func TestTuneTabularNCDEpochs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 30},
+		{[]string{"--epochs", "200"}, 200},
+		{[]string{"--epochs", "7"}, 7},
+	} {
+		app := &App{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+		root := newRootCmd(app)
+		tune, _, err := root.Find([]string{"tune"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		var setting string
+		tune.RunE = func(cmd *cobra.Command, _ []string) error {
+			v, _, err := loadConfig(cmd, app)
+			if err != nil {
+				return err
+			}
+			got = tabularTuneConfig(cmd, v, common{}).Epochs
+			setting = tabularSetting(cmd, v, "epochs")
+			return nil
+		}
+		root.SetArgs(append([]string{"tune", "--method", "tabularncd"}, c.args...))
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want || setting != strconv.Itoa(c.want) {
+			t.Errorf("tune %v: epochs %d, best config's epochs %q; want %d", c.args, got, setting, c.want)
+		}
 	}
 }

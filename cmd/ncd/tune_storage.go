@@ -180,7 +180,7 @@ func runTunePG(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper
 		return err
 	}
 	ds := in.Train
-	setup, err := tuneOptions(v, c, ds)
+	setup, err := tuneOptions(cmd, v, c, ds)
 	if err != nil {
 		return err
 	}
