@@ -222,7 +222,7 @@ type exampleJSON struct {
 	ID       string            `json:"id,omitempty"`
 	Role     string            `json:"role"`
 	Distance float64           `json:"distance"`
-	Margin   float64           `json:"margin"`
+	Margin   *float64          `json:"margin,omitempty"` // none when the group is the only one
 	Values   map[string]string `json:"values"`
 }
 
@@ -474,7 +474,11 @@ func explainRun(d *explainData, o explainOptions) (*explanation, error) {
 		}
 		for _, e := range g.Examples {
 			r := rows[e.Row]
-			ej := exampleJSON{Row: r + 1, Role: e.Role, Distance: round6(e.Distance), Margin: round6(e.Margin), Values: map[string]string{}}
+			ej := exampleJSON{Row: r + 1, Role: e.Role, Distance: round6(e.Distance), Values: map[string]string{}}
+			if !math.IsInf(e.Margin, 0) && !math.IsNaN(e.Margin) {
+				m := round6(e.Margin)
+				ej.Margin = &m
+			}
 			if idCol != nil {
 				ej.ID = idCol.Cell(r)
 			}

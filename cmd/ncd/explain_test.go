@@ -281,3 +281,33 @@ func TestExplainNearestKnown(t *testing.T) {
 		t.Fatalf("%+v", j.Clusters)
 	}
 }
+
+// A predictions file with a single group (fit --k 1) explains without a
+// rule, and its --json is valid: the examples have no margin (there is no
+// other centre), not +Inf.
+func TestExplainOneGroupJSON(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y,class,cluster,unlabeled\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "%d,%d,A,A,false\n", i, i%7)
+		fmt.Fprintf(&b, "%d,%d,B,novel_0,true\n", i+40, i%5)
+	}
+	j, out := explainJSONOf(t, "--data", writeFile(t, t.TempDir(), "one.csv", b.String()))
+	if len(j.Clusters) != 1 || len(j.Clusters[0].Examples) != 3 || strings.Contains(out, `"margin"`) {
+		t.Fatalf("one group: %d clusters, examples %+v", len(j.Clusters), j.Clusters)
+	}
+	for _, e := range j.Clusters[0].Examples {
+		if e.Role != "typical" || e.Margin != nil {
+			t.Errorf("example %+v: want a typical row without a margin", e)
+		}
+	}
+	// --scope all: two groups, every example has a finite margin.
+	j, _ = explainJSONOf(t, "--data", writeFile(t, t.TempDir(), "one.csv", b.String()), "--scope", "all")
+	for _, c := range j.Clusters {
+		for _, e := range c.Examples {
+			if e.Margin == nil {
+				t.Errorf("%s: example row %d has no margin", c.Cluster, e.Row)
+			}
+		}
+	}
+}
