@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -571,9 +572,13 @@ func rawTable(d *explainData, rows []int) (*explain.Table, []string, error) {
 	return X, names, err
 }
 
+// parseFloatCell reads a number cell as the loader does (the whole cell,
+// surrounding spaces ignored): "99kg" is not 99 but a stray cell.
 func parseFloatCell(s string) (float64, error) {
-	var x float64
-	_, err := fmt.Sscan(strings.TrimSpace(s), &x)
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err == nil && (math.IsInf(x, 0) || math.IsNaN(x)) {
+		err = fmt.Errorf("%q is not a finite number", s)
+	}
 	return x, err
 }
 

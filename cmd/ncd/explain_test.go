@@ -311,3 +311,35 @@ func TestExplainOneGroupJSON(t *testing.T) {
 		}
 	}
 }
+
+// With --impute, a stray cell in a column of numbers ("99kg") is a missing
+// value, as in fit: not read as 99 by the rules and contrasts.
+func TestExplainStrayCellIsMissing(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y,cluster,unlabeled\n")
+	for i := range 100 {
+		g, x := "novel_0", 1+float64(i%10)/10
+		if i%2 == 1 {
+			g, x = "novel_1", 5+float64(i%10)/10
+		}
+		xs := fmt.Sprint(x)
+		if i == 0 || i == 2 {
+			xs = "99kg"
+		}
+		fmt.Fprintf(&b, "%s,%d,%s,true\n", xs, i%3, g)
+	}
+	j, _ := explainJSONOf(t, "--data", writeFile(t, t.TempDir(), "stray.csv", b.String()), "--impute", "mean")
+	// novel_0's 48 numbers are 1.0-1.9 (mean 1.45); with 99, 5.3.
+	found := false
+	for _, x := range j.Clusters[0].Contrasts {
+		if x.Feature == "x" {
+			found = true
+			if j.Clusters[0].Cluster != "novel_0" || x.MeanIn > 2 {
+				t.Errorf("%s: x mean %v: the stray cells were read as numbers", j.Clusters[0].Cluster, x.MeanIn)
+			}
+		}
+	}
+	if !found {
+		t.Error("no contrast on x")
+	}
+}
