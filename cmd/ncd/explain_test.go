@@ -218,6 +218,11 @@ func TestFitAndClusterReport(t *testing.T) {
 	if !strings.Contains(h2, `id="kscan"`) || !strings.Contains(h2, "<td class=\"n\">6</td>") || !strings.Contains(h2, "k = 2 (given)") {
 		t.Error("explain report lacks the fit's k scan (k = 2..6) or the model's k")
 	}
+	// The default k rule (stable) has no score of its own: the report
+	// draws the silhouette it starts from, not a column of dashes.
+	if !strings.Contains(h2, "silhouette per k") || strings.Contains(h2, `<td class="n">-</td>`) {
+		t.Error("explain report: the k scan of --k-rule stable shows no silhouette")
+	}
 	bad := writeFile(t, dir, "bad.json", `{"k": 3}`)
 	if code, _, errs := runCLI(t, "", "explain", "--data", filepath.Join(dir, "p2.csv"), "--run-json", bad); code != 2 || !strings.Contains(errs, "bad.json: no k scan") {
 		t.Errorf("--run-json without a scan: exit %d: %s", code, errs)

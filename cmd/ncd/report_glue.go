@@ -18,6 +18,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/dataset"
+	"github.com/ncd-project/ncd/internal/estimate"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
@@ -119,6 +120,16 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 	}
 	if k := run.KScan; k != nil && len(k.Ks) > 0 {
 		ks := &report.KScan{Index: k.Index, Ks: k.Ks, Scores: k.Scores[k.Index], Chosen: k.K, Note: k.Note}
+		if ks.Scores == nil && (k.Index == estimate.IndexStable || k.Index == estimate.IndexAll) && k.Scores[estimate.IndexSilhouette] != nil {
+			// The stable rule (the default) and the vote record no score
+			// of their own: draw the silhouette scan they start from.
+			ks.Index, ks.Scores = estimate.IndexSilhouette, k.Scores[estimate.IndexSilhouette]
+			rule := "k-rule stable: the silhouette's k, lowered where prediction strength finds it unstable"
+			if k.Index == estimate.IndexAll {
+				rule = "index all: the vote of silhouette, CH, DB and elbow"
+			}
+			ks.Note = strings.TrimSpace(rule + ". " + k.Note)
+		}
 		if ks.Scores == nil {
 			ks.Scores = make([]float64, len(k.Ks))
 			for i := range ks.Scores {
