@@ -232,7 +232,19 @@ type surrogateJSON struct {
 	Depth    int     `json:"depth"`
 	Accuracy float64 `json:"accuracy"`
 	Baseline float64 `json:"baseline"`
-	Text     string  `json:"text"`
+	// MeasuredOn is "holdout" or "train" (nothing held out: --holdout 0, or
+	// every group under 20 rows), like a rule's.
+	MeasuredOn  string `json:"measured_on"`
+	HeldOutRows int    `json:"heldout_rows"`
+	Text        string `json:"text"`
+}
+
+// agreesOn says which rows the surrogate's agreement was measured on.
+func (s surrogateJSON) agreesOn() string {
+	if s.MeasuredOn == "train" {
+		return "training rows (none held out)"
+	}
+	return "held-out rows"
 }
 
 // explanation is one explain run's result: the JSON and what the report
@@ -495,7 +507,11 @@ func explainRun(d *explainData, o explainOptions) (*explanation, error) {
 		j.Clusters = append(j.Clusters, ce)
 	}
 	s := res.Surrogate
-	j.Surrogate = surrogateJSON{Leaves: s.Leaves, Depth: s.Depth, Accuracy: s.Accuracy, Baseline: s.Baseline, Text: s.Text}
+	j.Surrogate = surrogateJSON{Leaves: s.Leaves, Depth: s.Depth, Accuracy: s.Accuracy, Baseline: s.Baseline, Text: s.Text,
+		MeasuredOn: "holdout", HeldOutRows: s.HeldOut}
+	if s.HeldOut == 0 {
+		j.Surrogate.MeasuredOn = "train"
+	}
 	j.Seconds["explain"] = time.Since(t0).Seconds()
 	return out, nil
 }
@@ -650,8 +666,8 @@ func printExplanation(w io.Writer, j *explainJSON) {
 		}
 	}
 	if s := j.Surrogate; s.Leaves > 0 {
-		fmt.Fprintf(w, "\nsurrogate tree: %d leaves, depth %d, agrees with the groups on %.1f%% of held-out rows (largest group %.1f%%)\n",
-			s.Leaves, s.Depth, 100*s.Accuracy, 100*s.Baseline)
+		fmt.Fprintf(w, "\nsurrogate tree: %d leaves, depth %d, agrees with the groups on %.1f%% of %s (largest group %.1f%%)\n",
+			s.Leaves, s.Depth, 100*s.Accuracy, s.agreesOn(), 100*s.Baseline)
 	}
 }
 

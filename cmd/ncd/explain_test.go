@@ -348,3 +348,22 @@ func TestExplainStrayCellIsMissing(t *testing.T) {
 		t.Error("no contrast on x")
 	}
 }
+
+// With nothing held out (--holdout 0), the surrogate tree's agreement is
+// on training rows and says so, in the text and the JSON.
+func TestExplainSurrogateNoHoldout(t *testing.T) {
+	path := plantedPredictions(t, t.TempDir(), 400)
+	j, _ := explainJSONOf(t, "--data", path, "--holdout", "0")
+	if j.Surrogate.MeasuredOn != "train" || j.Surrogate.HeldOutRows != 0 {
+		t.Errorf("--holdout 0: surrogate measured on %q, %d held-out rows", j.Surrogate.MeasuredOn, j.Surrogate.HeldOutRows)
+	}
+	code, out, errs := runCLI(t, "", "explain", "--data", path, "--holdout", "0", "--quiet")
+	if code != 0 || strings.Contains(out, "of held-out rows") || !strings.Contains(out, "of training rows (none held out)") {
+		t.Errorf("--holdout 0: exit %d, %s\n%s", code, out, errs)
+	}
+	j, _ = explainJSONOf(t, "--data", path)
+	// 25% of each group's rows, rounded per group: the rules' held-out rows.
+	if want := j.Clusters[0].HeldOutRows; j.Surrogate.MeasuredOn != "holdout" || j.Surrogate.HeldOutRows != want || want < 95 || want > 105 {
+		t.Errorf("--holdout 0.25: surrogate measured on %q, %d held-out rows; want %d (about 100)", j.Surrogate.MeasuredOn, j.Surrogate.HeldOutRows, want)
+	}
+}

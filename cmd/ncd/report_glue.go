@@ -166,8 +166,8 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 	}
 	s := j.Surrogate
 	r.Surrogate = s.Text
-	r.SurrogateNote = fmt.Sprintf("One multi-class CART tree (%d leaves, depth %d) predicts the class of a row; it agrees with the classes on %.1f%% of held-out rows, against %.1f%% for always answering the largest class.",
-		s.Leaves, s.Depth, 100*s.Accuracy, 100*s.Baseline)
+	r.SurrogateNote = fmt.Sprintf("One multi-class CART tree (%d leaves, depth %d) predicts the class of a row; it agrees with the classes on %.1f%% of %s, against %.1f%% for always answering the largest class.",
+		s.Leaves, s.Depth, 100*s.Accuracy, s.agreesOn(), 100*s.Baseline)
 	r.Notes = []string{
 		"Rules, precision, recall and F1 describe the classes found, not the truth: they say how faithfully a short rule reproduces the clustering.",
 		"Thresholds are in the file's own units; the pandas form pastes into DataFrame.query, the SQL form into a WHERE clause.",

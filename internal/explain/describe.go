@@ -115,6 +115,9 @@ type Surrogate struct {
 	// held out) whose predicted group is their group; Baseline is the share
 	// of the largest group among them.
 	Accuracy, Baseline float64
+	// HeldOut is the number of held-out rows Accuracy was measured on; 0
+	// when nothing was held out (Accuracy is on the training rows).
+	HeldOut int
 }
 
 // Describe learns a rule per group (one-vs-rest CART, depth MaxConditions,
@@ -241,7 +244,7 @@ func Describe(in Input) (*Result, error) {
 			cnt[y[r]]++
 		}
 		res.Surrogate = Surrogate{Leaves: len(t.Leaves()), Depth: t.Depth(), Text: t.Text(names),
-			Accuracy: t.Accuracy(X, y, eval), Baseline: float64(maxInt(cnt)) / float64(len(eval))}
+			Accuracy: t.Accuracy(X, y, eval), Baseline: float64(maxInt(cnt)) / float64(len(eval)), HeldOut: len(test)}
 	}
 	return res, nil
 }
