@@ -411,10 +411,7 @@ func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Datas
 	set("method", method)
 	nInit := v.GetInt("n-init")
 	if nInit == 0 {
-		nInit = 10
-		if method == "ncd-sc" {
-			nInit = cluster.SpectralNInit
-		}
+		nInit = autoNInit(method)
 	}
 	switch method {
 	case pbn.MethodPBN, pbn.MethodBaseline:
@@ -676,6 +673,14 @@ func pathFrom(config, path string) string {
 	return filepath.ToSlash(rel)
 }
 
+// autoNInit is what --n-init 0 (auto) means for a tuned method.
+func autoNInit(method string) int {
+	if method == "ncd-sc" {
+		return cluster.SpectralNInit
+	}
+	return 10
+}
+
 // configTarget is the command a tuned config is for: fit, or cluster for
 // ncd-sc. Its flags type the config's values.
 func configTarget(app *App, method string) *cobra.Command {
@@ -689,7 +694,10 @@ func configTarget(app *App, method string) *cobra.Command {
 // (JSON strings are valid YAML) so that e.g. novel: "0,3,5" stays a string.
 func writeBestConfig(path string, target *cobra.Command, keys, vals []string, method, foldMode, k string, best *cv.Trial, trials int) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by ncd tune: the best of %d trials of %s (trial %d), hidden-class %d-fold CV (%s, k %s):\n",
+	if foldMode != "" {
+		foldMode += ", "
+	}
+	fmt.Fprintf(&b, "# Written by ncd tune: the best of %d trials of %s (trial %d), hidden-class %d-fold CV (%sk %s):\n",
 		trials, method, best.Index, len(best.Folds), foldMode, k)
 	fmt.Fprintf(&b, "# mean ACC %.4f +- %.4f, NMI %.4f, ARI %.4f over the folds (ACC per fold:", best.ACC, best.ACCStd, best.NMI, best.ARI)
 	for _, f := range best.Folds {

@@ -349,6 +349,15 @@ func TestTuneFileStatusExport(t *testing.T) {
 	if noComments(string(a)) != noComments(string(b)) {
 		t.Errorf("exported config differs:\n%s\n%s", a, b)
 	}
+	// Without the tune's flags: the study's own settings (2 epochs, not
+	// the flag's default 200), and a note that the data is not recorded.
+	bare := filepath.Join(dir, "bare.yaml")
+	code, _, stderr = runCLI(t, "", "tune", "--study", r.Study, "--export", bare)
+	got := readFile(t, bare)
+	if code != 0 || !strings.Contains(got, "\nepochs: 2\n") || !strings.Contains(got, "\nn-init: 0\n") || strings.Contains(got, "(, k") ||
+		!strings.Contains(stderr, "does not record the data") {
+		t.Errorf("--export without the tune's flags: exit %d, %s\n%s", code, stderr, got)
+	}
 	if code, _, stderr := runCLI(t, "", "tune", "--storage", r.Study, "--export", filepath.Join(dir, "x.txt")); code != 2 || !strings.Contains(stderr, "FILE.yaml") {
 		t.Errorf("--export x.txt: exit %d, %s", code, stderr)
 	}

@@ -422,8 +422,24 @@ func exportStudy(app *App, cmd *cobra.Command, v *viper.Viper, c common, snap *s
 		foldMode = tmpl.FoldMode
 	} else {
 		// A study file records no template: the command's own flags give
-		// the fixed settings and the data's roles.
+		// the data's roles, and the study's header the fixed settings its
+		// trials ran with (epochs, batch-size, ...), which win over this
+		// command's flags: their defaults are not what the study used.
 		keys, vals = bestConfig(cmd, v, method, bt.Params)
+		hasData := false
+		for i, k := range keys {
+			val, ok := snap.Header.Settings[k]
+			if k == "n-init" && vals[i] == "0" && val == strconv.Itoa(autoNInit(method)) {
+				continue // the header records what 0 (auto) resolved to
+			}
+			if ok && k != "method" {
+				vals[i] = val
+			}
+			hasData = hasData || k == "data"
+		}
+		if !hasData && !c.Quiet {
+			fmt.Fprintf(app.Stderr, "note: a study file does not record the data: %s has no data, target or novel; give --export the tune's --data and --novel (or add them to it)\n", path)
+		}
 	}
 	if err := writeBestConfig(path, configTarget(app, method), keys, vals, method, foldMode, snap.Header.Settings["k"], &bt, len(trials)); err != nil {
 		return err
