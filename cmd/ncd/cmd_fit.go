@@ -147,7 +147,7 @@ func addPBNFlags(cmd *cobra.Command, def pbn.Config) {
 	f.Float64("dropout", def.Dropout, "dropout probability")
 	f.Int("latent-dim", def.LatentDim, "latent space dimension")
 	f.Int("epochs", def.Epochs, "training epochs")
-	f.Int("max-steps", def.MaxSteps, "training budget: at most this many optimizer steps (batches) per network; on large tables fewer epochs than --epochs run (0 = no cap)")
+	f.Int("max-steps", def.MaxSteps, "pbn, baseline: training budget: at most this many optimizer steps (batches) per network; on large tables fewer epochs than --epochs run (0 = no cap)")
 	f.Int("batch-size", def.BatchSize, "mini-batch size")
 	f.Bool("shuffle", true, "reshuffle the rows every epoch (the reference code does not)")
 	f.String("latent", "normalized", "space clustered after training: normalized (L2-normalized latent) or raw")
@@ -232,6 +232,10 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if setting == gcd.SettingGCD {
 			return usererr.New("--setting gcd needs --method pbn or baseline (tabularncd has no novelty reference)")
 		}
+		if f := cmd.Flags().Lookup("max-steps"); (f != nil && f.Changed) || v.InConfig("max-steps") {
+			return usererr.New("--max-steps applies to --method pbn and baseline: tabularncd trains --pretrain-epochs and --epochs whole (set those instead)")
+		}
+		cfg.MaxSteps = 0 // no cap: the JSON's max_steps says so
 		tcfg := tabularConfig(cmd, v, c)
 		ens = tabularEnsemble(cmd, v, ens)
 		tabularSettings(fitSettings, tcfg)

@@ -76,7 +76,7 @@ func tabularSettings(settings map[string]string, cfg tabularncd.Config) {
 	settings["dropout"] = strconv.FormatFloat(cfg.Dropout, 'g', -1, 64)
 	settings["epochs"] = strconv.Itoa(cfg.Epochs)
 	settings["batch-size"] = strconv.Itoa(cfg.BatchSize)
-	for _, k := range []string{"latent", "shuffle"} {
+	for _, k := range []string{"latent", "shuffle", "max-steps"} {
 		delete(settings, k) // PBN only
 	}
 }

@@ -122,6 +122,7 @@ func TestTabularNCDBadInput(t *testing.T) {
 		{[]string{"--top-k", "0"}, "top-k"},
 		{[]string{"--k-neighbors", "0"}, "k-neighbors"},
 		{[]string{"--setting", "gcd"}, "--setting gcd needs --method pbn"},
+		{[]string{"--max-steps", "100"}, "--max-steps applies to --method pbn and baseline"}, // not a cap it ignores
 	} {
 		outPath := filepath.Join(dir, "x.csv")
 		args := append([]string{"fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "virginica", "--out", outPath}, c.flags...)
@@ -206,5 +207,23 @@ func TestTuneTabularNCDEpochs(t *testing.T) {
 		if got != c.want || setting != strconv.Itoa(c.want) {
 			t.Errorf("tune %v: epochs %d, best config's epochs %q; want %d", c.args, got, setting, c.want)
 		}
+	}
+}
+
+// TabularNCD has no step cap: its --json says max_steps 0 (none), not
+// PBN's default 25,000 next to the steps it ran.
+func TestFitTabularNCDNoStepCap(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "virginica",
+		"--pretrain-epochs", "1", "--epochs", "2", "--k", "2", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r fitResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	// 150 rows: 2 VIME batches of 128 + 2 joint epochs x 1 batch x 2 steps = 6.
+	if r.MaxSteps != 0 || r.Epochs != 3 || r.Steps != 6 || strings.Contains(stdout, `"max-steps"`) {
+		t.Errorf("max_steps %d, epochs %d, steps %d; want 0, 3, 6 and no max-steps in the config", r.MaxSteps, r.Epochs, r.Steps)
 	}
 }
