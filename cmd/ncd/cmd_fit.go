@@ -237,6 +237,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 		cfg.MaxSteps = 0 // no cap: the JSON's max_steps says so
 		tcfg := tabularConfig(cmd, v, c)
+		if err := tcfg.Check(); err != nil {
+			return err
+		}
 		ens = tabularEnsemble(cmd, v, ens)
 		tabularSettings(fitSettings, tcfg)
 		fitSettings["ensemble"] = fmt.Sprint(ens)

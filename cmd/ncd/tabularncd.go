@@ -11,7 +11,6 @@ import (
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/tabularncd"
-	"github.com/ncd-project/ncd/internal/usererr"
 )
 
 // addTabularFlags registers TabularNCD's hyperparameters (fit and tune).
@@ -113,8 +112,8 @@ func fitTabular(ctx context.Context, app *App, v *viper.Viper, c common, cfg tab
 // held fixed) and records them.
 func tabularTuneMethod(cmd *cobra.Command, v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
 	cfg := tabularTuneConfig(cmd, v, c)
-	if cfg.Epochs < 1 {
-		return nil, usererr.New("--epochs must be >= 1, got %d", cfg.Epochs)
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	for _, k := range tabularFixed {
 		set(k, v.GetString(k))

@@ -123,6 +123,10 @@ func TestTabularNCDBadInput(t *testing.T) {
 		{[]string{"--k-neighbors", "0"}, "k-neighbors"},
 		{[]string{"--setting", "gcd"}, "--setting gcd needs --method pbn"},
 		{[]string{"--max-steps", "100"}, "--max-steps applies to --method pbn and baseline"}, // not a cap it ignores
+		{[]string{"--pretrain-batch-size", "0"}, "--pretrain-batch-size must be >= 1"},       // panicked (divide by zero)
+		{[]string{"--epochs", "0"}, "--epochs must be >= 1"},                                 // trained nothing, exit 0
+		{[]string{"--vime-alpha", "-1"}, "--vime-alpha must be >= 0"},                        // said "alpha", a --setting gcd flag
+		{[]string{"--lr-cluster", "-1"}, "--lr-classif and --lr-cluster must be > 0"},
 	} {
 		outPath := filepath.Join(dir, "x.csv")
 		args := append([]string{"fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "virginica", "--out", outPath}, c.flags...)

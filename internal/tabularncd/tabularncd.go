@@ -134,37 +134,43 @@ func (c Config) PseudoK() int {
 	return max(1, int(float64(c.BatchSize/2)*c.TopK/100))
 }
 
+// Check reports a setting out of range as a usage error naming its ncd
+// flag, before any work (the number of features is checked by training).
+func (c Config) Check() error { return c.validate(-1) }
+
 func (c Config) validate(d int) error {
 	pos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 	unit := func(v float64) bool { return v >= 0 && v <= 1 }
 	switch {
 	case !pos(c.LRClassif) || !pos(c.LRCluster):
-		return usererr.New("learning rates must be > 0, got %g and %g", c.LRClassif, c.LRCluster)
+		return usererr.New("--lr-classif and --lr-cluster must be > 0, got %g and %g", c.LRClassif, c.LRCluster)
 	case !(c.TopK > 0 && c.TopK <= 100):
-		return usererr.New("top-k must be a percentage in (0, 100], got %g", c.TopK)
+		return usererr.New("--top-k must be a percentage in (0, 100], got %g", c.TopK)
 	case c.KNeighbors < 1:
-		return usererr.New("k-neighbors must be >= 1, got %d", c.KNeighbors)
+		return usererr.New("--k-neighbors must be >= 1, got %d", c.KNeighbors)
 	case !unit(c.W1) || !unit(c.W2):
-		return usererr.New("w1 and w2 must be in [0, 1], got %g and %g", c.W1, c.W2)
+		return usererr.New("--w1 and --w2 must be in [0, 1], got %g and %g", c.W1, c.W2)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return usererr.New("dropout must be in [0, 1), got %g", c.Dropout)
+		return usererr.New("--dropout must be in [0, 1), got %g", c.Dropout)
 	case c.Activation != ActReLU && c.Activation != ActSigmoid && c.Activation != ActNone:
-		return usererr.New("activation must be %s, %s or %s, got %q", ActReLU, ActSigmoid, ActNone, c.Activation)
-	case c.Epochs < 0 || c.PretrainEpochs < 0:
-		return usererr.New("epochs must be >= 0, got %d and %d (pretraining)", c.Epochs, c.PretrainEpochs)
+		return usererr.New("--activation must be %s, %s or %s, got %q", ActReLU, ActSigmoid, ActNone, c.Activation)
+	case c.Epochs < 1:
+		return usererr.New("--epochs must be >= 1, got %d", c.Epochs)
+	case c.PretrainEpochs < 0:
+		return usererr.New("--pretrain-epochs must be >= 0, got %d", c.PretrainEpochs)
 	case c.BatchSize < 2 || c.BatchSize > maxBatch:
-		return usererr.New("batch size must be in [2, %d], got %d", maxBatch, c.BatchSize)
+		return usererr.New("--batch-size must be in [2, %d], got %d", maxBatch, c.BatchSize)
 	case c.PretrainBatch < 1:
-		return usererr.New("pretraining batch size must be >= 1, got %d", c.PretrainBatch)
+		return usererr.New("--pretrain-batch-size must be >= 1, got %d", c.PretrainBatch)
 	case c.Memory < 0:
-		return usererr.New("memory must be >= 0, got %d", c.Memory)
+		return usererr.New("--memory must be >= 0, got %d", c.Memory)
 	case c.PretrainEpochs > 0 && !pos(c.PretrainLR):
-		return usererr.New("pretraining learning rate must be > 0, got %g", c.PretrainLR)
+		return usererr.New("--pretrain-lr must be > 0, got %g", c.PretrainLR)
 	case !unit(c.MaskProb):
-		return usererr.New("mask probability must be in [0, 1], got %g", c.MaskProb)
+		return usererr.New("--mask-prob must be in [0, 1], got %g", c.MaskProb)
 	case !(c.Alpha >= 0) || math.IsInf(c.Alpha, 0):
-		return usererr.New("alpha must be >= 0, got %g", c.Alpha)
-	case d < 1:
+		return usererr.New("--vime-alpha must be >= 0, got %g", c.Alpha)
+	case d == 0:
 		return usererr.New("tabularncd needs at least 1 feature")
 	}
 	return nil
