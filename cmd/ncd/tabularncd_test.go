@@ -231,3 +231,27 @@ func TestFitTabularNCDNoStepCap(t *testing.T) {
 		t.Errorf("max_steps %d, epochs %d, steps %d; want 0, 3, 6 and no max-steps in the config", r.MaxSteps, r.Epochs, r.Steps)
 	}
 }
+
+// fit --epochs 0 trained nothing and exited 0 (PBN too); a bad PBN setting
+// names its flag. No output file is written.
+func TestFitPBNBadBudget(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--epochs", "0"}, "--epochs must be >= 1, got 0"},
+		{[]string{"--max-steps", "-1"}, "--max-steps must be >= 0 (0: no cap), got -1"},
+		{[]string{"--latent-dim", "0"}, "--latent-dim must be >= 1"},
+	} {
+		outPath := filepath.Join(dir, "x.csv")
+		args := append([]string{"fit", "--data", "../../testdata/iris.csv", "--novel", "virginica", "--ensemble", "1", "--out", outPath}, c.flags...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2, %q", c.flags, code, stderr, c.want)
+		}
+		if _, err := os.Stat(outPath); err == nil {
+			t.Errorf("%v: an output file was written for a failed run", c.flags)
+		}
+	}
+}

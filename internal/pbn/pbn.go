@@ -138,19 +138,19 @@ func (c Config) validate(d int) error {
 	case c.Method != MethodPBN && c.Method != MethodBaseline:
 		return usererr.New("unknown method %q (want %q or %q)", c.Method, MethodPBN, MethodBaseline)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return usererr.New("learning rate must be > 0, got %g", c.LR)
+		return usererr.New("--lr must be > 0, got %g", c.LR)
 	case !(c.W >= 0 && c.W <= 1):
-		return usererr.New("w must be in [0, 1], got %g", c.W)
+		return usererr.New("--w must be in [0, 1], got %g", c.W)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return usererr.New("dropout must be in [0, 1), got %g", c.Dropout)
+		return usererr.New("--dropout must be in [0, 1), got %g", c.Dropout)
 	case c.LatentDim < 1:
-		return usererr.New("latent dimension must be >= 1, got %d", c.LatentDim)
-	case c.Epochs < 0:
-		return usererr.New("epochs must be >= 0, got %d", c.Epochs)
+		return usererr.New("--latent-dim must be >= 1, got %d", c.LatentDim)
+	case c.Epochs < 1:
+		return usererr.New("--epochs must be >= 1, got %d", c.Epochs)
 	case c.MaxSteps < 0:
-		return usererr.New("max steps must be >= 0 (0: no cap), got %d", c.MaxSteps)
+		return usererr.New("--max-steps must be >= 0 (0: no cap), got %d", c.MaxSteps)
 	case c.BatchSize < 2:
-		return usererr.New("batch size must be >= 2, got %d", c.BatchSize)
+		return usererr.New("--batch-size must be >= 2, got %d", c.BatchSize)
 	case d < 2:
 		return usererr.New("PBN needs at least 2 features (hidden width floor(d/2) >= 1), got %d", d)
 	}
