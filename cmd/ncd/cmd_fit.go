@@ -104,6 +104,10 @@ Extra output columns: novel, novelty_p, confidence.`,
   # TabularNCD with its authors' tuned values on pendigits (true k)
   ncd fit --config configs/tabularncd-pendigits.yaml --out pred.csv
 
+  # a large table: at most 25,000 optimizer steps per network (the default
+  # budget; --max-steps 0 runs every --epochs); an offline HTML report
+  ncd fit --data big.csv --novel 3,5 --max-steps 25000 --out pred.csv --report report.html
+
   # unlabeled rows that mix known and new classes: is there a new class?
   ncd fit --data testdata/optdigits_train.csv --novel 0 --unlabel-known 0.5 \
       --setting gcd --out pred.csv --json
