@@ -360,7 +360,13 @@ func loadExplainData(app *App, v *viper.Viper) (*explainData, error) {
 	}
 	roles := rolesFrom(v)
 	roles.Novel, roles.UnlabelKnown, roles.UnlabelSeed = nil, 0, 0
-	if tc, _ := t.Col(target); tc == nil || target == pred {
+	tc, _ := t.Col(target)
+	if tc == nil && target != "class" {
+		// The default truth column is optional; one named with --target
+		// must exist (a typo would silently drop the scores).
+		return nil, usererr.InFile(src, 0, target, "no such --target column (columns: %s)", strings.Join(t.Names(), ", "))
+	}
+	if tc == nil || target == pred {
 		roles.Target = ncdio.NoTarget
 	}
 	if len(roles.Features) == 0 {

@@ -367,3 +367,16 @@ func TestExplainSurrogateNoHoldout(t *testing.T) {
 		t.Errorf("--holdout 0.25: surrogate measured on %q, %d held-out rows; want %d (about 100)", j.Surrogate.MeasuredOn, j.Surrogate.HeldOutRows, want)
 	}
 }
+
+// A --target column that does not exist is an error (the default, class,
+// may be absent: the scores are then left out).
+func TestExplainMissingTarget(t *testing.T) {
+	path := plantedPredictions(t, t.TempDir(), 200)
+	code, _, errs := runCLI(t, "", "explain", "--data", path, "--target", "truth")
+	if code != exitUsage || !strings.Contains(errs, `column "truth": no such --target column`) {
+		t.Errorf("--target truth: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "explain", "--data", path, "--quiet"); code != 0 {
+		t.Errorf("no class column: exit %d, %s", code, errs)
+	}
+}
