@@ -35,7 +35,8 @@ type clusterResult struct {
 	Spectral     *spectralSummary   `json:"spectral,omitempty"`
 	Estimate     *estimateResult    `json:"estimate,omitempty"`
 	Out          string             `json:"out,omitempty"`
-	Seconds      map[string]float64 `json:"seconds"` // per phase: load, estimate_k, cluster (spectral_* within it), write
+	Report       string             `json:"report,omitempty"` // --report's HTML file
+	Seconds      map[string]float64 `json:"seconds"`          // per phase: load, estimate_k, cluster (spectral_* within it), write
 	Wall         float64            `json:"wall_seconds"`
 	ModelApplied string             `json:"model,omitempty"`
 	Stream       *streamSummary     `json:"stream,omitempty"` // cluster --model read and wrote in chunks
@@ -340,8 +341,12 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		return err
 	}
 	seconds["write"] = time.Since(t3).Seconds()
+	t4 := time.Now()
 	if err := reportAfterRun(ctx, app, v, c, "cluster --method "+method, in.outputPath(), in.outputTable(), in.Prep, outDS, names, unl, nil, res.Estimate); err != nil {
 		return err
+	}
+	if res.Report = v.GetString("report"); res.Report != "" {
+		seconds["report"] = time.Since(t4).Seconds()
 	}
 	res.Out = out
 	res.Wall = time.Since(c.Start).Seconds()

@@ -158,7 +158,9 @@ type explainJSON struct {
 	Clusters  []clusterExplained `json:"clusters"`
 	Surrogate surrogateJSON      `json:"surrogate"`
 	Warnings  []string           `json:"warnings"`
+	Report    string             `json:"report,omitempty"` // --report's HTML file
 	Seconds   map[string]float64 `json:"seconds"`
+	Wall      float64            `json:"wall_seconds"` // the whole run, as every command's
 }
 
 type metricsJSON struct {
@@ -307,7 +309,9 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 			return err
 		}
 	}
+	ex.JSON.Report = ro.Path
 	ex.JSON.Seconds["total"] = time.Since(c.Start).Seconds()
+	ex.JSON.Wall = ex.JSON.Seconds["total"]
 	if c.JSON {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")

@@ -41,6 +41,7 @@ type fitResult struct {
 	Latent     string             `json:"latent"`
 	Model      string             `json:"model,omitempty"`
 	Out        string             `json:"out,omitempty"`
+	Report     string             `json:"report,omitempty"` // --report's HTML file
 	Setting    string             `json:"setting"`
 	GCD        *gcdResult         `json:"gcd,omitempty"`
 	Config     map[string]any     `json:"config"`  // typed by the flags: "epochs": 200
@@ -327,9 +328,13 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	seconds["write"] = time.Since(t4).Seconds()
+	t5 := time.Now()
 	if err := reportAfterRun(ctx, app, v, c, "fit", in.outputPath(), in.outputTable(), in.Prep, target, names, unlMask,
 		func() linalg.Matrix { return dr.Embed(target.X) }, res.Estimate); err != nil {
 		return err
+	}
+	if res.Report = v.GetString("report"); res.Report != "" {
+		seconds["report"] = time.Since(t5).Seconds()
 	}
 	res.Wall = time.Since(c.Start).Seconds()
 	if c.JSON {

@@ -115,7 +115,7 @@ func TestExplainPlantedRules(t *testing.T) {
 	}
 }
 
-var secondsRE = regexp.MustCompile(`(?s)"seconds": \{.*?\}`)
+var secondsRE = regexp.MustCompile(`(?s)"seconds": \{.*?\}|"wall_seconds": [0-9.e+-]+`)
 
 // Same seed, same output at 1 and 2 threads (JSON and text).
 func TestExplainSameAtAnyThreads(t *testing.T) {
@@ -378,5 +378,33 @@ func TestExplainMissingTarget(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "explain", "--data", path, "--quiet"); code != 0 {
 		t.Errorf("no class column: exit %d, %s", code, errs)
+	}
+}
+
+// --json names the --report file and its time; explain's JSON has the
+// wall_seconds every command's has.
+func TestReportInJSON(t *testing.T) {
+	dir := t.TempDir()
+	rp := filepath.Join(dir, "c.html")
+	pred := filepath.Join(dir, "c.csv")
+	code, out, errs := runCLI(t, "", "cluster", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+		"--k", "2", "--out", pred, "--report", rp, "--map", "pca", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("cluster: exit %d: %s", code, errs)
+	}
+	var cr struct {
+		Report  string             `json:"report"`
+		Seconds map[string]float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal([]byte(out), &cr); err != nil {
+		t.Fatal(err)
+	}
+	if cr.Report != rp || cr.Seconds["report"] <= 0 {
+		t.Errorf("cluster --json: report %q, seconds %v", cr.Report, cr.Seconds)
+	}
+	rp2 := filepath.Join(dir, "e.html")
+	j, raw := explainJSONOf(t, "--data", pred, "--report", rp2, "--map", "pca")
+	if j.Report != rp2 || j.Wall <= 0 || !strings.Contains(raw, `"wall_seconds"`) {
+		t.Errorf("explain --json: report %q, wall_seconds %v", j.Report, j.Wall)
 	}
 }
