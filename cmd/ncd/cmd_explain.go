@@ -635,12 +635,27 @@ func conditionsJSON(r *explain.Rule) []conditionJSON {
 
 // printExplanation writes the terminal form (ASCII).
 func printExplanation(w io.Writer, j *explainJSON) {
-	fmt.Fprintf(w, "%s: %d %s, %d groups (distances in %s)\n", j.Input, j.Rows, j.Scope, len(j.Clusters), j.Space)
+	scope := j.Scope // "unlabeled rows" or "all rows"
+	if scope == "all rows" {
+		scope = "rows (all)"
+	}
+	if j.Rows == 1 {
+		scope = strings.Replace(scope, "rows", "row", 1)
+	}
+	groups := "groups"
+	if len(j.Clusters) == 1 {
+		groups = "group"
+	}
+	fmt.Fprintf(w, "%s: %d %s, %d %s (distances in %s)\n", j.Input, j.Rows, scope, len(j.Clusters), groups, j.Space)
 	if m := j.Metrics; m != nil {
 		fmt.Fprintf(w, "against %s (%d rows): ACC %.3f  NMI %.3f  ARI %.3f\n", m.Truth, m.Rows, m.ACC, m.NMI, m.ARI)
 	}
 	for _, c := range j.Clusters {
-		fmt.Fprintf(w, "\n%s  %d rows (%.1f%%)\n", c.Cluster, c.Rows, 100*c.Share)
+		rows := "rows"
+		if c.Rows == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(w, "\n%s  %d %s (%.1f%%)\n", c.Cluster, c.Rows, rows, 100*c.Share)
 		if c.Rule != "" {
 			on := fmt.Sprintf("held-out, %d rows", c.HeldOutRows)
 			if c.MeasuredOn == "train" {

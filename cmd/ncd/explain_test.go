@@ -408,3 +408,23 @@ func TestReportInJSON(t *testing.T) {
 		t.Errorf("explain --json: report %q, wall_seconds %v", j.Report, j.Wall)
 	}
 }
+
+// The text's counts read as English: "1 group", "1 row", "rows (all)".
+func TestExplainTextCounts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y,cluster,unlabeled\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "%d,%d,A,false\n", i, i%7)
+		fmt.Fprintf(&b, "%d,%d,novel_0,true\n", i+40, i%5)
+	}
+	b.WriteString("100,3,novel_1,false\n")
+	path := writeFile(t, t.TempDir(), "c.csv", b.String())
+	_, out, _ := runCLI(t, "", "explain", "--data", path, "--quiet")
+	if !strings.Contains(out, ": 30 unlabeled rows, 1 group (") {
+		t.Errorf("scope novel:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "", "explain", "--data", path, "--quiet", "--scope", "all")
+	if !strings.Contains(out, ": 61 rows (all), 3 groups (") || !strings.Contains(out, "novel_1  1 row (1.6%)") {
+		t.Errorf("scope all:\n%s", out)
+	}
+}
