@@ -11,6 +11,7 @@ import (
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/tabularncd"
+	"github.com/ncd-project/ncd/internal/usererr"
 )
 
 // addTabularFlags registers TabularNCD's hyperparameters (fit and tune).
@@ -111,6 +112,9 @@ func fitTabular(ctx context.Context, app *App, v *viper.Viper, c common, cfg tab
 // tabularTuneMethod builds the tuned method from the flags (the settings
 // held fixed) and records them.
 func tabularTuneMethod(cmd *cobra.Command, v *viper.Viper, c common, set func(string, any)) (cv.Method, error) {
+	if f := cmd.Flags().Lookup("max-steps"); (f != nil && f.Changed) || v.InConfig("max-steps") {
+		return nil, usererr.New("--max-steps applies to --method pbn and baseline: tabularncd trains --pretrain-epochs and --epochs whole (set those instead)")
+	}
 	cfg := tabularTuneConfig(cmd, v, c)
 	if err := cfg.Check(); err != nil {
 		return nil, err

@@ -255,3 +255,27 @@ func TestFitPBNBadBudget(t *testing.T) {
 		}
 	}
 }
+
+// tune --method tabularncd refuses --max-steps as fit does (it ignored it),
+// and a bad TabularNCD setting before any fold runs.
+func TestTuneTabularNCDBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--max-steps", "100"}, "--max-steps applies to --method pbn and baseline"},
+		{[]string{"--pretrain-batch-size", "0"}, "--pretrain-batch-size must be >= 1"},
+	} {
+		out := filepath.Join(dir, "best.yaml")
+		args := append([]string{"tune", "--method", "tabularncd", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3",
+			"--trials", "1", "--out", out}, c.flags...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2, %q", c.flags, code, stderr, c.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "best.study.jsonl")); err == nil {
+			t.Errorf("%v: a study file was written for a refused run", c.flags)
+		}
+	}
+}
