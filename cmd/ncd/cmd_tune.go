@@ -729,14 +729,25 @@ func writeBestConfig(path string, target *cobra.Command, keys, vals []string, me
 	return atomicfile.WriteBytes(path, false, []byte(b.String()))
 }
 
-// printLeaderboard prints the top trials with their per-fold ACC and k.
+// printLeaderboard prints the folds, then the top trials with their
+// per-fold ACC and k.
 func printLeaderboard(w io.Writer, space cv.Space, res *cv.Result, top []cv.Trial) {
 	fmt.Fprintln(w, "folds:")
 	for i, f := range res.Folds {
 		fmt.Fprintf(w, "  %d: hides %s (%d rows)\n", i, strings.Join(f.Hidden, ","), f.Rows)
 	}
+	printBoard(w, space, top, true)
+}
+
+// printBoard prints ranked trials with their per-fold ACC and k (and NMI
+// and ARI when withNMI: a study's status has no such scores).
+func printBoard(w io.Writer, space cv.Space, top []cv.Trial, withNMI bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "rank\ttrial\tACC mean +- std\tNMI\tARI\tACC(k) per fold")
+	fmt.Fprintf(tw, "rank\ttrial\tACC mean +- std")
+	if withNMI {
+		fmt.Fprintf(tw, "\tNMI\tARI")
+	}
+	fmt.Fprintf(tw, "\tACC(k) per fold")
 	for _, p := range space {
 		fmt.Fprintf(tw, "\t%s", p.Name)
 	}
@@ -753,7 +764,11 @@ func printLeaderboard(w io.Writer, space cv.Space, res *cv.Result, top []cv.Tria
 		for _, f := range t.Folds {
 			per = append(per, fmt.Sprintf("%.3f(%d)", f.ACC, f.K))
 		}
-		fmt.Fprintf(tw, "%d\t%d%s\t%.4f +- %.4f\t%.4f\t%.4f\t%s", r+1, t.Index, note, t.ACC, t.ACCStd, t.NMI, t.ARI, strings.Join(per, " "))
+		fmt.Fprintf(tw, "%d\t%d%s\t%.4f +- %.4f", r+1, t.Index, note, t.ACC, t.ACCStd)
+		if withNMI {
+			fmt.Fprintf(tw, "\t%.4f\t%.4f", t.NMI, t.ARI)
+		}
+		fmt.Fprintf(tw, "\t%s", strings.Join(per, " "))
 		for _, p := range space {
 			fmt.Fprintf(tw, "\t%s", fmtParam(t.Params[p.Name], p))
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -342,38 +341,9 @@ func printStudyStatus(app *App, c common, desc string, snap *study.Snapshot, gra
 		var space cv.Space
 		_ = json.Unmarshal([]byte(snap.Header.Settings["space"]), &space)
 		fmt.Fprintln(w, "leaderboard:")
-		printBoard(w, space, s.Leaderboard)
+		printBoard(w, space, s.Leaderboard, false)
 	}
 	return nil
-}
-
-// printBoard prints ranked trials with their per-fold ACC and k.
-func printBoard(w io.Writer, space cv.Space, top []cv.Trial) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "rank\ttrial\tACC mean +- std\tACC(k) per fold")
-	for _, p := range space {
-		fmt.Fprintf(tw, "\t%s", p.Name)
-	}
-	fmt.Fprintln(tw)
-	for r, t := range top {
-		note := ""
-		switch {
-		case t.Failed:
-			note = " failed"
-		case t.Pruned:
-			note = " pruned"
-		}
-		var per []string
-		for _, f := range t.Folds {
-			per = append(per, fmt.Sprintf("%.3f(%d)", f.ACC, f.K))
-		}
-		fmt.Fprintf(tw, "%d\t%d%s\t%.4f +- %.4f\t%s", r+1, t.Index, note, t.ACC, t.ACCStd, strings.Join(per, " "))
-		for _, p := range space {
-			fmt.Fprintf(tw, "\t%s", fmtParam(t.Params[p.Name], p))
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
 }
 
 // exportStudy writes the best configuration (.yaml/.yml) or the study as a

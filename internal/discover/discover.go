@@ -168,15 +168,7 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	if o.IsGCD() {
 		return clusterLatentGCD(ctx, members, train, target, o)
 	}
-	r := &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
-	latentTrain := r.Embed(train.X)
-	r.KnownCentroids = cluster.KnownMeans(latentTrain, train.Known, len(train.Classes))
-	latent := latentTrain
-	if target != train {
-		latent = r.Embed(target.X)
-	}
-	r.Unlabeled = target.UnlabeledRows()
-	Z := latent.Select(r.Unlabeled)
+	r, _, Z := embedRows(members, train, target, o)
 
 	t1 := time.Now()
 	ko := o.K
@@ -198,4 +190,18 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	r.Seconds["cluster"] = time.Since(t2).Seconds()
 	r.NovelCentroids, r.Labels, r.Inertia = km.Centroids, km.Labels, km.Inertia
 	return r, nil
+}
+
+// embedRows starts a Result: the training rows and the target's unlabeled
+// rows (Z) in the members' latent space, and the known classes' centroids.
+func embedRows(members []*pbn.Model, train, target *dataset.Dataset, o PBNOptions) (r *Result, latentTrain, Z linalg.Matrix) {
+	r = &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
+	latentTrain = r.Embed(train.X)
+	r.KnownCentroids = cluster.KnownMeans(latentTrain, train.Known, len(train.Classes))
+	latent := latentTrain
+	if target != train {
+		latent = r.Embed(target.X)
+	}
+	r.Unlabeled = target.UnlabeledRows()
+	return r, latentTrain, latent.Select(r.Unlabeled)
 }

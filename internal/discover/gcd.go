@@ -109,15 +109,7 @@ func clusterLatentGCD(ctx context.Context, members []*pbn.Model, train, target *
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Members: members, Normalized: o.Normalized, Seconds: map[string]float64{}}
-	latentTrain := r.Embed(train.X)
-	r.KnownCentroids = cluster.KnownMeans(latentTrain, train.Known, len(train.Classes))
-	latent := latentTrain
-	if target != train {
-		latent = r.Embed(target.X)
-	}
-	r.Unlabeled = target.UnlabeledRows()
-	Z := latent.Select(r.Unlabeled)
+	r, latentTrain, Z := embedRows(members, train, target, o)
 
 	t1 := time.Now()
 	space := GCDSpace(latentTrain, train, Z, g)
