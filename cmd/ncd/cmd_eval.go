@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -70,6 +71,7 @@ type evalResult struct {
 	Failures   []string           `json:"failures"`
 	Passed     bool               `json:"passed"`
 	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+	Wall       float64            `json:"wall_seconds"` // the whole run, as every command's
 }
 
 func newEvalCmd(app *App) *cobra.Command {
@@ -221,6 +223,7 @@ func (r *evalResult) whyAbsent(name string) string {
 }
 
 func runEval(app *App, o evalOptions) error {
+	t0 := time.Now()
 	if o.Data == "" {
 		return usererr.New("--data is required (the predictions file to score)")
 	}
@@ -335,6 +338,7 @@ func runEval(app *App, o evalOptions) error {
 		}
 	}
 	res.Passed = len(res.Failures) == 0
+	res.Wall = time.Since(t0).Seconds()
 	if o.JSON {
 		if err := writeJSON(app.Stdout, res); err != nil {
 			return err

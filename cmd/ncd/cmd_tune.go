@@ -63,7 +63,8 @@ type tuneResult struct {
 	Study       string         `json:"study"`
 	Out         string         `json:"out,omitempty"`
 	Plot        string         `json:"plot,omitempty"`
-	Seconds     float64        `json:"seconds"` // the whole run's wall time
+	Seconds     float64        `json:"seconds"`      // the whole run's wall time
+	Wall        float64        `json:"wall_seconds"` // the same, under the name every command uses
 }
 
 func newTuneCmd(app *App) *cobra.Command {
@@ -366,6 +367,7 @@ func reportTune(app *App, cmd *cobra.Command, v *viper.Viper, c common, setup *t
 		r.Plot = plotPath
 	}
 	r.Seconds = time.Since(c.Start).Seconds()
+	r.Wall = r.Seconds
 	if !c.Quiet {
 		printLeaderboard(app.Stderr, setup.space, res, r.Leaderboard)
 		fmt.Fprintf(app.Stderr, "best: trial %d, ACC %.4f +- %.4f over %d folds", best.Index, best.ACC, best.ACCStd, len(best.Folds))

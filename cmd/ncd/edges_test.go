@@ -314,6 +314,17 @@ func TestJSONConfigIsTyped(t *testing.T) {
 	if _, ok := r.BestConfig["lr"].(float64); !ok {
 		t.Errorf("best_config lr: %#v, want a number", r.BestConfig["lr"])
 	}
+	// wall_seconds, as the README promises for every command's --json.
+	if r.Wall <= 0 {
+		t.Errorf("tune --json: wall_seconds %v", r.Wall)
+	}
+	code, stdout, stderr = runCLI(t, "", "eval", "--data", filepath.Join(dir, "p.csv"), "--json")
+	var ev struct {
+		Wall *float64 `json:"wall_seconds"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &ev) != nil || ev.Wall == nil || *ev.Wall < 0 {
+		t.Errorf("eval --json: exit %d, wall_seconds %v: %s", code, ev.Wall, stderr)
+	}
 	yaml := string(must(os.ReadFile(out)))
 	for _, line := range []string{"\nmethod: \"pbn\"\n", "\nepochs: 2\n", "\nshuffle: true\n", "\nnovel: \"0,3\"\n"} {
 		if !strings.Contains(yaml, line) {

@@ -42,7 +42,8 @@ type tuneJSON struct {
 		ACC    float64            `json:"acc"`
 		Params map[string]float64 `json:"params"`
 	} `json:"leaderboard"`
-	Study string `json:"study"`
+	Study string  `json:"study"`
+	Wall  float64 `json:"wall_seconds"`
 }
 
 func runTuneJSON(t *testing.T, args ...string) (tuneJSON, string) {
