@@ -44,6 +44,9 @@ func tuneStorage(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Vip
 	if status && export != "" {
 		return true, usererr.New("--status and --export are separate runs: give one")
 	}
+	if !pg && strings.Contains(spec, "://") {
+		return true, usererr.New("--storage %s: a study is kept in a study file or in PostgreSQL (postgres://USER[:PASS]@HOST[:PORT]/DB); no other database is supported", study.Redact(spec))
+	}
 	if !pg && spec != "" && v.GetString("study") != "" && v.GetString("study") != spec {
 		return true, usererr.New("--storage %s is a study file and --study names another (%s): give one (--study names a study only in a postgres:// --storage)", spec, v.GetString("study"))
 	}

@@ -318,3 +318,17 @@ func noComments(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestTuneStorageOtherDatabase: a URL that is not PostgreSQL's is refused
+// as such (exit 2, password hidden), not taken for a study file's name.
+func TestTuneStorageOtherDatabase(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 100)
+	code, _, stderr := runCLI(t, "", "tune", "--data", data, "--novel", "0,3", "--storage", "mysql://u:secret@localhost/db", "--out", filepath.Join(dir, "b.yaml"))
+	if code != 2 || !strings.Contains(stderr, "no other database is supported") || strings.Contains(stderr, "secret") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.yaml")); err == nil {
+		t.Errorf("b.yaml written")
+	}
+}

@@ -154,6 +154,9 @@ func describe(cfg *pgxpool.Config) string {
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, host, c.Port, c.Database)
 }
 
+// Redact removes the password from a URL-style DSN for messages.
+func Redact(dsn string) string { return redact(dsn) }
+
 // redact removes the password from a DSN for messages.
 func redact(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
