@@ -217,24 +217,16 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if err := checkWritable(studyPath); err != nil {
 		return err
 	}
-	in, err := loadInputs(app, v)
+	ds, setup, header, err := loadTuneSetup(app, cmd, v, c)
 	if err != nil {
 		return err
 	}
-	ds := in.Train
-	setup, err := tuneOptions(cmd, v, c, ds)
-	if err != nil {
-		return err
-	}
-	printBoundNote(app, c, setup.note)
 	if asked := v.GetInt("folds"); len(setup.folds) < asked && !c.Quiet {
 		fmt.Fprintf(app.Stderr, "ncd: note: only %d distinct sets of %d among %d known classes: using %d folds, not the %d of --folds\n",
 			len(setup.folds), len(setup.folds[0]), len(ds.Classes), len(setup.folds), asked)
 	}
 
 	// The study: create it, or resume it when it matches.
-	header := study.Header{Settings: setup.settings, NCDVersion: versionString(), Created: time.Now().UTC().Format(time.RFC3339)}
-	header.Fingerprint = studyFingerprint(cv.Fingerprint(ds), setup.settings)
 	var w *study.Writer
 	var resumed []cv.Trial
 	old, err := study.Load(studyPath)
@@ -403,6 +395,25 @@ func defaultStudyPath(out string) string {
 
 // tuneOptions turns the flags into the method, its space, the folds and
 // cv.Options, and records every setting the trials depend on.
+// loadTuneSetup reads the training table, resolves the search from the
+// flags (printing the k-bound note) and makes the study header that a file
+// study and a PostgreSQL study both record.
+func loadTuneSetup(app *App, cmd *cobra.Command, v *viper.Viper, c common) (*dataset.Dataset, *tuneSetup, study.Header, error) {
+	in, err := loadInputs(app, v)
+	if err != nil {
+		return nil, nil, study.Header{}, err
+	}
+	ds := in.Train
+	setup, err := tuneOptions(cmd, v, c, ds)
+	if err != nil {
+		return nil, nil, study.Header{}, err
+	}
+	printBoundNote(app, c, setup.note)
+	header := study.Header{Settings: setup.settings, NCDVersion: versionString(), Created: time.Now().UTC().Format(time.RFC3339)}
+	header.Fingerprint = studyFingerprint(cv.Fingerprint(ds), setup.settings)
+	return ds, setup, header, nil
+}
+
 func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Dataset) (*tuneSetup, error) {
 	s := &tuneSetup{settings: map[string]string{}}
 	set := func(k string, val any) { s.settings[k] = fmt.Sprint(val) }

@@ -177,18 +177,10 @@ func runTunePG(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper
 	if err := checkPlotPath(plotPath); err != nil {
 		return err
 	}
-	in, err := loadInputs(app, v)
+	ds, setup, header, err := loadTuneSetup(app, cmd, v, c)
 	if err != nil {
 		return err
 	}
-	ds := in.Train
-	setup, err := tuneOptions(cmd, v, c, ds)
-	if err != nil {
-		return err
-	}
-	printBoundNote(app, c, setup.note)
-	header := study.Header{Settings: setup.settings, NCDVersion: versionString(), Created: time.Now().UTC().Format(time.RFC3339)}
-	header.Fingerprint = studyFingerprint(cv.Fingerprint(ds), setup.settings)
 	tmpl, _ := json.Marshal(newBestTemplate(cmd, v, setup))
 	created, total, err := p.Join(ctx, name, header, tmpl, setup.opt.Trials)
 	if err != nil {
