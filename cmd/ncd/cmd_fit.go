@@ -37,6 +37,8 @@ type fitResult struct {
 	Clustered  int                `json:"rows_clustered"`
 	Sizes      map[string]int     `json:"sizes"`
 	Inertia    float64            `json:"inertia"`
+	Empty      int                `json:"empty_clusters"` // novel clusters of the k that received no row
+	Notes      []string           `json:"notes,omitempty"`
 	FinalLoss  map[string]float64 `json:"final_loss"`
 	Latent     string             `json:"latent"`
 	Model      string             `json:"model,omitempty"`
@@ -316,6 +318,12 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		names, unlMask = predictionNames(target, target.Known, novel)
 	}
 	res.Sizes = clusterSizes(names, unlMask)
+	if dr.GCD == nil {
+		if empty, note := emptyClusterNote(cfg.Method, k, dr.Labels); empty > 0 {
+			res.Empty, res.Notes = empty, append(res.Notes, note)
+			printNotes(app, v, []string{note})
+		}
+	}
 	t4 := time.Now()
 	if modelPath != "" {
 		if err := f.Save(modelPath); err != nil {

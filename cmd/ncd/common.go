@@ -14,6 +14,7 @@ import (
 	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/chart"
 	ncdio "github.com/ncd-project/ncd/internal/io"
+	"github.com/ncd-project/ncd/internal/tabularncd"
 )
 
 // interruption is the cancel cause of a command's context when SIGINT
@@ -202,4 +203,25 @@ func fmtSeconds(s float64) string {
 		return fmt.Sprintf("%.1f s", s)
 	}
 	return fmt.Sprintf("%.2f s", s)
+}
+
+// emptyClusterNote counts the novel clusters 0..k-1 that no label names
+// and, when some are empty, says so: a TabularNCD clustering head can
+// collapse onto a few of its k outputs (its argmax never picks the others).
+func emptyClusterNote(method string, k int, labels []int) (int, string) {
+	used := map[int]bool{}
+	for _, l := range labels {
+		if l >= 0 && l < k {
+			used[l] = true
+		}
+	}
+	empty := k - len(used)
+	if empty <= 0 {
+		return 0, ""
+	}
+	why := "k-means left them without rows; try another --seed or a smaller --k"
+	if method == tabularncd.Method {
+		why = "the clustering head collapsed onto fewer outputs; try another --seed, a smaller --top-k or --k, or --method pbn"
+	}
+	return empty, fmt.Sprintf("only %d of the k=%d novel clusters received rows (%d empty): %s", len(used), k, empty, why)
 }

@@ -279,3 +279,61 @@ func TestTuneTabularNCDBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestFitTabularNCDEmptyClusters: a TabularNCD clustering head that
+// collapses (iris, 100 novel rows, --k 8: the head's argmax uses few of its
+// 8 outputs) is said on stderr and in --json, naming how many clusters got
+// rows; a fit whose k clusters all received rows says nothing.
+func TestFitTabularNCDEmptyClusters(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		k          string
+		wantNote   bool
+		mustReport bool // the collapse must happen (the case the test is about)
+	}{{"8", true, true}, {"2", false, false}} {
+		args := []string{"fit", "--method", "tabularncd", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+			"--k", c.k, "--seed", "0", "--out", filepath.Join(dir, "p"+c.k+".csv")}
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 0 {
+			t.Fatalf("k %s: exit %d: %s", c.k, code, stderr)
+		}
+		code, stdout, stderr2 := runCLI(t, "", append(args, "--json", "--quiet")...)
+		if code != 0 {
+			t.Fatalf("k %s --json: exit %d: %s", c.k, code, stderr2)
+		}
+		var r struct {
+			K             int            `json:"k"`
+			Sizes         map[string]int `json:"sizes"`
+			EmptyClusters int            `json:"empty_clusters"`
+			Notes         []string       `json:"notes"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		k, _ := strconv.Atoi(c.k)
+		got := len(r.Sizes)
+		if c.mustReport && got >= k {
+			t.Fatalf("k %s: %d clusters received rows: the head did not collapse, the test proves nothing", c.k, got)
+		}
+		if r.EmptyClusters != k-got {
+			t.Errorf("k %s: --json empty_clusters %d, want %d (sizes %v)", c.k, r.EmptyClusters, k-got, r.Sizes)
+		}
+		note := "only " + strconv.Itoa(got) + " of the k=" + c.k + " novel clusters received rows (" + strconv.Itoa(k-got) + " empty)"
+		if got < k {
+			if !strings.Contains(stderr, "ncd: note: "+note) {
+				t.Errorf("k %s: stderr lacks %q:\n%s", c.k, note, stderr)
+			}
+			if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], note) {
+				t.Errorf("k %s: --json notes %q, want one containing %q", c.k, r.Notes, note)
+			}
+		} else if strings.Contains(stderr, "received rows") || len(r.Notes) != 0 {
+			t.Errorf("k %s: all clusters got rows but a note was given: %s %q", c.k, stderr, r.Notes)
+		}
+		if c.wantNote != (got < k) {
+			t.Errorf("k %s: %d of %d clusters received rows", c.k, got, k)
+		}
+		if strings.Contains(stderr2, "note:") {
+			t.Errorf("k %s: --quiet printed a note: %s", c.k, stderr2)
+		}
+	}
+}
