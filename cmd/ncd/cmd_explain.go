@@ -212,12 +212,39 @@ type conditionJSON struct {
 }
 
 type contrastJSON struct {
-	Feature string  `json:"feature"`
-	Level   string  `json:"level,omitempty"`
-	SMD     float64 `json:"smd"`
-	KS      float64 `json:"ks"`
-	MeanIn  float64 `json:"mean_in"`
-	MeanOut float64 `json:"mean_out"`
+	Feature string `json:"feature"`
+	Level   string `json:"level,omitempty"`
+	// SMD is null when both sides are constant at different values (no
+	// spread to measure the difference in: the separation is complete).
+	SMD     *float64 `json:"smd"`
+	KS      float64  `json:"ks"`
+	MeanIn  float64  `json:"mean_in"`
+	MeanOut float64  `json:"mean_out"`
+	// ConstantIn: every row of the group has the value mean_in;
+	// ConstantOut: every other row has mean_out.
+	ConstantIn  bool `json:"constant_in"`
+	ConstantOut bool `json:"constant_out"`
+	// difference is the printed wording (explain.Contrast.Difference).
+	difference string
+}
+
+// newContrastJSON is a contrast as explain's JSON and text print it.
+func newContrastJSON(c explain.Contrast) contrastJSON {
+	x := contrastJSON{Feature: c.Feature, Level: c.Level, KS: round6(c.KS), MeanIn: round6(c.MeanIn), MeanOut: round6(c.MeanOut),
+		ConstantIn: c.ConstantIn, ConstantOut: c.ConstantOut, difference: c.Difference()}
+	if c.SMDDefined() {
+		smd := round6(c.SMD)
+		x.SMD = &smd
+	}
+	return x
+}
+
+// name is the feature, or feature=level.
+func (x contrastJSON) name() string {
+	if x.Level != "" {
+		return x.Feature + "=" + x.Level
+	}
+	return x.Feature
 }
 
 type exampleJSON struct {
@@ -493,7 +520,7 @@ func explainRun(d *explainData, o explainOptions) (*explanation, error) {
 			ce.Train = ruleMetrics{Rows: tr.Rows, Support: tr.Support, Covered: tr.Covered, Precision: tr.Precision, Recall: tr.Recall, F1: tr.F1}
 		}
 		for _, c := range g.Contrasts {
-			ce.Contrasts = append(ce.Contrasts, contrastJSON{Feature: c.Feature, Level: c.Level, SMD: round6(c.SMD), KS: round6(c.KS), MeanIn: round6(c.MeanIn), MeanOut: round6(c.MeanOut)})
+			ce.Contrasts = append(ce.Contrasts, newContrastJSON(c))
 		}
 		for _, e := range g.Examples {
 			r := rows[e.Row]
@@ -668,11 +695,7 @@ func printExplanation(w io.Writer, j *explainJSON) {
 		if len(c.Contrasts) > 0 {
 			parts := make([]string, len(c.Contrasts))
 			for i, x := range c.Contrasts {
-				name := x.Feature
-				if x.Level != "" {
-					name += "=" + x.Level
-				}
-				parts[i] = fmt.Sprintf("%s %+.1f sd (KS %.2f)", name, x.SMD, x.KS)
+				parts[i] = fmt.Sprintf("%s %s (KS %.2f)", x.name(), x.difference, x.KS)
 			}
 			fmt.Fprintf(w, "  differs    %s\n", strings.Join(parts, ", "))
 		}

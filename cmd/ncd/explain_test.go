@@ -110,7 +110,7 @@ func TestExplainPlantedRules(t *testing.T) {
 		t.Errorf("categorical condition printed as %q / %q", j.Clusters[2].Rule, j.Clusters[2].RuleSQL)
 	}
 	// f0 differs most for novel_1 (f0 <= 3 against 3..10): KS well above .5.
-	if c := j.Clusters[1].Contrasts[0]; c.Feature != "f0" || c.KS < 0.5 || c.SMD > -1 {
+	if c := j.Clusters[1].Contrasts[0]; c.Feature != "f0" || c.KS < 0.5 || c.SMD == nil || *c.SMD > -1 {
 		t.Errorf("novel_1's first contrast %+v", c)
 	}
 }
@@ -426,5 +426,80 @@ func TestExplainTextCounts(t *testing.T) {
 	_, out, _ = runCLI(t, "", "explain", "--data", path, "--quiet", "--scope", "all")
 	if !strings.Contains(out, ": 61 rows (all), 3 groups (") || !strings.Contains(out, "novel_1  1 row (1.6%)") {
 		t.Errorf("scope all:\n%s", out)
+	}
+}
+
+// TestExplainConstantInCluster: in fit's predictions for iris (setosa
+// known, the other two hidden), the unlabeled column is false in every
+// setosa row and true in every other row. Explained with --scope all, that
+// level has no spread on either side: the text says so in words (it printed
+// a capped "+99.0 sd"), --json gives smd null with constant_in and
+// constant_out, and the report says "none: both constant". A level absent
+// from a whole novel cluster reads "in no row, others N%".
+func TestExplainConstantInCluster(t *testing.T) {
+	dir := t.TempDir()
+	pred := filepath.Join(dir, "pred.csv")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica",
+		"--ensemble", "1", "--quiet", "--out", pred); code != 0 {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	args := []string{"explain", "--data", pred, "--scope", "all", "--features", "petal_width,petal_length,unlabeled", "--quiet"}
+	code, stdout, stderr := runCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("explain: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "99.0 sd") {
+		t.Errorf("a capped SMD is printed:\n%s", stdout)
+	}
+	_, setosa, _ := strings.Cut(stdout, "\nsetosa ")
+	if !strings.Contains(setosa, "differs    unlabeled=false in every row, others 0% (KS 1.00), ") {
+		t.Errorf("setosa's contrasts do not say the level is in every row:\n%s", setosa)
+	}
+	if !regexp.MustCompile(`unlabeled=false in no row, others \d+% \(KS`).MatchString(stdout) {
+		t.Errorf("no novel cluster says the level is in none of its rows:\n%s", stdout)
+	}
+	code, stdout, stderr = runCLI(t, "", append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("explain --json: exit %d: %s", code, stderr)
+	}
+	var j struct {
+		Clusters []struct {
+			Cluster   string                       `json:"cluster"`
+			Contrasts []map[string]json.RawMessage `json:"contrasts"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, cl := range j.Clusters {
+		for _, c := range cl.Contrasts {
+			if string(c["smd"]) == "99" || string(c["smd"]) == "-99" {
+				t.Errorf("%s: smd %s", cl.Cluster, c["smd"])
+			}
+			if cl.Cluster != "setosa" || string(c["feature"]) != `"unlabeled"` {
+				continue
+			}
+			found = true
+			smd, ok := c["smd"]
+			if !ok || string(smd) != "null" || string(c["level"]) != `"false"` || string(c["constant_in"]) != "true" ||
+				string(c["constant_out"]) != "true" || string(c["mean_in"]) != "1" || string(c["mean_out"]) != "0" || string(c["ks"]) != "1" {
+				t.Errorf("setosa's unlabeled contrast: %s", stdout)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no setosa contrast on unlabeled: %s", stdout)
+	}
+	rep := filepath.Join(dir, "r.html")
+	if code, _, stderr := runCLI(t, "", append(args, "--report", rep, "--map-rows", "150")...); code != 0 {
+		t.Fatalf("explain --report: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if html := string(b); !strings.Contains(html, "none: both constant") || !strings.Contains(html, "unlabeled=false in every row, others 0%") || strings.Contains(html, "99.0") || strings.Contains(html, "+99.00") {
+		t.Errorf("the report does not word the constant level (or shows the old cap)")
 	}
 }

@@ -148,11 +148,12 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 			g.MeasuredOn = fmt.Sprintf("training rows: %d; the class is too small to hold rows out", cl.Train.Rows)
 		}
 		for _, x := range cl.Contrasts {
-			name := x.Feature
-			if x.Level != "" {
-				name += "=" + x.Level
+			rc := report.Contrast{Feature: x.name(), KS: x.KS, MeanIn: x.MeanIn, MeanOut: x.MeanOut,
+				Difference: x.difference, ConstantIn: x.ConstantIn, SMDUndefined: x.SMD == nil}
+			if x.SMD != nil {
+				rc.SMD = *x.SMD
 			}
-			g.Contrasts = append(g.Contrasts, report.Contrast{Feature: name, SMD: x.SMD, KS: x.KS, MeanIn: x.MeanIn, MeanOut: x.MeanOut})
+			g.Contrasts = append(g.Contrasts, rc)
 		}
 		g.Columns = exampleColumns(j.Features, cl.Contrasts, 10)
 		for _, e := range cl.Examples {

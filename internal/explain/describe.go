@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -76,10 +77,6 @@ type Group struct {
 	Nearest string
 }
 
-// MaxSMD caps the standardized mean difference: a feature constant inside
-// and outside a group, at different values, separates it completely.
-const MaxSMD = 99
-
 // Contrast compares one feature inside the group with the other rows.
 // Level is set for a categorical column's level: the values are then the
 // shares of rows with that level.
@@ -87,13 +84,58 @@ type Contrast struct {
 	Feature string
 	Level   string
 	// SMD is the standardized mean difference (mean in - mean out) over the
-	// pooled standard deviation sqrt((var in + var out) / 2), within
-	// +-MaxSMD.
+	// pooled standard deviation sqrt((var in + var out) / 2). It is not
+	// defined (SMDDefined false, SMD 0) when neither side varies and their
+	// values differ: the group is then separated completely.
 	SMD float64
 	// KS is the two-sample Kolmogorov-Smirnov statistic: the largest gap
 	// between the two empirical distribution functions.
 	KS              float64
 	MeanIn, MeanOut float64
+	// ConstantIn: every row of the group with a value has the same one
+	// (MeanIn, exactly); ConstantOut the same for the other rows.
+	ConstantIn, ConstantOut bool
+}
+
+// SMDDefined tells whether SMD measures the difference: not when both
+// sides are constant at different values (no spread to measure it in).
+func (c Contrast) SMDDefined() bool {
+	return !(c.ConstantIn && c.ConstantOut && c.MeanIn != c.MeanOut)
+}
+
+// Difference words how the group differs from the other rows, without
+// the feature's name: "+3.6 sd", or, for a feature constant inside the
+// group, "= 0.2 in every row, others mean 1.68", and for a level
+// "in every row, others 12%" or "in no row, others 94%".
+func (c Contrast) Difference() string {
+	if !c.ConstantIn {
+		return fmt.Sprintf("%+.1f sd", c.SMD)
+	}
+	if c.Level != "" {
+		in := "in every row"
+		if c.MeanIn == 0 {
+			in = "in no row"
+		}
+		return fmt.Sprintf("%s, others %s", in, percent(c.MeanOut))
+	}
+	others := "others mean " + strconv.FormatFloat(c.MeanOut, 'g', 4, 64)
+	if c.ConstantOut {
+		others = "others all " + strconv.FormatFloat(c.MeanOut, 'g', -1, 64)
+	}
+	return fmt.Sprintf("= %s in every row, %s", strconv.FormatFloat(c.MeanIn, 'g', -1, 64), others)
+}
+
+// percent prints a share as a percentage, never rounding a share that is
+// not exactly 0 or 1 to "0%" or "100%".
+func percent(x float64) string {
+	p := math.Round(100 * x)
+	switch {
+	case p == 0 && x > 0:
+		return "<1%"
+	case p == 100 && x < 1:
+		return ">99%"
+	}
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 }
 
 // Example is a row shown for a group: Role "typical" (nearest the group's
@@ -335,6 +377,15 @@ func contrastFeatures(X *Table) []feature {
 	return out
 }
 
+// smdRank orders contrasts of equal KS: by |SMD|, an undefined SMD (both
+// sides constant, at different values) first.
+func smdRank(c Contrast) float64 {
+	if !c.SMDDefined() {
+		return math.Inf(1)
+	}
+	return math.Abs(c.SMD)
+}
+
 // contrasts fills each group's top features by KS statistic (ties: larger
 // |SMD|, then feature order), a text column once, by its best level.
 func contrasts(X *Table, y []int, k, top int, groups []Group) {
@@ -364,17 +415,37 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 			SS += v * v
 		}
 		// KS for every group in one sweep over the sorted values.
+		// The same sweep counts the distinct values inside and outside
+		// each group (a constant side has one) and keeps the first.
 		ks := make([]float64, k)
 		cin := make([]float64, k)
+		last := make([]float64, k)
+		levelsIn, levelsOut := make([]int, k), make([]int, k)
+		firstIn, firstOut := make([]float64, k), make([]float64, k)
 		var cAll float64
 		for a := 0; a < len(order); {
 			b := a
-			for b < len(order) && f.vals[order[b]] == f.vals[order[a]] {
+			v := f.vals[order[a]]
+			for b < len(order) && f.vals[order[b]] == v {
 				cin[y[order[b]]]++
 				cAll++
 				b++
 			}
 			for g := 0; g < k; g++ {
+				in := cin[g] - last[g]
+				last[g] = cin[g]
+				if in > 0 {
+					if levelsIn[g] == 0 {
+						firstIn[g] = v
+					}
+					levelsIn[g]++
+				}
+				if float64(b-a) > in {
+					if levelsOut[g] == 0 {
+						firstOut[g] = v
+					}
+					levelsOut[g]++
+				}
 				nIn, nOut := n[g], N-n[g]
 				if nIn == 0 || nOut == 0 {
 					continue
@@ -391,14 +462,19 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 				c.MeanIn, c.MeanOut = s[g]/nIn, (S-s[g])/nOut
 				vIn := max(ss[g]/nIn-c.MeanIn*c.MeanIn, 0)
 				vOut := max((SS-ss[g])/nOut-c.MeanOut*c.MeanOut, 0)
-				diff := c.MeanIn - c.MeanOut
-				if sd := math.Sqrt((vIn + vOut) / 2); sd > 0 {
-					c.SMD = diff / sd
+				// A constant side: its value and no spread, exactly (the
+				// sums leave rounding residues).
+				c.ConstantIn, c.ConstantOut = levelsIn[g] == 1, levelsOut[g] == 1
+				if c.ConstantIn {
+					c.MeanIn, vIn = firstIn[g], 0
 				}
-				// No spread on either side: the separation is complete
-				// whatever the difference; capped so it stays a number.
-				if math.Abs(c.SMD) > MaxSMD || (c.SMD == 0 && diff != 0) {
-					c.SMD = math.Copysign(MaxSMD, diff)
+				if c.ConstantOut {
+					c.MeanOut, vOut = firstOut[g], 0
+				}
+				// No spread on either side: SMD stays 0, undefined
+				// (SMDDefined), and ranks first among equal KS.
+				if sd := math.Sqrt((vIn + vOut) / 2); sd > 0 {
+					c.SMD = (c.MeanIn - c.MeanOut) / sd
 				}
 			}
 			all[g][fi] = c
@@ -416,7 +492,7 @@ func contrasts(X *Table, y []int, k, top int, groups []Group) {
 			if math.Abs(ca.KS-cb.KS) > eps {
 				return ca.KS > cb.KS
 			}
-			return math.Abs(ca.SMD) > math.Abs(cb.SMD)+eps
+			return smdRank(ca) > smdRank(cb)+eps
 		})
 		// One level per text column (its best): a two-level column's
 		// levels mirror each other.

@@ -98,7 +98,10 @@ func BenchmarkDescribeLetter(b *testing.B) {
 }
 
 // A level present in every row of one group and in none of the other has
-// no spread on either side: SMD at the cap, KS 1. One group: no contrasts.
+// no spread on either side: SMD undefined (0), KS 1, worded as "in every
+// row". A numeric feature constant inside a group keeps its exact value
+// (0.1 three times sums to 0.30000000000000004) and its real SMD against
+// the other rows' spread. One group: no contrasts.
 func TestContrastNoSpread(t *testing.T) {
 	X := mustTable(t, CategoricalColumn("c", []string{"a", "a", "b", "b"}))
 	res, err := Describe(Input{X: X, Groups: []string{"A", "A", "B", "B"}})
@@ -106,8 +109,39 @@ func TestContrastNoSpread(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := res.Groups[0].Contrasts[0]
-	if c.Feature != "c" || c.Level != "a" || c.SMD != MaxSMD || c.KS != 1 || c.MeanIn != 1 || c.MeanOut != 0 {
+	if c.Feature != "c" || c.Level != "a" || c.SMD != 0 || c.SMDDefined() || !c.ConstantIn || !c.ConstantOut || c.KS != 1 || c.MeanIn != 1 || c.MeanOut != 0 {
 		t.Fatalf("%+v", c)
+	}
+	if d := c.Difference(); d != "in every row, others 0%" {
+		t.Errorf("level: %q", d)
+	}
+	if d := res.Groups[1].Contrasts[0].Difference(); d != "in no row, others 100%" {
+		t.Errorf("level, other group: %q", d)
+	}
+	// x: A = {0.1, 0.1, 0.1}, B = {1, 2, 3, 4}: B's variance 1.25, pooled
+	// SD sqrt(1.25/2), SMD (0.1 - 2.5) / 0.790569 = -3.035787.
+	X2 := mustTable(t, NumericColumn("x", []float64{0.1, 1, 0.1, 2, 3, 0.1, 4}))
+	res, err = Describe(Input{X: X2, Groups: []string{"A", "B", "A", "B", "B", "A", "B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = res.Groups[0].Contrasts[0]
+	if !c.ConstantIn || c.ConstantOut || c.MeanIn != 0.1 || c.MeanOut != 2.5 || !c.SMDDefined() || math.Abs(c.SMD+3.035787) > 1e-6 {
+		t.Fatalf("numeric: %+v", c)
+	}
+	if d := c.Difference(); d != "= 0.1 in every row, others mean 2.5" {
+		t.Errorf("numeric: %q", d)
+	}
+	if d := res.Groups[1].Contrasts[0].Difference(); d != "+3.0 sd" {
+		t.Errorf("numeric, varying group: %q", d)
+	}
+	for _, c := range []struct {
+		x    float64
+		want string
+	}{{0, "0%"}, {0.001, "<1%"}, {0.124, "12%"}, {0.999, ">99%"}, {1, "100%"}} {
+		if got := percent(c.x); got != c.want {
+			t.Errorf("percent(%v) = %q, want %q", c.x, got, c.want)
+		}
 	}
 	res, err = Describe(Input{X: X, Groups: []string{"A", "A", "A", "A"}})
 	if err != nil {

@@ -77,6 +77,12 @@ type Contrast struct {
 	Feature         string
 	SMD, KS         float64
 	MeanIn, MeanOut float64
+	// Difference words the difference for the summary table ("+3.6 sd",
+	// "= 0.2 in every row, others mean 1.7"); empty: SMD in sd.
+	Difference string
+	// ConstantIn: every row of the class has MeanIn. SMDUndefined: both
+	// sides are constant at different values (SMD is 0, not a measure).
+	ConstantIn, SMDUndefined bool
 }
 
 // Example is a shown row.
@@ -234,7 +240,11 @@ func (r *Report) summary(b *strings.Builder) {
 	for i, g := range r.Groups {
 		var top []string
 		for _, c := range g.Contrasts[:min(3, len(g.Contrasts))] {
-			top = append(top, fmt.Sprintf("%s %+.1f sd", c.Feature, c.SMD))
+			d := c.Difference
+			if d == "" {
+				d = fmt.Sprintf("%+.1f sd", c.SMD)
+			}
+			top = append(top, c.Feature+" "+d)
 		}
 		warn := ""
 		if g.Warning != "" {
@@ -483,11 +493,20 @@ func (r *Report) cards(b *strings.Builder) {
 			b.WriteString("<tr><th scope=\"col\">feature</th><th scope=\"col\">mean in class</th><th scope=\"col\">mean elsewhere</th><th scope=\"col\">SMD</th><th scope=\"col\">KS</th><th scope=\"col\">SMD bar</th></tr>\n")
 			for _, c := range g.Contrasts {
 				cls := "bar"
-				if c.SMD < 0 {
+				if c.SMD < 0 || (c.SMDUndefined && c.MeanIn < c.MeanOut) {
 					cls = "bar neg"
 				}
-				fmt.Fprintf(b, "<tr><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%+.2f</td><td class=\"n\">%s</td><td><span class=\"%s\" style=\"width:%spx\" aria-hidden=\"true\"></span></td></tr>\n",
-					esc(c.Feature), fmtNum(c.MeanIn), fmtNum(c.MeanOut), c.SMD, f2(c.KS), cls, f1(min(30*math.Abs(c.SMD), 150)))
+				in, smd, width := fmtNum(c.MeanIn), fmt.Sprintf("%+.2f", c.SMD), min(30*math.Abs(c.SMD), 150)
+				if c.ConstantIn {
+					in += " (every row)"
+				}
+				if c.SMDUndefined {
+					// Both sides constant: completely apart, no spread to
+					// count standard deviations in.
+					smd, width = "none: both constant", 150
+				}
+				fmt.Fprintf(b, "<tr><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td><span class=\"%s\" style=\"width:%spx\" aria-hidden=\"true\"></span></td></tr>\n",
+					esc(c.Feature), esc(in), fmtNum(c.MeanOut), esc(smd), f2(c.KS), cls, f1(width))
 			}
 			b.WriteString("</table>\n")
 		}
