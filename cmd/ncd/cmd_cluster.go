@@ -94,7 +94,10 @@ features (a note says so; name them in --features to use them).`,
   # unlabeled rows may be known or new; k_new may be 0
   ncd cluster --data train.csv --setting gcd --method ncd-sc --out pred.csv`,
 		Args: cobra.NoArgs,
-		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
+		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
+			if err := checkReportFlags(cmd, v); err != nil {
+				return err
+			}
 			if v.GetString("model") != "" {
 				if v.GetString("report") != "" {
 					return usererr.New("--report needs the clustering in memory: with --model, run 'ncd explain --data <out> --model <model> --report <file>'")

@@ -76,7 +76,10 @@ group's rule, contrasts and examples. 'ncd fit' and 'ncd cluster' take
   # paste a rule
   python -c 'import pandas as pd; print(len(pd.read_csv("pred.csv").query("unlabeled and petal_width <= 1.65")))'`,
 		Args: cobra.NoArgs,
-		RunE: runE(app, func(ctx context.Context, _ *cobra.Command, v *viper.Viper, c common) error {
+		RunE: runE(app, func(ctx context.Context, cmd *cobra.Command, v *viper.Viper, c common) error {
+			if err := checkReportFlags(cmd, v); err != nil {
+				return err
+			}
 			return runExplain(ctx, app, v, c)
 		}),
 	}

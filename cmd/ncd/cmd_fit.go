@@ -180,6 +180,9 @@ func pbnConfig(v *viper.Viper, c common) (pbn.Config, bool, error) {
 }
 
 func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common) error {
+	if err := checkReportFlags(cmd, v); err != nil {
+		return err
+	}
 	setting, gopt, err := gcdFlags(v)
 	if err != nil {
 		return err
@@ -204,9 +207,6 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		return err
 	}
 	if err := checkWritable(modelPath); err != nil {
-		return err
-	}
-	if _, err := reportOptionsFrom(v, c); err != nil {
 		return err
 	}
 	seconds := map[string]float64{}

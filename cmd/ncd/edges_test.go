@@ -356,3 +356,51 @@ func TestSummaryTimesNamePhases(t *testing.T) {
 		}
 	}
 }
+
+// TestMapFlagsCheckedWithoutReport: --map and --map-rows are checked
+// whether or not --report is given (a bad value is exit 2 on fit, cluster,
+// cluster --model and explain), and either one given on the command line
+// without --report, where it would do nothing, is refused with exit 2 and
+// no output written.
+func TestMapFlagsCheckedWithoutReport(t *testing.T) {
+	dir := t.TempDir()
+	iris := "../../testdata/iris.csv"
+	modelPath, pred := filepath.Join(dir, "m.ncd"), filepath.Join(dir, "pred.csv")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5",
+		"--quiet", "--model", modelPath, "--out", pred); code != 0 {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "out.csv")
+	for _, cmd := range [][]string{
+		{"fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5", "--out", out},
+		{"cluster", "--data", iris, "--novel", "versicolor,virginica", "--out", out},
+		{"cluster", "--model", modelPath, "--data", iris, "--out", out},
+		{"explain", "--data", pred},
+	} {
+		for _, c := range []struct {
+			flags []string
+			want  string
+		}{
+			{[]string{"--map", "umap"}, `ncd: --map must be pca or tsne, got "umap"`},
+			{[]string{"--map-rows", "5"}, "ncd: --map-rows must be between 10 and 50000, got 5"},
+			{[]string{"--map", "pca"}, "ncd: --map sets the maps of --report's HTML file: add --report FILE.html, or drop --map"},
+			{[]string{"--map-rows", "500"}, "ncd: --map-rows sets the maps of --report's HTML file: add --report FILE.html, or drop --map-rows"},
+		} {
+			code, stdout, stderr := runCLI(t, "", append(slices.Clone(cmd), c.flags...)...)
+			if code != exitUsage || strings.TrimSpace(stderr) != c.want || stdout != "" {
+				t.Errorf("%s %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", cmd[0], c.flags, code, stdout, stderr, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("%s %v wrote %s", cmd[0], c.flags, out)
+			}
+		}
+	}
+	// With --report both are taken (explain: the report is written).
+	rep := filepath.Join(dir, "r.html")
+	if code, _, stderr := runCLI(t, "", "explain", "--data", pred, "--map", "pca", "--map-rows", "100", "--report", rep, "--quiet"); code != 0 {
+		t.Fatalf("explain --report --map pca: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(rep); err != nil {
+		t.Fatal(err)
+	}
+}

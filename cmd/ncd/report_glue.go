@@ -47,22 +47,42 @@ type reportRun struct {
 	Extra          []report.KV // more summary lines
 }
 
-// reportOptionsFrom reads and checks the report flags before any work.
+// reportOptionsFrom reads and checks the report flags before any work:
+// --map and --map-rows whether or not --report is given.
 func reportOptionsFrom(v *viper.Viper, _ common) (reportOptions, error) {
 	o := reportOptions{Path: v.GetString("report"), Map: v.GetString("map"), MapRows: v.GetInt("map-rows")}
-	if o.Path == "" {
-		return o, nil
-	}
-	if ext := strings.ToLower(filepath.Ext(o.Path)); ext != ".html" && ext != ".htm" && !atomicfile.IsSink(o.Path) {
-		return o, usererr.New("--report must name an .html file, got %q", o.Path)
-	}
 	if o.Map != "pca" && o.Map != "tsne" {
 		return o, usererr.New("--map must be pca or tsne, got %q", o.Map)
 	}
 	if o.MapRows < 10 || o.MapRows > 50000 {
 		return o, usererr.New("--map-rows must be between 10 and 50000, got %d", o.MapRows)
 	}
+	if o.Path == "" {
+		return o, nil
+	}
+	if ext := strings.ToLower(filepath.Ext(o.Path)); ext != ".html" && ext != ".htm" && !atomicfile.IsSink(o.Path) {
+		return o, usererr.New("--report must name an .html file, got %q", o.Path)
+	}
 	return o, checkWritable(o.Path)
+}
+
+// checkReportFlags is reportOptionsFrom's check, first thing in fit,
+// cluster and explain; it also refuses --map or --map-rows given on the
+// command line without --report, where they would do nothing (a config
+// file may hold them for the runs that do write a report).
+func checkReportFlags(cmd *cobra.Command, v *viper.Viper) error {
+	if _, err := reportOptionsFrom(v, common{}); err != nil {
+		return err
+	}
+	if v.GetString("report") != "" {
+		return nil
+	}
+	for _, name := range []string{"map", "map-rows"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return usererr.New("--%s sets the maps of --report's HTML file: add --report FILE.html, or drop --%s", name, name)
+		}
+	}
+	return nil
 }
 
 func loadModelFile(path string) (*model.File, error) { return model.Load(path) }
