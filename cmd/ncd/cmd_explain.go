@@ -320,7 +320,7 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		run.Extra = append(run.Extra, report.KV{Key: "model", Value: fmt.Sprintf("%s: k = %d (%s), %d known classes, written by ncd %s", mp, m.K, how, len(m.Prep.Classes), m.NCDVersion)})
 		ds, err := m.Prep.Transform(d.Table)
 		if err != nil {
-			return err
+			return modelMismatch(mp, err)
 		}
 		d.Latent = m.Embed(ds.X)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -163,10 +164,26 @@ func loadModelAndData(app *App, v *viper.Viper, path string) (*model.File, *ncdi
 	}
 	ds, notes, err := m.Prep.TransformNotes(t)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, modelMismatch(path, err)
 	}
 	printNotes(app, v, notes)
 	return m, t, ds, nil
+}
+
+// modelMismatch names the model file in an error of its preprocessing
+// applied to other data (a missing column, text in a numeric column):
+// "the preprocessing was fitted with the columns ..." becomes "the model
+// m.ncd was fitted with the columns ...". Other errors are returned as
+// they are.
+func modelMismatch(modelPath string, err error) error {
+	const fitted = "the preprocessing was fitted"
+	var e *usererr.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Msg, fitted) {
+		return err
+	}
+	named := *e
+	named.Msg = strings.Replace(e.Msg, fitted, "the model "+modelPath+" was fitted", 1)
+	return &named
 }
 
 // loadInputsTimed is loadInputs recording its time as seconds["load"].

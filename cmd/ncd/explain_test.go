@@ -503,3 +503,40 @@ func TestExplainConstantInCluster(t *testing.T) {
 		t.Errorf("the report does not word the constant level (or shows the old cap)")
 	}
 }
+
+// TestModelMismatchNamesModel: a model fitted on wine, given with iris
+// rows to explain --model, cluster --model (streamed and in memory), is
+// refused with exit 2 naming the data file, the first missing column and
+// the model file with the columns it was fitted with; nothing is written.
+func TestModelMismatchNamesModel(t *testing.T) {
+	dir := t.TempDir()
+	wine := filepath.Join(dir, "wine.ncd")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/wine.csv", "--novel", "class_1,class_2", "--ensemble", "1",
+		"--epochs", "2", "--k", "2", "--quiet", "--model", wine, "--out", filepath.Join(dir, "wine_pred.csv")); code != 0 {
+		t.Fatalf("fit wine: exit %d: %s", code, stderr)
+	}
+	pred := filepath.Join(dir, "iris_pred.csv")
+	if code, _, stderr := runCLI(t, "", "cluster", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica", "--k", "2",
+		"--quiet", "--out", pred); code != 0 {
+		t.Fatalf("cluster iris: exit %d: %s", code, stderr)
+	}
+	cols := "alcohol, malic_acid, ash, alcalinity_of_ash, magnesium, total_phenols, flavanoids, nonflavanoid_phenols, proanthocyanins, color_intensity, hue, od280_od315_of_diluted_wines, proline"
+	out := filepath.Join(dir, "out.csv")
+	for _, c := range []struct {
+		args []string
+		file string
+	}{
+		{[]string{"explain", "--data", pred, "--model", wine}, pred},
+		{[]string{"cluster", "--data", "../../testdata/iris.csv", "--model", wine, "--out", out}, "../../testdata/iris.csv"},
+		{[]string{"cluster", "--data", "../../testdata/iris.csv", "--model", wine, "--out", out, "--stream=false"}, "../../testdata/iris.csv"},
+	} {
+		code, stdout, stderr := runCLI(t, "", c.args...)
+		want := "ncd: " + c.file + `: column "alcohol": column is missing; the model ` + wine + " was fitted with the columns " + cols + "\n"
+		if code != exitUsage || stderr != want || stdout != "" {
+			t.Errorf("%v: exit %d, stderr\n%q\nwant exit 2 and\n%q", c.args, code, stderr, want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v wrote %s", c.args, out)
+		}
+	}
+}

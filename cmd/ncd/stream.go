@@ -71,7 +71,7 @@ func streamAssign(ctx context.Context, app *App, v *viper.Viper, c common, out s
 		return false, nil
 	}
 	if err != nil {
-		return true, err
+		return true, modelMismatch(v.GetString("model"), err)
 	}
 	secs := time.Since(t0).Seconds()
 	res := clusterResult{Method: "model", K: m.K, KEstimated: m.KEstimated, Rows: s.Rows, Clustered: s.Clustered, Features: s.Features,
