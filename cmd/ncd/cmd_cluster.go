@@ -87,8 +87,9 @@ features (a note says so; name them in --features to use them).`,
   # NCD spectral clustering with the number of clusters estimated
   ncd cluster --data train.csv --test test.csv --method ncd-sc --min-dist 0.38 --n-components 15
 
-  # assign new rows with a model fitted by 'ncd fit'
+  # assign new rows with a model fitted by 'ncd fit' (and report them)
   ncd cluster --model model.ncd --data new.csv --out pred.csv
+  ncd cluster --model model.ncd --data new.csv --out pred.csv --report new.html
 
   # generalized setting without a network (--method ncd-kmeans or ncd-sc):
   # unlabeled rows may be known or new; k_new may be 0
@@ -99,9 +100,6 @@ features (a note says so; name them in --features to use them).`,
 				return err
 			}
 			if v.GetString("model") != "" {
-				if v.GetString("report") != "" {
-					return usererr.New("--report needs the clustering in memory: with --model, run 'ncd explain --data <out> --model <model> --report <file>'")
-				}
 				return runClusterWithModel(ctx, app, v, c)
 			}
 			return runCluster(ctx, app, v, c)
@@ -124,7 +122,7 @@ features (a note says so; name them in --features to use them).`,
 	f.String("affinity", "auto", "sc/ncd-sc: dense|knn|auto (dense up to 8000 rows)")
 	f.Int("knn", 30, "sc/ncd-sc: neighbours per row of the kNN affinity")
 	f.Float64("eigen-tol", 0, "sc/ncd-sc: residual |Mu - lambda u| at which an eigenvector counts as converged (0 = default 1e-8)")
-	f.Bool("stream", true, "with --model: read, assign and write --data in chunks when it is a file and --out a file (memory bounded by the chunks; same output); false: load the whole table")
+	f.Bool("stream", true, "with --model: read, assign and write --data in chunks when it is a file and --out a file (memory bounded by the chunks; same output); false: load the whole table (--report loads it too)")
 	f.Bool("known-centroids", false, "ncd-sc: the known classes' embedding means as fixed pre-centroids (default: plain k-means on the unlabeled rows' embedding)")
 	addReportFlags(cmd)
 	f.String("row-norm", "auto", "sc/ncd-sc: scale embedding rows to unit length before k-means: true|false|auto (auto: yes for ncd-sc and kNN affinities, no for sc on a dense affinity)")
@@ -449,6 +447,9 @@ func runClusterWithModel(ctx context.Context, app *App, v *viper.Viper, c common
 		Sizes: clusterSizes(names, unlMask), Inertia: inertia, Out: out, ModelApplied: v.GetString("model"),
 		Seconds: map[string]float64{}}
 	if err := emitPredictions(app, c, out, t, names, unlMask); err != nil {
+		return err
+	}
+	if res.Report, err = reportWithModel(ctx, app, v, c, m, t, ds, names, unlMask); err != nil {
 		return err
 	}
 	res.Seconds["total"] = time.Since(t0).Seconds() // kept for scripts that read it; wall_seconds is the same kind for every command

@@ -18,7 +18,6 @@ import (
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/metrics"
-	"github.com/ncd-project/ncd/internal/report"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -313,11 +312,7 @@ func runExplain(ctx context.Context, app *App, v *viper.Viper, c common) error {
 		if err != nil {
 			return err
 		}
-		how := "given"
-		if m.KEstimated {
-			how = "estimated"
-		}
-		run.Extra = append(run.Extra, report.KV{Key: "model", Value: fmt.Sprintf("%s: k = %d (%s), %d known classes, written by ncd %s", mp, m.K, how, len(m.Prep.Classes), m.NCDVersion)})
+		run.Extra = append(run.Extra, modelSummary(mp, m))
 		ds, err := m.Prep.Transform(d.Table)
 		if err != nil {
 			return modelMismatch(mp, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -253,7 +254,6 @@ func TestFitAndClusterReport(t *testing.T) {
 		{[]string{"fit", "--data", "../../testdata/iris.csv", "--novel", "setosa", "--report", filepath.Join(dir, "r.txt")}, "--report must name an .html file"},
 		{[]string{"cluster", "--data", "../../testdata/iris.csv", "--novel", "setosa", "--report", rp, "--map", "umap"}, "--map must be pca or tsne"},
 		{[]string{"explain", "--data", "x.csv", "--report", filepath.Join(dir, "no", "r.html")}, filepath.Join(dir, "no")},
-		{[]string{"cluster", "--model", "m.ncd", "--data", "x.csv", "--report", rp}, "run 'ncd explain"},
 	} {
 		if code, _, errs := runCLI(t, "", c.args...); code != 2 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d: %s; want exit 2 and %q", c.args, code, errs, c.want)
@@ -537,6 +537,62 @@ func TestModelMismatchNamesModel(t *testing.T) {
 		}
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%v wrote %s", c.args, out)
+		}
+	}
+}
+
+// TestClusterModelReport: cluster --model --report (PBN and gcd models)
+// writes the report of the assigned rows: the model in the summary, the
+// distances and maps in its latent space, and the rules explain --model
+// gives for the same predictions; --json names the report. The report
+// loads the table (no streaming); the predictions are the streamed ones.
+func TestClusterModelReport(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	iris := "../../testdata/iris.csv"
+	for _, c := range []struct {
+		name string
+		fit  []string
+	}{
+		{"pbn", []string{"--novel", "versicolor,virginica", "--k", "2"}},
+		{"gcd", []string{"--novel", "virginica", "--unlabel-known", "0.5", "--setting", "gcd"}},
+	} {
+		m := path(c.name + ".ncd")
+		args := append([]string{"fit", "--data", iris, "--ensemble", "1", "--epochs", "20", "--seed", "0", "--quiet", "--model", m, "--out", path(c.name + "-fit.csv")}, c.fit...)
+		if code, _, stderr := runCLI(t, "", args...); code != 0 {
+			t.Fatalf("%s: fit: exit %d: %s", c.name, code, stderr)
+		}
+		data := iris // the gcd model hides the same known labels again (--unlabel-known is in the model)
+		rp := path(c.name + ".html")
+		code, stdout, stderr := runCLI(t, "", "cluster", "--model", m, "--data", data, "--out", path(c.name+".csv"), "--report", rp, "--map", "pca", "--json", "--quiet")
+		if code != 0 {
+			t.Fatalf("%s: cluster --model --report: exit %d: %s", c.name, code, stderr)
+		}
+		var res struct {
+			Report string `json:"report"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Report != rp {
+			t.Errorf("%s: --json report %q (%v), want %q", c.name, res.Report, err, rp)
+		}
+		// The streamed predictions (no --report) are the same rows.
+		if code, _, stderr := runCLI(t, "", "cluster", "--model", m, "--data", data, "--out", path(c.name+"-s.csv"), "--quiet"); code != 0 {
+			t.Fatalf("%s: cluster --model: exit %d: %s", c.name, code, stderr)
+		}
+		if readFile(t, path(c.name+".csv")) != readFile(t, path(c.name+"-s.csv")) {
+			t.Errorf("%s: predictions with --report differ from the streamed ones", c.name)
+		}
+		j, _ := explainJSONOf(t, "--data", path(c.name+".csv"), "--model", m)
+		h := readFile(t, rp)
+		if !strings.Contains(h, "ncd cluster --model "+c.name+".ncd: ") || !strings.Contains(h, m+": k = ") || !strings.Contains(h, "model latent") {
+			t.Errorf("%s: report lacks its title, the model or the latent space", c.name)
+		}
+		if len(j.Clusters) < 2 {
+			t.Fatalf("%s: explain found %d groups", c.name, len(j.Clusters))
+		}
+		for _, cl := range j.Clusters {
+			if cl.Rule == "" || !strings.Contains(h, html.EscapeString(cl.Rule)) {
+				t.Errorf("%s: the report lacks %s's rule %q that explain --model gives", c.name, cl.Cluster, cl.Rule)
+			}
 		}
 	}
 }

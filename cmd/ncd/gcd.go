@@ -208,6 +208,7 @@ type clusterGCDResult struct {
 	Inertia   float64            `json:"inertia"`
 	GCD       *gcdResult         `json:"gcd"`
 	Out       string             `json:"out,omitempty"`
+	Report    string             `json:"report,omitempty"` // --report's HTML file (cluster --model)
 	Seconds   map[string]float64 `json:"seconds"`
 	Wall      float64            `json:"wall_seconds"`
 }
@@ -391,6 +392,10 @@ func clusterModelGCD(ctx context.Context, app *App, v *viper.Viper, c common, m 
 	res := clusterGCDResult{Method: "model", Setting: gcd.SettingGCD, K: m.K, Rows: ds.Rows(), Clustered: len(unl), Features: ds.X.Cols,
 		Space: "latent", Sizes: clusterSizes(names, unlMask), GCD: g, Out: out, Seconds: map[string]float64{}}
 	if err := emitPredictions(app, c, out, t, names, unlMask, newGCDColumns(ds, unl, novel, p, conf)); err != nil {
+		return err
+	}
+	var err error
+	if res.Report, err = reportWithModel(ctx, app, v, c, m, t, ds, names, unlMask); err != nil {
 		return err
 	}
 	res.Wall = time.Since(c.Start).Seconds()

@@ -87,12 +87,40 @@ func checkReportFlags(cmd *cobra.Command, v *viper.Viper) error {
 
 func loadModelFile(path string) (*model.File, error) { return model.Load(path) }
 
+// modelSummary is the report's summary line of a model file.
+func modelSummary(path string, m *model.File) report.KV {
+	how := "given"
+	if m.KEstimated {
+		how = "estimated"
+	}
+	return report.KV{Key: "model", Value: fmt.Sprintf("%s: k = %d (%s), %d known classes, written by ncd %s", path, m.K, how, len(m.Prep.Classes), m.NCDVersion)}
+}
+
+// reportWithModel is cluster --model's --report: the assigned rows
+// explained as fit's report explains its predictions, with distances and
+// maps in the model's latent space and the model in the summary. It
+// returns the report's path ("" without --report).
+func reportWithModel(ctx context.Context, app *App, v *viper.Viper, c common, m *model.File, t *ncdio.Table, ds *dataset.Dataset, names []string, unl []bool) (string, error) {
+	path := v.GetString("report")
+	if path == "" {
+		return "", nil
+	}
+	input := t.Source
+	if input == "" {
+		input = v.GetString("data")
+	}
+	mp := v.GetString("model")
+	err := reportAfterRun(ctx, app, v, c, "cluster --model "+filepath.Base(mp), input, t, m.Prep, ds, names, unl,
+		func() linalg.Matrix { return m.Embed(ds.X) }, nil, modelSummary(mp, m))
+	return path, err
+}
+
 // reportAfterRun is fit's and cluster's --report: it explains the
 // predictions just made (the unlabeled rows' classes, default settings)
 // and writes the report. latent, when not nil, gives the latent of every
-// row of ds for the distances and maps.
+// row of ds for the distances and maps; extra adds summary lines.
 func reportAfterRun(ctx context.Context, app *App, v *viper.Viper, c common, command, input string, t *ncdio.Table, prep *ncdio.Preprocessor,
-	ds *dataset.Dataset, names []string, unl []bool, latent func() linalg.Matrix, scan *estimateResult) error {
+	ds *dataset.Dataset, names []string, unl []bool, latent func() linalg.Matrix, scan *estimateResult, extra ...report.KV) error {
 	ro, err := reportOptionsFrom(v, c)
 	if err != nil || ro.Path == "" {
 		return err
@@ -112,7 +140,7 @@ func reportAfterRun(ctx context.Context, app *App, v *viper.Viper, c common, com
 	if err != nil {
 		return err
 	}
-	if err := writeReport(ctx, app, c, ro, d, ex, reportRun{Command: command, Input: input, KScan: scan}); err != nil {
+	if err := writeReport(ctx, app, c, ro, d, ex, reportRun{Command: command, Input: input, KScan: scan, Extra: extra}); err != nil {
 		return err
 	}
 	if !c.Quiet {

@@ -28,11 +28,12 @@ type streamSummary struct {
 
 // streamAssign runs cluster --model chunk by chunk (internal/assign) when
 // it can: --data a regular file, --out a file, a model without
-// --unlabel-known, and --stream not false. ok false means: use the
+// --unlabel-known, --stream not false and no --report (the report explains
+// the whole table, so it is loaded). ok false means: use the
 // in-memory path (also when the input turned out to need it).
 func streamAssign(ctx context.Context, app *App, v *viper.Viper, c common, out string) (ok bool, err error) {
 	data := v.GetString("data")
-	if !v.GetBool("stream") || data == "" || data == "-" || out == "" || out == "-" || atomicfile.IsSink(out) {
+	if !v.GetBool("stream") || v.GetString("report") != "" || data == "" || data == "-" || out == "" || out == "-" || atomicfile.IsSink(out) {
 		return false, nil
 	}
 	if st, err := os.Stat(data); err != nil || !st.Mode().IsRegular() {
