@@ -226,26 +226,55 @@ func shareBN(b *nn.BatchNorm) *nn.BatchNorm {
 
 func (m *Model) newNet(threads int, train bool) *net {
 	t := &net{norm: &nn.L2Normalize{}}
-	block := func(seq nn.Sequential, l *nn.Linear, bn *nn.BatchNorm) nn.Sequential {
-		seq = append(seq, shareLinear(l, threads), &nn.ReLU{}, shareBN(bn))
-		if train && m.Dropout > 0 {
-			d := &nn.Dropout{P: m.Dropout}
-			t.drops = append(t.drops, d)
-			seq = append(seq, d)
-		}
-		return seq
+	dropout := 0.0
+	if train {
+		dropout = m.Dropout
 	}
-	t.enc = block(t.enc, m.Encoder[0], m.EncoderBN[0])
-	t.enc = block(t.enc, m.Encoder[1], m.EncoderBN[1])
-	t.enc = append(t.enc, shareLinear(m.Encoder[2], threads))
-	t.enc[0].(*nn.Linear).SkipInputGrad = true
+	t.enc = t.stack(m.Encoder, m.EncoderBN, threads, dropout, true)
 	if len(m.Decoder) == 3 {
-		t.dec = block(t.dec, m.Decoder[0], m.DecoderBN[0])
-		t.dec = block(t.dec, m.Decoder[1], m.DecoderBN[1])
-		t.dec = append(t.dec, shareLinear(m.Decoder[2], threads))
+		t.dec = t.stack(m.Decoder, m.DecoderBN, threads, dropout, false)
 	}
 	t.cls = shareLinear(m.Classifier, threads)
 	return t
+}
+
+// stack returns the runnable layers of an encoder or decoder: lin[i] ReLU
+// bn[i] [Dropout] for each BatchNorm, then the last Linear (the first one
+// skipping its input gradient when skipFirst). When every Linear takes
+// float32 products (wide tables with AVX-512) they run as one nn.Stack32:
+// float32 activations and fused elementwise passes, the same values up to
+// the order of a few sums. Otherwise they run as a Sequential.
+func (t *net) stack(lin []*nn.Linear, bn []*nn.BatchNorm, threads int, dropout float64, skipFirst bool) nn.Sequential {
+	ls := make([]*nn.Linear, len(lin))
+	wide := true
+	for i, l := range lin {
+		ls[i] = shareLinear(l, threads)
+		wide = wide && ls[i].Float32Products()
+	}
+	ls[0].SkipInputGrad = skipFirst
+	bs := make([]*nn.BatchNorm, len(bn))
+	ds := make([]*nn.Dropout, len(bn))
+	for i, b := range bn {
+		bs[i] = shareBN(b)
+		if dropout > 0 {
+			ds[i] = &nn.Dropout{P: dropout}
+			t.drops = append(t.drops, ds[i])
+		}
+	}
+	if wide {
+		return nn.Sequential{nn.NewStack32(ls, bs, ds)}
+	}
+	var seq nn.Sequential
+	for i, l := range ls {
+		seq = append(seq, l)
+		if i < len(bs) {
+			seq = append(seq, &nn.ReLU{}, bs[i])
+			if ds[i] != nil {
+				seq = append(seq, ds[i])
+			}
+		}
+	}
+	return seq
 }
 
 // newOptimizer returns AdamW over every parameter of t, as

@@ -126,17 +126,18 @@ func weights(m *Model) []float64 {
 // TestDeterminism: same seed, identical weights and embeddings for 1 and 2
 // threads (the 64-feature net is wide enough for the products to run on
 // several goroutines; the 200-feature one takes the float32 products on
-// AVX-512, split over goroutines too), and a different seed gives a
+// AVX-512, split over goroutines too, and the 600-feature one runs its
+// encoder and decoder as nn.Stack32), and a different seed gives a
 // different model.
 func TestDeterminism(t *testing.T) {
-	for _, d := range []int{64, 200} {
-		t.Run(fmt.Sprint(d), func(t *testing.T) { testDeterminism(t, d) })
+	for _, s := range [][2]int{{64, 8}, {200, 8}, {600, 32}} {
+		t.Run(fmt.Sprint(s[0]), func(t *testing.T) { testDeterminism(t, s[0], s[1]) })
 	}
 }
 
-func testDeterminism(t *testing.T, d int) {
+func testDeterminism(t *testing.T, d, latent int) {
 	ds := blobs(1, 700, d, 5, 3)
-	cfg := Config{Method: MethodPBN, LR: 3e-3, W: 0.5, Dropout: 0.1, LatentDim: 8, Epochs: 3, BatchSize: 256, Shuffle: true, Seed: 42}
+	cfg := Config{Method: MethodPBN, LR: 3e-3, W: 0.5, Dropout: 0.1, LatentDim: latent, Epochs: 3, BatchSize: 256, Shuffle: true, Seed: 42}
 	var models []*Model
 	for _, th := range []int{1, 2} {
 		cfg.Threads = th

@@ -1,0 +1,376 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX-512 row passes of Stack32's fused blocks (see stack32.go for the Go
+// versions, which compute the same values in the same order). A row of n
+// float64 values runs 32 at a time (four ZMM registers, partial sums
+// j%32), then the tail 8 at a time under a mask into the first register
+// (partial sums j%8). No FMA: every product and sum is rounded as Go
+// rounds it. Z31 holds 0.
+
+// TAILMASK sets K1 to the low min(CX, 8) bits (CX > 0). Clobbers AX.
+#define TAILMASK \
+	MOVQ $0xff, AX; \
+	CMPQ CX, $8; \
+	JGE  4(PC); \
+	MOVQ $1, AX; \
+	SHLQ CX, AX; \
+	DECQ AX; \
+	KMOVW AX, K1
+
+// REDUCE sums the four accumulators A0..A3 (Z registers; Y0/X0 the low
+// parts of A0, T a scratch Y register and X its low half) into the low
+// element of X0, in the order of lanes.sum.
+#define REDUCE(A0, A1, A2, A3, Y0, X0, T, XT) \
+	VADDPD A1, A0, A0; \
+	VADDPD A3, A2, A2; \
+	VADDPD A2, A0, A0; \
+	VEXTRACTF64X4 $1, A0, T; \
+	VADDPD T, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, XT; \
+	VADDPD XT, X0, X0; \
+	VPERMILPD $1, X0, XT; \
+	VADDSD XT, X0, X0
+
+// KEEP sets Z5 to the dropout multipliers of the 8 mask bytes at m (Z24:
+// the scale; 0 where the byte is 0).
+#define KEEP(m) \
+	VPMOVZXBQ m, Z5; \
+	VPTESTMQ Z5, Z5, K2; \
+	VMOVAPD.Z Z24, K2, Z5
+
+// func bnStatsAVX512(y *float64, n int, inv float64) (mean, ss float64)
+TEXT ·bnStatsAVX512(SB), NOSPLIT, $0-40
+	VPXORQ Z31, Z31, Z31
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ y+0(FP), SI
+	MOVQ n+8(FP), BX
+	SHRQ $5, BX
+	JZ   s1tail
+s1loop:
+	VMOVUPD 0(SI), Z4
+	VMOVUPD 64(SI), Z5
+	VMOVUPD 128(SI), Z6
+	VMOVUPD 192(SI), Z7
+	VMAXPD Z31, Z4, Z4
+	VMAXPD Z31, Z5, Z5
+	VMAXPD Z31, Z6, Z6
+	VMAXPD Z31, Z7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	ADDQ $256, SI
+	DECQ BX
+	JNZ  s1loop
+s1tail:
+	MOVQ n+8(FP), CX
+	ANDQ $31, CX
+s1tl:
+	TESTQ CX, CX
+	JLE   s1done
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z4
+	VMAXPD Z31, Z4, Z4
+	VADDPD Z4, Z0, Z0
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP  s1tl
+s1done:
+	REDUCE(Z0, Z1, Z2, Z3, Y0, X0, Y1, X1)
+	VMULSD inv+16(FP), X0, X0
+	VMOVSD X0, mean+24(FP)
+	VBROADCASTSD X0, Z20
+
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ y+0(FP), SI
+	MOVQ n+8(FP), BX
+	SHRQ $5, BX
+	JZ   s2tail
+s2loop:
+	VMOVUPD 0(SI), Z4
+	VMOVUPD 64(SI), Z5
+	VMOVUPD 128(SI), Z6
+	VMOVUPD 192(SI), Z7
+	VMAXPD Z31, Z4, Z4
+	VMAXPD Z31, Z5, Z5
+	VMAXPD Z31, Z6, Z6
+	VMAXPD Z31, Z7, Z7
+	VSUBPD Z20, Z4, Z4
+	VSUBPD Z20, Z5, Z5
+	VSUBPD Z20, Z6, Z6
+	VSUBPD Z20, Z7, Z7
+	VMULPD Z4, Z4, Z4
+	VMULPD Z5, Z5, Z5
+	VMULPD Z6, Z6, Z6
+	VMULPD Z7, Z7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	ADDQ $256, SI
+	DECQ BX
+	JNZ  s2loop
+s2tail:
+	MOVQ n+8(FP), CX
+	ANDQ $31, CX
+s2tl:
+	TESTQ CX, CX
+	JLE   s2done
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z4
+	VMAXPD Z31, Z4, Z4
+	VSUBPD Z20, Z4, Z4
+	VMULPD Z4, Z4, Z4
+	VMOVAPD.Z Z4, K1, Z4 // masked-off lanes: (0 - mean)^2 -> 0
+	VADDPD Z4, Z0, Z0
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP  s2tl
+s2done:
+	REDUCE(Z0, Z1, Z2, Z3, Y0, X0, Y1, X1)
+	VMOVSD X0, ss+32(FP)
+	VZEROUPPER
+	RET
+
+// FWD8 computes 8 outputs of bnFwdAVX512 from y at O(SI), mask bytes at
+// MO(DX), into Y4.
+#define FWD8(O, MO) \
+	VMOVUPD O(SI), Z4; \
+	VMAXPD Z31, Z4, Z4; \
+	VSUBPD Z20, Z4, Z4; \
+	VMULPD Z21, Z4, Z4; \
+	VMULPD Z22, Z4, Z4; \
+	VADDPD Z23, Z4, Z4; \
+	KEEP(MO(DX)); \
+	VMULPD Z5, Z4, Z4; \
+	VCVTPD2PS Z4, Y4
+
+// func bnFwdAVX512(out *float32, y *float64, mask *uint8, n int, c *[5]float64)
+// out[j] = float32(((max(y[j],0) - mean) * is * gamma + beta) * keep(mask[j]))
+// with c = {mean, is, gamma, beta, scale}; mask is read 8 bytes at a time.
+TEXT ·bnFwdAVX512(SB), NOSPLIT, $0-40
+	VPXORQ Z31, Z31, Z31
+	MOVQ c+32(FP), AX
+	VBROADCASTSD 0(AX), Z20
+	VBROADCASTSD 8(AX), Z21
+	VBROADCASTSD 16(AX), Z22
+	VBROADCASTSD 24(AX), Z23
+	VBROADCASTSD 32(AX), Z24
+	MOVQ out+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ mask+16(FP), DX
+	MOVQ n+24(FP), BX
+	SHRQ $5, BX
+	JZ   ftail
+floop:
+	FWD8(0, 0)
+	VMOVUPS Y4, 0(DI)
+	FWD8(64, 8)
+	VMOVUPS Y4, 32(DI)
+	FWD8(128, 16)
+	VMOVUPS Y4, 64(DI)
+	FWD8(192, 24)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $256, SI
+	ADDQ $128, DI
+	ADDQ $32, DX
+	DECQ BX
+	JNZ  floop
+ftail:
+	MOVQ n+24(FP), CX
+	ANDQ $31, CX
+ftl:
+	TESTQ CX, CX
+	JLE   fdone
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z4
+	VMAXPD Z31, Z4, Z4
+	VSUBPD Z20, Z4, Z4
+	VMULPD Z21, Z4, Z4
+	VMULPD Z22, Z4, Z4
+	VADDPD Z23, Z4, Z4
+	KEEP((DX))
+	VMULPD Z5, Z4, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS Y4, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $8, DX
+	SUBQ $8, CX
+	JMP  ftl
+fdone:
+	VZEROUPPER
+	RET
+
+// SUMS8 accumulates g = dout*keep and g*xhat for 8 values (dout at O(SI),
+// y at O(R8), mask at MO(DX)) into A and B.
+#define SUMS8(O, MO, A, B) \
+	VMOVUPD O(SI), Z4; \
+	KEEP(MO(DX)); \
+	VMULPD Z5, Z4, Z4; \
+	VMOVUPD O(R8), Z6; \
+	VMAXPD Z31, Z6, Z6; \
+	VSUBPD Z20, Z6, Z6; \
+	VMULPD Z21, Z6, Z6; \
+	VADDPD Z4, A, A; \
+	VMULPD Z6, Z4, Z6; \
+	VADDPD Z6, B, B
+
+// func bnSumsAVX512(dout, y *float64, mask *uint8, n int, c *[3]float64) (sg, sgx float64)
+// c = {mean, is, scale}; see bnDropSums.
+TEXT ·bnSumsAVX512(SB), NOSPLIT, $0-56
+	VPXORQ Z31, Z31, Z31
+	MOVQ c+32(FP), AX
+	VBROADCASTSD 0(AX), Z20
+	VBROADCASTSD 8(AX), Z21
+	VBROADCASTSD 16(AX), Z24
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z11, Z11, Z11
+	MOVQ dout+0(FP), SI
+	MOVQ y+8(FP), R8
+	MOVQ mask+16(FP), DX
+	MOVQ n+24(FP), BX
+	SHRQ $5, BX
+	JZ   stail
+sloop:
+	SUMS8(0, 0, Z0, Z8)
+	SUMS8(64, 8, Z1, Z9)
+	SUMS8(128, 16, Z2, Z10)
+	SUMS8(192, 24, Z3, Z11)
+	ADDQ $256, SI
+	ADDQ $256, R8
+	ADDQ $32, DX
+	DECQ BX
+	JNZ  sloop
+stail:
+	MOVQ n+24(FP), CX
+	ANDQ $31, CX
+stl:
+	TESTQ CX, CX
+	JLE   sdone
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z4
+	KEEP((DX))
+	VMULPD Z5, Z4, Z4
+	VMOVUPD.Z (R8), K1, Z6
+	VMAXPD Z31, Z6, Z6
+	VSUBPD Z20, Z6, Z6
+	VMULPD Z21, Z6, Z6
+	VADDPD Z4, Z0, Z0
+	VMULPD Z6, Z4, Z6
+	VADDPD Z6, Z8, Z8
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $8, DX
+	SUBQ $8, CX
+	JMP  stl
+sdone:
+	REDUCE(Z0, Z1, Z2, Z3, Y0, X0, Y1, X1)
+	VMOVSD X0, sg+40(FP)
+	REDUCE(Z8, Z9, Z10, Z11, Y8, X8, Y1, X1)
+	VMOVSD X8, sgx+48(FP)
+	VZEROUPPER
+	RET
+
+// BWD8 computes 8 values of bnBwdAVX512 (dout at O(SI), y at O(R8), mask
+// at MO(DX)) into Z4, adds them to A and converts them into Y4.
+#define BWD8(O, MO, A) \
+	VMOVUPD O(SI), Z4; \
+	KEEP(MO(DX)); \
+	VMULPD Z5, Z4, Z4; \
+	VMOVUPD O(R8), Z6; \
+	VCMPPD $0x1e, Z31, Z6, K3; \
+	VSUBPD Z20, Z6, Z6; \
+	VMULPD Z21, Z6, Z6; \
+	VSUBPD Z25, Z4, Z4; \
+	VMULPD Z26, Z6, Z6; \
+	VSUBPD Z6, Z4, Z4; \
+	VMULPD Z27, Z4, Z4; \
+	VMOVAPD.Z Z4, K3, Z4; \
+	VADDPD Z4, A, A; \
+	VCVTPD2PS Z4, Y4
+
+// func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float64) (sum float64)
+// c = {mean, is, scale, mg, mgx, cg}; see bnDropBwd32.
+TEXT ·bnBwdAVX512(SB), NOSPLIT, $0-56
+	VPXORQ Z31, Z31, Z31
+	MOVQ c+40(FP), AX
+	VBROADCASTSD 0(AX), Z20
+	VBROADCASTSD 8(AX), Z21
+	VBROADCASTSD 16(AX), Z24
+	VBROADCASTSD 24(AX), Z25
+	VBROADCASTSD 32(AX), Z26
+	VBROADCASTSD 40(AX), Z27
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	MOVQ d32+0(FP), DI
+	MOVQ dout+8(FP), SI
+	MOVQ y+16(FP), R8
+	MOVQ mask+24(FP), DX
+	MOVQ n+32(FP), BX
+	SHRQ $5, BX
+	JZ   btail
+bloop:
+	BWD8(0, 0, Z0)
+	VMOVUPS Y4, 0(DI)
+	BWD8(64, 8, Z1)
+	VMOVUPS Y4, 32(DI)
+	BWD8(128, 16, Z2)
+	VMOVUPS Y4, 64(DI)
+	BWD8(192, 24, Z3)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $256, SI
+	ADDQ $256, R8
+	ADDQ $128, DI
+	ADDQ $32, DX
+	DECQ BX
+	JNZ  bloop
+btail:
+	MOVQ n+32(FP), CX
+	ANDQ $31, CX
+btl:
+	TESTQ CX, CX
+	JLE   bdone
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z4
+	KEEP((DX))
+	VMULPD Z5, Z4, Z4
+	VMOVUPD.Z (R8), K1, Z6
+	VCMPPD $0x1e, Z31, Z6, K3
+	VSUBPD Z20, Z6, Z6
+	VMULPD Z21, Z6, Z6
+	VSUBPD Z25, Z4, Z4
+	VMULPD Z26, Z6, Z6
+	VSUBPD Z6, Z4, Z4
+	VMULPD Z27, Z4, Z4
+	VMOVAPD.Z Z4, K3, Z4
+	VADDPD Z4, Z0, Z0
+	VCVTPD2PS Z4, Y4
+	VMOVUPS Y4, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $32, DI
+	ADDQ $8, DX
+	SUBQ $8, CX
+	JMP  btl
+bdone:
+	REDUCE(Z0, Z1, Z2, Z3, Y0, X0, Y1, X1)
+	VMOVSD X0, sum+48(FP)
+	VZEROUPPER
+	RET

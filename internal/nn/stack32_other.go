@@ -1,0 +1,19 @@
+//go:build !amd64
+
+package nn
+
+func bnStatsAVX512(y *float64, n int, inv float64) (mean, ss float64) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func bnFwdAVX512(out *float32, y *float64, mask *uint8, n int, c *[5]float64) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func bnSumsAVX512(dout, y *float64, mask *uint8, n int, c *[3]float64) (sg, sgx float64) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float64) (sum float64) {
+	panic("nn: no assembly kernels on this architecture")
+}

@@ -1,0 +1,337 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/ncd-project/ncd/internal/linalg"
+)
+
+// withGo runs f with the assembly row passes switched off (the Go
+// versions), restoring the setting after.
+func withGo(f func()) {
+	saved := useAVX512
+	useAVX512 = false
+	defer func() { useAVX512 = saved }()
+	f()
+}
+
+// The assembly row passes of Stack32 against their Go versions: the same
+// values bit for bit (same operations in the same order), on rows with
+// whole 32-blocks, 8-blocks and every tail length, with negative, zero and
+// positive inputs and random dropout masks (scale != 1 and no dropout).
+// The Go versions are checked against plain formulas below.
+func TestStackRowPassesAsm(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512: the Go versions are the only ones")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 2, 7, 8, 9, 15, 31, 32, 33, 40, 63, 64, 65, 100, 344, 512} {
+		for _, scale := range []float64{1 / (1 - 0.3), 1} {
+			y := make([]float64, n)
+			dout := make([]float64, n)
+			mask := make([]uint8, n+8)
+			for j := range y {
+				y[j] = rng.NormFloat64() + 0.2
+				if j%5 == 3 {
+					y[j] = 0
+				}
+				if j%11 == 4 {
+					y[j] = math.Copysign(0, -1)
+				}
+				dout[j] = rng.NormFloat64()
+				mask[j] = 1
+				if scale != 1 && rng.Float64() < 0.3 {
+					mask[j] = 0
+				}
+			}
+			for j := n; j < n+8; j++ {
+				mask[j] = uint8(rng.IntN(2)) // spare bytes must not matter
+			}
+			inv := 1 / float64(n)
+			m1, s1 := bnStats(y, inv)
+			var m0, s0 float64
+			withGo(func() { m0, s0 = bnStats(y, inv) })
+			if m1 != m0 || s1 != s0 {
+				t.Fatalf("n=%d bnStats asm (%v, %v) Go (%v, %v)", n, m1, s1, m0, s0)
+			}
+			is := 1 / math.Sqrt(s0*inv+BatchNormEps)
+			cf := [5]float64{m0, is, 1.3, -0.4, scale}
+			o1, o0 := make([]float32, n+1), make([]float32, n+1)
+			o1[n], o0[n] = 42, 42
+			bnDropFwd32(o1[:n], y, mask, &cf)
+			withGo(func() { bnDropFwd32(o0[:n], y, mask, &cf) })
+			if !slices.Equal(o1, o0) {
+				t.Fatalf("n=%d scale=%g bnDropFwd32 asm %v Go %v", n, scale, o1, o0)
+			}
+			cs := [3]float64{m0, is, scale}
+			g1, x1 := bnDropSums(dout, y, mask, &cs)
+			var g0, x0 float64
+			withGo(func() { g0, x0 = bnDropSums(dout, y, mask, &cs) })
+			if g1 != g0 || x1 != x0 {
+				t.Fatalf("n=%d bnDropSums asm (%v, %v) Go (%v, %v)", n, g1, x1, g0, x0)
+			}
+			cb := [6]float64{m0, is, scale, g0 * inv, x0 * inv, 1.3 * is}
+			d1, d0 := make([]float32, n+1), make([]float32, n+1)
+			d1[n], d0[n] = 42, 42
+			b1 := bnDropBwd32(d1[:n], dout, y, mask, &cb)
+			var b0 float64
+			withGo(func() { b0 = bnDropBwd32(d0[:n], dout, y, mask, &cb) })
+			if !slices.Equal(d1, d0) || b1 != b0 {
+				t.Fatalf("n=%d bnDropBwd32 asm %v (sum %v) Go %v (sum %v)", n, d1, b1, d0, b0)
+			}
+		}
+	}
+}
+
+// The Go row passes against the plain formulas, summed in order (the
+// lane order only changes the last bits).
+func TestStackRowPassesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 5, 33, 100} {
+		y, dout, mask := make([]float64, n), make([]float64, n), make([]uint8, n+8)
+		for j := range y {
+			y[j], dout[j] = rng.NormFloat64(), rng.NormFloat64()
+			mask[j] = uint8(rng.IntN(2))
+		}
+		const scale = 1.25
+		var mean, ss, sg, sgx, sb float64
+		for _, v := range y {
+			mean += max(v, 0)
+		}
+		mean /= float64(n)
+		for _, v := range y {
+			ss += (max(v, 0) - mean) * (max(v, 0) - mean)
+		}
+		is := 1 / math.Sqrt(ss/float64(n)+BatchNormEps)
+		want32 := make([]float32, n)
+		for j, v := range y {
+			k := scale * float64(mask[j])
+			want32[j] = float32((1.5*(max(v, 0)-mean)*is - 0.5) * k)
+			g := dout[j] * k
+			sg += g
+			sgx += g * (max(v, 0) - mean) * is
+		}
+		grad := make([]float64, n)
+		for j, v := range y {
+			if v > 0 {
+				g := dout[j] * scale * float64(mask[j])
+				grad[j] = 1.5 * is * (g - sg/float64(n) - (v-mean)*is*sgx/float64(n))
+				sb += grad[j]
+			}
+		}
+		withGo(func() {
+			m, s := bnStats(y, 1/float64(n))
+			near(t, "mean", m, mean, 1e-14)
+			near(t, "ss", s, ss, 1e-13*ss)
+			out := make([]float32, n)
+			bnDropFwd32(out, y, mask, &[5]float64{mean, is, 1.5, -0.5, scale})
+			for j := range out {
+				near(t, "forward", float64(out[j]), float64(want32[j]), 1e-6*max(1, math.Abs(float64(want32[j]))))
+			}
+			g, x := bnDropSums(dout, y, mask, &[3]float64{mean, is, scale})
+			near(t, "sum g", g, sg, 1e-12)
+			near(t, "sum g*xhat", x, sgx, 1e-12)
+			d32 := make([]float32, n)
+			b := bnDropBwd32(d32, dout, y, mask, &[6]float64{mean, is, scale, sg / float64(n), sgx / float64(n), 1.5 * is})
+			near(t, "bias grad", b, sb, 1e-12)
+			for j := range d32 {
+				near(t, "backward", float64(d32[j]), grad[j], 1e-6*max(1, math.Abs(grad[j])))
+			}
+		})
+	}
+}
+
+func near(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol {
+		t.Fatalf("%s = %.17g, want %.17g (tol %g)", what, got, want, tol)
+	}
+}
+
+// dropMask draws what Dropout.Forward draws from the same generator.
+func TestDropMaskMatchesDropout(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 64} {
+		const p = 0.3
+		d := &Dropout{P: p, Rng: rand.New(rand.NewPCG(5, 6))}
+		x := linalg.New(1, n)
+		for j := range x.Data {
+			x.Data[j] = 1
+		}
+		y := d.Forward(x, true)
+		mask := make([]uint8, n)
+		dropMask(mask, rand.New(rand.NewPCG(5, 6)).Uint64, p)
+		for j, m := range mask {
+			if (m == 1) != (y.Data[j] != 0) {
+				t.Fatalf("n=%d: mask[%d] = %d, Dropout output %g", n, j, m, y.Data[j])
+			}
+		}
+	}
+}
+
+// stackNet builds Linear ReLU BN Dropout blocks over sizes, the same
+// parameters for a Stack32 and a Sequential (each with its own dropout
+// generator, seeded alike), and sets the BatchNorms' gamma, beta and
+// running statistics to non-default values.
+func stackNet(sizes []int, p float64, f32 bool, skip bool) (*Stack32, Sequential) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var lin, lin2 []*Linear
+	var bns, bns2 []*BatchNorm
+	var drops, drops2 []*Dropout
+	var seq Sequential
+	for i := 0; i+1 < len(sizes); i++ {
+		l := NewLinear(sizes[i], sizes[i+1], rng)
+		l2 := &Linear{In: l.In, Out: l.Out, W: l.W, B: l.B, Threads: 1}
+		l2.SetFloat32(f32)
+		l.Threads = 1
+		lin, lin2 = append(lin, l), append(lin2, l2)
+		seq = append(seq, l2)
+		if i+2 < len(sizes) {
+			b := NewBatchNorm(sizes[i+1])
+			for f := range b.Gamma {
+				b.Gamma[f] = 1 + 0.3*rng.NormFloat64()
+				b.Beta[f] = 0.2 * rng.NormFloat64()
+				b.RunMean[f] = 0.1 * rng.NormFloat64()
+				b.RunVar[f] = 1 + 0.5*rng.Float64()
+			}
+			b2 := &BatchNorm{N: b.N, Gamma: b.Gamma, Beta: b.Beta, RunMean: slices.Clone(b.RunMean), RunVar: slices.Clone(b.RunVar)}
+			bns, bns2 = append(bns, b), append(bns2, b2)
+			var d, d2 *Dropout
+			if p > 0 {
+				d = &Dropout{P: p, Rng: rand.New(rand.NewPCG(31, 32))}
+				d2 = &Dropout{P: p, Rng: rand.New(rand.NewPCG(31, 32))}
+			}
+			drops, drops2 = append(drops, d), append(drops2, d2)
+			seq = append(seq, &ReLU{}, b2)
+			if d2 != nil {
+				seq = append(seq, d2)
+			}
+		}
+	}
+	lin[0].SkipInputGrad, lin2[0].SkipInputGrad = skip, skip
+	return NewStack32(lin, bns, drops), seq
+}
+
+// Stack32 against the same layers as a Sequential: forward output, input
+// gradient, every parameter gradient and the running statistics, in
+// training (two steps, so that the second uses updated statistics and a
+// fresh mask) and in evaluation. Against float64 products on small odd
+// shapes (tails everywhere; within float32 rounding of the operands), and
+// against a Sequential with float32 products on layers wide enough to take
+// them (the same roundings: within 1e-7 of the largest value).
+func TestStack32MatchesSequential(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512: Stack32 needs the float32 kernel")
+	}
+	cases := []struct {
+		sizes []int
+		n     int
+		p     float64
+		f32   bool
+		skip  bool
+		tol   float64
+	}{
+		{[]int{13, 11, 7, 3}, 45, 0.3, false, false, 2e-5},
+		{[]int{5, 9, 2}, 3, 0, false, true, 2e-5},
+		{[]int{6, 4}, 10, 0, false, false, 2e-5},
+		{[]int{200, 150, 100, 90}, 130, 0.2, true, true, 1e-7},
+		{[]int{90, 100, 150, 200}, 77, 0.1, true, false, 1e-7},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.sizes, c.n, c.p), func(t *testing.T) {
+			st, seq := stackNet(c.sizes, c.p, c.f32, c.skip)
+			if c.f32 {
+				for _, l := range seq {
+					if l, ok := l.(*Linear); ok && !l.useF32() {
+						t.Fatalf("%dx%d layer does not take float32 products", l.Out, l.In)
+					}
+				}
+			}
+			rng := rand.New(rand.NewPCG(41, 42))
+			check := func(what string, got, want []float64) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+				}
+				scale := 0.0
+				for _, v := range want {
+					scale = max(scale, math.Abs(v))
+				}
+				for i, v := range want {
+					if d := math.Abs(got[i] - v); d > c.tol*scale || math.IsNaN(got[i]) {
+						t.Fatalf("%s[%d] = %g, want %g (scale %g)", what, i, got[i], v, scale)
+					}
+				}
+			}
+			for step := 0; step < 2; step++ {
+				x := randMatrix(rng, c.sizes[0], c.n, 1)
+				dy := randMatrix(rng, c.sizes[len(c.sizes)-1], c.n, 1)
+				y1 := slices.Clone(st.Forward(x, true).Data)
+				y0 := slices.Clone(seq.Forward(x, true).Data)
+				check("output", y1, y0)
+				dx1, dx0 := st.Backward(dy), seq.Backward(dy)
+				if c.skip != (len(dx1.Data) == 0) {
+					t.Fatalf("skip=%v: input gradient of %d values", c.skip, len(dx1.Data))
+				}
+				check("input gradient", dx1.Data, dx0.Data[:len(dx1.Data)])
+				p1, p0 := st.Params(), seq.Params()
+				if len(p1) != len(p0) {
+					t.Fatalf("%d params, want %d", len(p1), len(p0))
+				}
+				for k := range p1 {
+					check(fmt.Sprintf("step %d param %d gradient", step, k), p1[k].Grad, p0[k].Grad)
+				}
+				var bn0 []*BatchNorm
+				for _, l := range seq {
+					if b, ok := l.(*BatchNorm); ok {
+						bn0 = append(bn0, b)
+					}
+				}
+				for k, b := range st.BN {
+					b0 := bn0[k]
+					check("running mean", b.RunMean, b0.RunMean)
+					check("running variance", b.RunVar, b0.RunVar)
+				}
+			}
+			x := randMatrix(rng, c.sizes[0], c.n, 1)
+			check("evaluation output", slices.Clone(st.Forward(x, false).Data), seq.Forward(x, false).Data)
+		})
+	}
+}
+
+// Stack32 gives the same bits at 1 and 3 threads on a layer big enough to
+// split its products, and a training step allocates nothing after the
+// first.
+func TestStack32ThreadsAndAllocs(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512: Stack32 needs the float32 kernel")
+	}
+	var outs [2][]float64
+	for ti, threads := range []int{1, 3} {
+		st, _ := stackNet([]int{300, 260, 200}, 0.1, true, false)
+		for _, l := range st.Lin {
+			l.Threads = threads
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, dy := randMatrix(rng, 300, 200, 1), randMatrix(rng, 200, 200, 1)
+		step := func() {
+			st.Forward(x, true)
+			st.Backward(dy)
+		}
+		step()
+		for _, p := range st.Params() {
+			outs[ti] = append(outs[ti], p.Grad...)
+		}
+		if threads == 1 && !raceEnabled {
+			if a := testing.AllocsPerRun(5, step); a != 0 {
+				t.Errorf("%g allocations per step, want 0", a)
+			}
+		}
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Fatal("gradients differ between 1 and 3 threads")
+	}
+}
