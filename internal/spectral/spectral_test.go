@@ -96,7 +96,7 @@ func checkAgainstOracle(t *testing.T, name string, X linalg.Matrix, minDist floa
 	lv, U := oracleEig(t, M)
 	for _, nc := range ncs {
 		for _, f32 := range []bool{false, true} {
-			E, info, err := Embed(context.Background(), X, Options{MinDist: minDist, NComponents: nc, Tol: 1e-10, Affinity: AffinityDense, Float32: f32, Seed: 3})
+			E, info, err := Embed(context.Background(), X, Options{MinDist: minDist, NComponents: nc, Tol: 1e-10, Affinity: AffinityDense, Float64: !f32, Seed: 3})
 			if err != nil {
 				t.Fatalf("%s nc=%d: %v", name, nc, err)
 			}
@@ -179,7 +179,7 @@ func TestEmbedTinyUsesExactPath(t *testing.T) {
 	X := randomMatrix(12, 3, 9)
 	M, _, _ := denseM(X, 0.6)
 	lv, U := oracleEig(t, M)
-	E, info, err := Embed(context.Background(), X, Options{NComponents: 6})
+	E, info, err := Embed(context.Background(), X, Options{NComponents: 6, Float64: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 			var ref linalg.Matrix
 			var refInfo *Info
 			for _, th := range []int{1, 2, 3} {
-				E, info, err := Embed(context.Background(), X, Options{NComponents: 8, Affinity: aff, Float32: f32, Threads: th, Seed: 42})
+				E, info, err := Embed(context.Background(), X, Options{NComponents: 8, Affinity: aff, Float64: !f32, Threads: th, Seed: 42})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -386,11 +386,13 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 func TestSignsAndDegreeScale(t *testing.T) {
 	X, _ := loadCSV(t, "../../testdata/iris.csv")
 	zscore(X, X)
-	raw, info, err := Embed(context.Background(), X, Options{NComponents: 3})
+	// float64 storage: the degrees are compared with the exact oracle's
+	// (float32 storage sums rounded affinities).
+	raw, info, err := Embed(context.Background(), X, Options{NComponents: 3, Float64: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	scaled, _, err := Embed(context.Background(), X, Options{NComponents: 3, DegreeScale: true})
+	scaled, _, err := Embed(context.Background(), X, Options{NComponents: 3, DegreeScale: true, Float64: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,11 +464,11 @@ func TestWorkspaceReuse(t *testing.T) {
 	var w Workspace
 	for _, f32 := range []bool{false, true} {
 		for _, md := range []float64{0.6, 0.3, 0.9} {
-			fresh, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float32: f32})
+			fresh, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float64: !f32})
 			if err != nil {
 				t.Fatal(err)
 			}
-			reused, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float32: f32, Work: &w})
+			reused, _, err := Embed(context.Background(), X, Options{MinDist: md, NComponents: 4, Float64: !f32, Work: &w})
 			if err != nil {
 				t.Fatal(err)
 			}
