@@ -171,7 +171,7 @@ file) at any time; the worker that finds the study finished writes --out.`,
 	f.String("cpuprofile", "", "write a CPU profile of the search to this file (diagnostics)")
 	_ = f.MarkHidden("cpuprofile")
 	for _, p := range rangeFlags {
-		f.String(p+"-range", "", fmt.Sprintf("search range of %s as LOW,HIGH (one value fixes it; default: the method's)", p))
+		f.Var(&onceValue{name: p + "-range"}, p+"-range", fmt.Sprintf("search range of %s as LOW,HIGH (one value fixes it; default: the method's; give it once)", p))
 	}
 	return cmd
 }
@@ -663,6 +663,11 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 			add(k, val)
 		}
 	}
+	if v.GetFloat64("unlabel-known") != 0 {
+		// The trials saw these labels hidden; the seed draws which.
+		add("unlabel-known", v.GetString("unlabel-known"))
+		add("seed", v.GetString("seed"))
+	}
 	return keys, vals
 }
 
@@ -726,7 +731,7 @@ func writeBestConfig(path string, target *cobra.Command, keys, vals []string, me
 		// Text and list flags are always quoted, so that novel: "007" (or a
 		// single class 3) stays the string it is; numbers and booleans are
 		// not.
-		quote := true
+		quote := k != "seed" // the root's flag, not target's
 		if f := target.Flags().Lookup(k); f != nil {
 			switch f.Value.Type() {
 			case "int", "int64", "uint64", "float64", "bool":

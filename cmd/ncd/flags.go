@@ -27,6 +27,26 @@ func (l *listValue) String() string { return strings.Join(l.vals, ",") }
 // Type names the value in --help ("--novel list").
 func (l *listValue) Type() string { return "list" }
 
+// onceValue is a text flag that may be given once: a repeated --lr-range
+// used to keep the last range only, silently.
+type onceValue struct {
+	name, val string
+	set       bool
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.set {
+		return fmt.Errorf("--%s given twice (%q, then %q): give one range, LOW,HIGH", o.name, o.val, s)
+	}
+	o.val, o.set = s, true
+	return nil
+}
+
+func (o *onceValue) String() string { return o.val }
+
+// Type is "string", as the flag was: --help and viper read it as text.
+func (o *onceValue) Type() string { return "string" }
+
 // addListFlag registers a list flag (see listValue).
 func addListFlag(cmd *cobra.Command, name, usage string) {
 	cmd.Flags().Var(&listValue{}, name, usage+"; repeat the flag or separate by commas")

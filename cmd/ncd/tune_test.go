@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -330,5 +331,61 @@ func TestTuneStorageOtherDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.yaml")); err == nil {
 		t.Errorf("b.yaml written")
+	}
+}
+
+// TestTuneBestCarriesUnlabelKnown: tune --unlabel-known 0.3 --seed 4 writes
+// both into best.yaml (the seed draws which labels are hidden), so that
+// fit --config best.yaml hides the same labels the trials saw; without
+// --unlabel-known neither is written.
+func TestTuneBestCarriesUnlabelKnown(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 400)
+	best := filepath.Join(dir, "best.yaml")
+	tune := []string{"tune", "--data", data, "--novel", "0,3", "--trials", "1", "--folds", "3", "--epochs", "1", "--k", "true", "--quiet"}
+	code, _, stderr := runCLI(t, "", append(slices.Clone(tune), "--unlabel-known", "0.3", "--seed", "4", "--out", best)...)
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	b := readFile(t, best)
+	if !strings.Contains(b, "\nunlabel-known: 0.3\n") || !strings.Contains(b, "\nseed: 4\n") {
+		t.Fatalf("best.yaml lacks unlabel-known: 0.3 or seed: 4:\n%s", b)
+	}
+	code, stdout, stderr := runCLI(t, "", "fit", "--config", best, "--k", "2", "--ensemble", "1", "--out", filepath.Join(dir, "p.csv"), "--json")
+	if code != 0 {
+		t.Fatalf("fit --config: exit %d: %s", code, stderr)
+	}
+	var fit struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
+		t.Fatal(err)
+	}
+	if fit.Config["unlabel-known"] != 0.3 || !strings.Contains(stderr, "(--unlabel-known 0.3, seed 4, per class)") {
+		t.Errorf("fit --config best.yaml: unlabel-known %v; stderr %s", fit.Config["unlabel-known"], stderr)
+	}
+	plain := filepath.Join(dir, "plain.yaml")
+	if code, _, stderr := runCLI(t, "", append(slices.Clone(tune), "--seed", "4", "--out", plain)...); code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	if b := readFile(t, plain); strings.Contains(b, "unlabel-known") || strings.Contains(b, "\nseed:") {
+		t.Errorf("best.yaml without --unlabel-known:\n%s", b)
+	}
+}
+
+// TestTuneRangeGivenTwice: a repeated --X-range kept only the last range;
+// it is refused (exit 2) before any work, naming both.
+func TestTuneRangeGivenTwice(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 300)
+	out := filepath.Join(dir, "x.yaml")
+	code, stdout, stderr := runCLI(t, "", "tune", "--data", data, "--novel", "0,3", "--epochs", "1", "--trials", "1", "--out", out,
+		"--lr-range", "1e-4,1e-2", "--w-range", "0.5", "--lr-range", "1e-3,1e-2")
+	want := `ncd: invalid argument "1e-3,1e-2" for "--lr-range" flag: --lr-range given twice ("1e-4,1e-2", then "1e-3,1e-2"): give one range, LOW,HIGH (see 'ncd tune --help')` + "\n"
+	if code != exitUsage || stderr != want || stdout != "" {
+		t.Errorf("exit %d, stderr\n%q\nwant exit 2 and\n%q", code, stderr, want)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written", out)
 	}
 }
