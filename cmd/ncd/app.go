@@ -268,6 +268,9 @@ func runE(app *App, body commandBody) func(*cobra.Command, []string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkStdoutOnce(cmd, v, c); err != nil {
+			return err
+		}
 		ctx, stop := signalContext(cmd.Context())
 		defer stop()
 		return interrupted(ctx, body(ctx, cmd, v, c))

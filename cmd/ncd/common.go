@@ -7,14 +7,19 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/atomicfile"
 	"github.com/ncd-project/ncd/internal/chart"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/tabularncd"
+	"github.com/ncd-project/ncd/internal/usererr"
 )
 
 // interruption is the cancel cause of a command's context when SIGINT
@@ -224,4 +229,72 @@ func emptyClusterNote(method string, k int, labels []int) (int, string) {
 		why = "the clustering head collapsed onto fewer outputs; try another --seed, a smaller --top-k or --k, or --method pbn"
 	}
 	return empty, fmt.Sprintf("only %d of the k=%d novel clusters received rows (%d empty): %s", len(used), k, empty, why)
+}
+
+// outputFlags are each command's flags naming a file it writes (fit's
+// --model is one; cluster's, explain's and estimate-k's read a model).
+var outputFlags = map[string][]string{
+	"fit":        {"out", "model", "report"},
+	"cluster":    {"out", "report"},
+	"explain":    {"report"},
+	"estimate-k": {"plot"},
+	"tune":       {"out", "study", "plot", "export", "cpuprofile"},
+}
+
+// checkStdoutOnce refuses, before any work, two writers to standard
+// output: what the command prints there (--json's object, explain's text,
+// estimate-k's k, fit's and cluster's predictions when no --out is given)
+// and an output file that is standard output too (/dev/stdout, /dev/fd/1,
+// another name of the same pipe or terminal, and "-" for predictions), or
+// two such files.
+func checkStdoutOnce(cmd *cobra.Command, v *viper.Viper, c common) error {
+	name := cmd.Name()
+	var printed string // what the command itself prints on standard output
+	switch {
+	case c.JSON:
+		printed = "--json"
+	case name == "explain":
+		printed = "the explanation (printed on standard output)"
+	case name == "estimate-k":
+		printed = "the estimate (k printed on standard output)"
+	case (name == "fit" || name == "cluster") && v.GetString("out") == "" && (name == "cluster" || v.GetString("model") == ""):
+		printed = "the predictions (no --out: CSV on standard output)"
+	}
+	var files []string // output flags naming standard output
+	for _, flag := range outputFlags[name] {
+		if path := v.GetString(flag); path != "" && isStdout(path, flag == "out" && name != "tune") {
+			files = append(files, "--"+flag+" "+path)
+		}
+	}
+	switch {
+	case len(files) == 0 || (printed == "" && len(files) == 1):
+		return nil
+	case printed == "--json":
+		return usererr.New("%s and --json would both write to standard output: give %s a file, or drop --json", files[0], strings.Fields(files[0])[0])
+	case printed != "":
+		return usererr.New("%s and %s would both write to standard output: give %s a file", printed, files[0], strings.Fields(files[0])[0])
+	}
+	return usererr.New("%s and %s would both write to standard output: give one of them a file", files[0], files[1])
+}
+
+// isStdout tells whether path names standard output: /dev/stdout,
+// /dev/fd/1, /proc/self/fd/1, a device or pipe that is the same file as
+// this process's standard output (not /dev/null, which takes anything),
+// and "-" when dash (predictions) says so.
+func isStdout(path string, dash bool) bool {
+	if path == "-" {
+		return dash
+	}
+	switch filepath.ToSlash(filepath.Clean(path)) {
+	case "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		return true
+	case "/dev/null":
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() || st.IsDir() {
+		return false
+	}
+	out, err := os.Stdout.Stat()
+	return err == nil && os.SameFile(st, out)
 }

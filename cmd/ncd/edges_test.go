@@ -404,3 +404,61 @@ func TestMapFlagsCheckedWithoutReport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStdoutTakenOnce: --json prints its object on standard output, so an
+// output file that is standard output too (/dev/stdout, /dev/fd/1, and
+// for predictions "-") is refused with it, on every command with both,
+// as are two outputs to standard output; exit 2 before any work, nothing
+// on stdout. /dev/null with --json is fine.
+func TestStdoutTakenOnce(t *testing.T) {
+	dir := t.TempDir()
+	iris := "../../testdata/iris.csv"
+	pred, modelPath := filepath.Join(dir, "pred.csv"), filepath.Join(dir, "m.ncd")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5",
+		"--quiet", "--model", modelPath, "--out", pred); code != 0 {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	pen := pendigitsSubset(t, dir, 300)
+	fit := []string{"fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5"}
+	cluster := []string{"cluster", "--data", iris, "--novel", "versicolor,virginica"}
+	tune := []string{"tune", "--data", pen, "--novel", "0,3", "--epochs", "1", "--trials", "1", "--folds", "3", "--k", "true"}
+	both := func(flag, path string) string {
+		return "ncd: " + flag + " " + path + " and --json would both write to standard output: give " + flag + " a file, or drop --json"
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(slices.Clone(fit), "--out", "/dev/stdout", "--json"), both("--out", "/dev/stdout")},
+		{append(slices.Clone(fit), "--out", "-", "--json"), both("--out", "-")},
+		{append(slices.Clone(fit), "--out", pred, "--model", "/dev/stdout", "--json"), both("--model", "/dev/stdout")},
+		{append(slices.Clone(fit), "--out", pred, "--report", "/dev/fd/1", "--json"), both("--report", "/dev/fd/1")},
+		{append(slices.Clone(fit), "--out", "/dev/stdout", "--report", "/dev/stdout"),
+			"ncd: --out /dev/stdout and --report /dev/stdout would both write to standard output: give one of them a file"},
+		{append(slices.Clone(fit), "--report", "/dev/stdout"),
+			"ncd: the predictions (no --out: CSV on standard output) and --report /dev/stdout would both write to standard output: give --report a file"},
+		{[]string{"explain", "--data", pred, "--report", "/dev/stdout"},
+			"ncd: the explanation (printed on standard output) and --report /dev/stdout would both write to standard output: give --report a file"},
+		{[]string{"estimate-k", "--data", iris, "--novel", "versicolor,virginica", "--plot", "/dev/stdout"},
+			"ncd: the estimate (k printed on standard output) and --plot /dev/stdout would both write to standard output: give --plot a file"},
+		{append(slices.Clone(cluster), "--out", "/dev/stdout", "--json"), both("--out", "/dev/stdout")},
+		{[]string{"cluster", "--model", modelPath, "--data", iris, "--out", "/dev/stdout", "--json"}, both("--out", "/dev/stdout")},
+		{append(slices.Clone(tune), "--out", "/dev/stdout", "--json"), both("--out", "/dev/stdout")},
+		{append(slices.Clone(tune), "--out", filepath.Join(dir, "b.yaml"), "--plot", "/dev/stdout", "--json"), both("--plot", "/dev/stdout")},
+		{[]string{"estimate-k", "--data", iris, "--novel", "versicolor,virginica", "--plot", "/dev/stdout", "--json"}, both("--plot", "/dev/stdout")},
+		{[]string{"explain", "--data", pred, "--report", "/dev/stdout", "--json"}, both("--report", "/dev/stdout")},
+	} {
+		code, stdout, stderr := runCLI(t, "", c.args...)
+		if code != exitUsage || strings.TrimSpace(stderr) != c.want || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, stdout, stderr, c.want)
+		}
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"m.ncd", "pen.csv", "pred.csv"}) {
+		t.Errorf("files written: %v", names)
+	}
+	code, stdout, stderr := runCLI(t, "", append(slices.Clone(fit), "--out", "/dev/null", "--json", "--quiet")...)
+	var j map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &j) != nil {
+		t.Errorf("--out /dev/null --json: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
