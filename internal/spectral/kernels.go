@@ -217,15 +217,19 @@ func sqDistMany(u, x []float64, d, r int, out []float64) {
 
 // expAffinityRow turns the squared distances of row into affinities,
 // row[j] = exp(-row[j] * inv), adds them to cs[j] and returns their sum
-// (summed in float64). With AVX-512 and float64 storage the exponentials are
-// vectorized (expaffz, within about an ulp of math.Exp); the remainder, and
-// everything elsewhere, uses math.Exp.
+// (summed in float64; with float32 storage the sums take the stored, rounded
+// values). With AVX-512 the exponentials are vectorized (expaffz and
+// expaffzf32, within about an ulp of math.Exp in float64); the remainder,
+// and everything elsewhere, uses math.Exp.
 func expAffinityRow[T float32 | float64](row []T, cs []float64, inv float64) float64 {
 	j0, s := 0, 0.0
 	if useAsm && useAVX512 && len(row) >= 8 {
-		if r64, ok := any(row).([]float64); ok {
-			j0 = len(row) / 8 * 8
-			s = expaffz(&r64[0], j0, -inv, &cs[0])
+		j0 = len(row) / 8 * 8
+		switch r := any(row).(type) {
+		case []float64:
+			s = expaffz(&r[0], j0, -inv, &cs[0])
+		case []float32:
+			s = expaffzf32(&r[0], j0, -inv, &cs[0])
 		}
 	}
 	cs = cs[:len(row)]

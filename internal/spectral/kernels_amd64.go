@@ -22,6 +22,9 @@ func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
 func expaffz(row *float64, n int, ninv float64, cs *float64) float64
 
 //go:noescape
+func expaffzf32(row *float32, n int, ninv float64, cs *float64) float64
+
+//go:noescape
 func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64)
 
 //go:noescape

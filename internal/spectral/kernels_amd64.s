@@ -576,6 +576,85 @@ expaffzdone:
 	VZEROUPPER
 	RET
 
+// func expaffzf32(row *float32, n int, ninv float64, cs *float64) float64
+// expaffz for float32 storage: each entry is widened, exponentiated in
+// float64 as expaffz does, rounded to float32 (nearest even, as Go's
+// conversion) and stored; the sums take the rounded values. n must be a
+// multiple of 8.
+TEXT ·expaffzf32(SB), NOSPLIT, $0-40
+	MOVQ         row+0(FP), SI
+	MOVQ         n+8(FP), CX
+	SHRQ         $3, CX
+	VBROADCASTSD ninv+16(FP), Z31
+	MOVQ         cs+24(FP), DI
+	LEAQ         expconst<>(SB), AX
+	VBROADCASTSD 0(AX), Z30
+	VBROADCASTSD 8(AX), Z29
+	VBROADCASTSD 16(AX), Z28
+	VBROADCASTSD 24(AX), Z27
+	VBROADCASTSD 32(AX), Z26
+	VBROADCASTSD 40(AX), Z13
+	VBROADCASTSD 48(AX), Z14
+	VBROADCASTSD 56(AX), Z15
+	VBROADCASTSD 64(AX), Z16
+	VBROADCASTSD 72(AX), Z17
+	VBROADCASTSD 80(AX), Z18
+	VBROADCASTSD 88(AX), Z19
+	VBROADCASTSD 96(AX), Z20
+	VBROADCASTSD 104(AX), Z21
+	VBROADCASTSD 112(AX), Z22
+	VBROADCASTSD 120(AX), Z23
+	VBROADCASTSD 128(AX), Z24
+	VPXORQ       Z0, Z0, Z0
+	TESTQ        CX, CX
+	JZ           expaffzf32done
+
+expaffzf32loop:
+	VCVTPS2PD    (SI), Z1
+	VMULPD       Z31, Z1, Z1
+	VMAXPD       Z27, Z1, Z1
+	VMULPD       Z30, Z1, Z2
+	VRNDSCALEPD  $0, Z2, Z2
+	VFNMADD231PD Z29, Z2, Z1
+	VFNMADD231PD Z28, Z2, Z1
+	VMOVAPD      Z13, Z3
+	VFMADD213PD  Z14, Z1, Z3
+	VFMADD213PD  Z15, Z1, Z3
+	VFMADD213PD  Z16, Z1, Z3
+	VFMADD213PD  Z17, Z1, Z3
+	VFMADD213PD  Z18, Z1, Z3
+	VFMADD213PD  Z19, Z1, Z3
+	VFMADD213PD  Z20, Z1, Z3
+	VFMADD213PD  Z21, Z1, Z3
+	VFMADD213PD  Z22, Z1, Z3
+	VFMADD213PD  Z23, Z1, Z3
+	VFMADD213PD  Z24, Z1, Z3
+	VMULPD       Z1, Z1, Z4
+	VFMADD213PD  Z1, Z4, Z3
+	VADDPD       Z26, Z3, Z3
+	VSCALEFPD    Z2, Z3, Z3
+	VCVTPD2PS    Z3, Y3
+	VMOVUPS      Y3, (SI)
+	VCVTPS2PD    Y3, Z3
+	VADDPD       Z3, Z0, Z0
+	VADDPD       (DI), Z3, Z5
+	VMOVUPD      Z5, (DI)
+	ADDQ         $32, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          expaffzf32loop
+
+expaffzf32done:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $1, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
 // func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64)
 // out[j] = sum_{k<d} (xt[k*ldx+j] - u[k])^2 for j < m (m a multiple of 8):
 // the squared distances from u to the m points stored as the columns of the

@@ -27,6 +27,10 @@ func expaffz(row *float64, n int, ninv float64, cs *float64) float64 {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
+func expaffzf32(row *float32, n int, ninv float64, cs *float64) float64 {
+	panic("spectral: no assembly kernels on this architecture")
+}
+
 func sqdistTz(u *float64, d int, xt *float64, ldx int, m int, out *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }

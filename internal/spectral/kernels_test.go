@@ -230,6 +230,52 @@ func TestExpAffinityRow(t *testing.T) {
 	})
 }
 
+// TestExpAffinityRowFloat32 checks the float32-storage affinity pass: every
+// stored entry is float32(math.Exp) (the vector kernel's float64 result may
+// sit 2 float64 ulps off, which moves the rounded value by at most one
+// float32 ulp, and only at a rounding boundary), column sums add the stored
+// values, the row sum is their sum.
+func TestExpAffinityRowFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	withAsm(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 7, 8, 9, 64, 1003} {
+			for _, inv := range []float64{1e-3, 0.5, 3, 1e3} {
+				row := make([]float32, n)
+				for j := range row {
+					switch j % 5 {
+					case 0:
+						row[j] = 0
+					case 1:
+						row[j] = float32(r.Float64() * 1e4) // mostly underflow
+					default:
+						row[j] = float32(r.Float64() * 60)
+					}
+				}
+				cs := randSlice(r, n)
+				cs0 := append([]float64(nil), cs...)
+				in := append([]float32(nil), row...)
+				s := expAffinityRow(row, cs, inv)
+				want := 0.0
+				for j, d2 := range in {
+					e := float32(math.Exp(-float64(d2) * inv))
+					want += float64(row[j])
+					if row[j] != e {
+						if d := math.Abs(float64(row[j] - e)); d > float64(math.Nextafter32(e, float32(math.Inf(1)))-e) {
+							t.Fatalf("asm=%v avx512=%v exp(-%g) = %g, want %g", useAsm, useAVX512, float64(d2)*inv, row[j], e)
+						}
+					}
+					if cs[j] != cs0[j]+float64(row[j]) {
+						t.Fatalf("column sum %d: %g, want %g", j, cs[j], cs0[j]+float64(row[j]))
+					}
+				}
+				if math.Abs(s-want) > 1e-14*math.Max(want, 1) {
+					t.Fatalf("asm=%v avx512=%v n=%d row sum %g, want %g", useAsm, useAVX512, n, s, want)
+				}
+			}
+		}
+	})
+}
+
 func ulp(x float64) float64 {
 	return math.Nextafter(x, math.Inf(1)) - x
 }
