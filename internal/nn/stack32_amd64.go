@@ -16,3 +16,6 @@ func bnSumsAVX512(dout, y *float64, mask *uint8, n int, c *[3]float64) (sg, sgx 
 
 //go:noescape
 func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float64) (sum float64)
+
+//go:noescape
+func transpose32AVX(dst, src *float32, rows, cols int)

@@ -374,3 +374,102 @@ bdone:
 	VMOVSD X0, sum+48(FP)
 	VZEROUPPER
 	RET
+
+// func transpose32AVX(dst, src *float32, rows, cols int)
+// Writes the transpose of the rows x cols float32 matrix src (row-major)
+// into dst (cols x rows), for the rows&^7 x cols&^7 part only, in 8 x 8
+// blocks (AVX: unpack, shuffle, lane permute); the caller does the edges.
+TEXT ·transpose32AVX(SB), NOSPLIT, $0-32
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ R9, R10
+	SHLQ $2, R10 // src stride in bytes
+	MOVQ R8, R11
+	SHLQ $2, R11 // dst stride in bytes
+	MOVQ R8, R12
+	SHRQ $3, R12 // row blocks
+	JZ   tdone
+	MOVQ R9, R13
+	SHRQ $3, R13 // column blocks
+	JZ   tdone
+	MOVQ src+8(FP), SI
+	MOVQ dst+0(FP), DI
+	XORQ R14, R14 // row block index
+trow:
+	// SI: src row 8*i, column 0; DI: dst row 0, column 8*i
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R13, CX
+tcol:
+	MOVQ AX, DX
+	VMOVUPS (DX), Y0
+	ADDQ R10, DX
+	VMOVUPS (DX), Y1
+	ADDQ R10, DX
+	VMOVUPS (DX), Y2
+	ADDQ R10, DX
+	VMOVUPS (DX), Y3
+	ADDQ R10, DX
+	VMOVUPS (DX), Y4
+	ADDQ R10, DX
+	VMOVUPS (DX), Y5
+	ADDQ R10, DX
+	VMOVUPS (DX), Y6
+	ADDQ R10, DX
+	VMOVUPS (DX), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	MOVQ BX, DX
+	VMOVUPS Y8, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y9, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y10, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y11, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y12, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y13, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y14, (DX)
+	ADDQ R11, DX
+	VMOVUPS Y15, (DX)
+	ADDQ $32, AX // next 8 source columns
+	MOVQ R11, DX
+	SHLQ $3, DX
+	ADDQ DX, BX // next 8 destination rows
+	DECQ CX
+	JNZ  tcol
+	MOVQ R10, DX
+	SHLQ $3, DX
+	ADDQ DX, SI // next 8 source rows
+	ADDQ $32, DI // next 8 destination columns
+	INCQ R14
+	CMPQ R14, R12
+	JL   trow
+tdone:
+	VZEROUPPER
+	RET

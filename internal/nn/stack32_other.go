@@ -17,3 +17,7 @@ func bnSumsAVX512(dout, y *float64, mask *uint8, n int, c *[3]float64) (sg, sgx 
 func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float64) (sum float64) {
 	panic("nn: no assembly kernels on this architecture")
 }
+
+func transpose32AVX(dst, src *float32, rows, cols int) {
+	panic("nn: no assembly kernels on this architecture")
+}

@@ -335,3 +335,35 @@ func TestStack32ThreadsAndAllocs(t *testing.T) {
 		t.Fatal("gradients differ between 1 and 3 threads")
 	}
 }
+
+// gatherT32 (8 x 8 assembly blocks and Go edges) against the definition,
+// on shapes with and without whole blocks, and the Go version alone.
+func TestGatherT32(t *testing.T) {
+	for _, goOnly := range []bool{false, true} {
+		for _, s := range [][2]int{{1, 1}, {3, 5}, {8, 8}, {9, 8}, {8, 9}, {16, 24}, {17, 31}, {5, 40}, {40, 5}, {64, 512}, {784, 37}} {
+			rows, cols := s[0], s[1]
+			m := make([]float32, rows*cols)
+			for i := range m {
+				m[i] = float32(i) + 0.5
+			}
+			tr := matrix32{Data: make([]float32, rows*cols+1), Rows: cols, Cols: rows}
+			tr.Data[rows*cols] = -7
+			run := func() { gatherT32(tr, m, rows, cols) }
+			if goOnly {
+				withGo(run)
+			} else {
+				run()
+			}
+			for r := 0; r < rows; r++ {
+				for c := 0; c < cols; c++ {
+					if got := tr.Data[c*rows+r]; got != m[r*cols+c] {
+						t.Fatalf("go=%v %dx%d: t[%d][%d] = %g, want %g", goOnly, rows, cols, c, r, got, m[r*cols+c])
+					}
+				}
+			}
+			if tr.Data[rows*cols] != -7 {
+				t.Fatalf("%dx%d: wrote past the end", rows, cols)
+			}
+		}
+	}
+}
