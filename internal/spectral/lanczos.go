@@ -117,9 +117,10 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	savedW := make([]float64, p*n) // orth's copy of a block before Cholesky QR
 
 	// project removes from the b vectors W (rows) their components along Z
-	// and along the basis rows Q[:q0]. When h0 is non-nil the coefficients
-	// Q[:q0] W^T are written there (q0 x b, stride p).
-	project := func(W []float64, b, q0 int, h0 []float64) {
+	// and along the basis rows Q[lo:q0]. When h0 is non-nil the
+	// coefficients Q[:q0] W^T are written there (q0 x b, stride p; rows
+	// before lo are zero).
+	project := func(W []float64, b, lo, q0 int, h0 []float64) {
 		sub := func(V []float64, m int, h []float64) {
 			clear(h)
 			dotABt(th, h, p, V, n, m, W, n, b, n)
@@ -132,11 +133,12 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 		if c > 0 {
 			sub(Z, c, H[:c*p])
 		}
-		if q0 > 0 {
-			if h0 == nil {
-				h0 = H
-			}
-			sub(Q, q0, h0[:q0*p])
+		if h0 == nil {
+			h0 = H
+		}
+		clear(h0[:lo*p])
+		if q0 > lo {
+			sub(Q[lo*n:], q0-lo, h0[lo*p:q0*p])
 		}
 	}
 	rowNorms := func(W []float64, dst []float64) {
@@ -200,25 +202,28 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 
 	// orth makes the p rows Q[q0:q0+p] orthonormal to Z, to Q[:q0] and to
 	// each other, and leaves in Rblk the p x p triangular factor of the
-	// part of the block outside that span. The first projection's
-	// coefficients go to h0 (if non-nil). A second projection runs when the
-	// first removed most of a vector's length (classical Gram-Schmidt is
-	// then inaccurate; "twice is enough"). The block is then orthonormalized
+	// part of the block outside that span. The first projection is against
+	// Z and Q[lo:q0] only (the caller knows the block is orthogonal to
+	// Q[:lo] in exact arithmetic); its coefficients go to h0 (if non-nil).
+	// A second, full projection runs when the first was partial or removed
+	// most of a vector's length (classical Gram-Schmidt is then
+	// inaccurate; "twice is enough"). The block is then orthonormalized
 	// by two Cholesky QR passes, or, when it is nearly rank deficient, by
 	// modified Gram-Schmidt that replaces every vector keeping less than
 	// 1e-10 of its length (numerically inside the span) by a random
 	// direction with a zero row in Rblk, so the basis never loses rank.
-	orth := func(q0 int, h0 []float64) {
+	orth := func(lo, q0 int, h0 []float64) {
 		W := Q[q0*n : (q0+p)*n]
 		rowNorms(W, pre)
-		project(W, p, q0, h0)
+		project(W, p, lo, q0, h0)
 		rowNorms(W, post)
+		again := lo > 0
 		for j := range post {
-			if post[j] < 0.7*pre[j] {
-				project(W, p, q0, nil)
-				rowNorms(W, post)
-				break
-			}
+			again = again || post[j] < 0.7*pre[j]
+		}
+		if again {
+			project(W, p, 0, q0, nil)
+			rowNorms(W, post)
 		}
 		deficient := false
 		for j := range post {
@@ -267,7 +272,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 				}
 				r0 := math.Sqrt(dot(wj, wj))
 				for pass := 0; pass < 2; pass++ {
-					project(wj, 1, q0, nil)
+					project(wj, 1, 0, q0, nil)
 					for i := 0; i < j; i++ {
 						wi := W[i*n : (i+1)*n]
 						axpy(-dot(wi, wj), wi, wj)
@@ -287,7 +292,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	for i := 0; i < p*n; i++ {
 		Q[i] = rng.NormFloat64()
 	}
-	orth(0, nil)
+	orth(0, 0, nil)
 
 	k := 0 // basis vectors already multiplied by M (the rest is pending)
 	res := eigResult{}
@@ -303,6 +308,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	// convergence (see checkSchedule).
 	nextCheck := 0
 	var sched checkSchedule
+	afterRestart := false
 	for it := 1; ; it++ {
 		if err := ctx.Err(); err != nil {
 			return eigResult{}, err
@@ -314,9 +320,19 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 		res.iters = it
 		// The images become the next pending block, orthogonalized; the
 		// first projection's coefficients Q[:q]^T (M Q[k:q]) are the new
-		// block column of T.
+		// block column of T. In exact arithmetic that column is zero above
+		// the previous block (T is block tridiagonal), except in the first
+		// iteration after a restart, where the kept Ritz vectors couple to
+		// the pending block: the first projection is against those blocks
+		// only, and the full second one keeps the basis orthogonal
+		// (letter: a quarter less orthogonalization work).
 		copy(Q[q*n:(q+p)*n], img)
-		orth(q, hT)
+		lo := max(0, k-p)
+		if afterRestart {
+			lo = 0
+		}
+		afterRestart = false
+		orth(lo, q, hT)
 		for i := 0; i < q; i++ {
 			for j := 0; j < p; j++ {
 				T[i*mmax+k+j] = hT[i*p+j]
@@ -410,6 +426,7 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 				T[j*mmax+j] = theta[j]
 			}
 			k = kk
+			afterRestart = true
 		}
 	}
 
