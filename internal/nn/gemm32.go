@@ -139,6 +139,10 @@ type product32 struct {
 	kb   int // summed-index block length
 }
 
+// narrowTails lets the last columns of a product take the narrower
+// kernels (tests switch it off to check that they give the same bits).
+var narrowTails = true
+
 // serialWork32 plays serialWorkAVX's role for the float32 kernel.
 const serialWork32 = 1 << 22
 
@@ -216,7 +220,19 @@ func (p *product32) tile(t int) {
 						cp[i] = &spare[0]
 					}
 				}
-				fma8x48s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				// The last columns of a product take a narrower
+				// kernel when they fit: masked-off columns cost as
+				// much as computed ones.
+				switch w := j1 - j; {
+				case !narrowTails:
+					fma8x48s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				case w <= 16:
+					fma8x16s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				case w <= 32:
+					fma8x32s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				default:
+					fma8x48s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				}
 			}
 		}
 	}

@@ -24,6 +24,15 @@ func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64)
 //go:noescape
 func fma8x48s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int)
 
+// fma8x32s and fma8x16s are fma8x48s for blocks of at most 32 and 16
+// columns (the last of a product), with the same values.
+//
+//go:noescape
+func fma8x32s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int)
+
+//go:noescape
+func fma8x16s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int)
+
 // cvt64to32 converts n (a multiple of 8) float64 values to float32.
 //
 //go:noescape

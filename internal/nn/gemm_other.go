@@ -17,6 +17,14 @@ func fma8x48s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*floa
 	panic("nn: no assembly kernels on this architecture")
 }
 
+func fma8x32s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func fma8x16s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
 func cvt64to32(dst *float32, src *float64, n int) {
 	panic("nn: no assembly kernels on this architecture")
 }
