@@ -122,7 +122,11 @@ func (s *Stack32) blockForward(i int, y linalg.Matrix, out []float32, train bool
 		if d.P >= 1 {
 			clear(ls.mask)
 		} else {
-			dropMask(ls.mask[:b.N*n], d.Rng.Uint64, d.P)
+			if dropHashMasks {
+				dropHash(ls.mask[:b.N*n], d.Rng.Uint64(), d.P)
+			} else {
+				dropMask(ls.mask[:b.N*n], d.Rng.Uint64, d.P)
+			}
 			scale = 1 / (1 - d.P)
 		}
 		ls.ones = 0
@@ -239,6 +243,51 @@ func growU8(b []uint8, n int) []uint8 {
 		return make([]uint8, n)
 	}
 	return b[:n]
+}
+
+// dropHashMasks makes Stack32 draw its dropout masks with dropHash (one
+// draw from the Dropout's generator per mask) instead of Dropout's
+// sequence (one draw per two values): the generator call was about 4% of a
+// wide training epoch, the vectorized hash is about 20 times faster. Tests
+// switch it off to compare with a Sequential's Dropout mask for mask.
+var dropHashMasks = true
+
+// dropHash writes a dropout mask (1 keep, 0 drop, each value dropped with
+// probability p at resolution 2^-32, as Dropout) derived from key alone:
+// values 2i and 2i+1 take the low and high 32 bits of hash64(key, i). The
+// masks of successive draws of key are independent for all practical
+// purposes (splitmix64's output function over a Weyl sequence), and the
+// result depends on key and len(mask) only.
+func dropHash(mask []uint8, key uint64, p float64) {
+	thr := uint64(math.Round(p * (1 << 32)))
+	if thr > math.MaxUint32 {
+		clear(mask)
+		return
+	}
+	done := 0
+	if useAVX512 && len(mask) >= 16 {
+		done = len(mask) &^ 15
+		dropHashAVX512(&mask[0], key, done/16, uint32(thr))
+	}
+	for i := done; i < len(mask); i++ {
+		h := hash64(key, uint64(i/2))
+		u := h & 0xffffffff
+		if i&1 == 1 {
+			u = h >> 32
+		}
+		mask[i] = 0
+		if u >= thr {
+			mask[i] = 1
+		}
+	}
+}
+
+// hash64 is splitmix64's output for the (i+1)-th step from key.
+func hash64(key, i uint64) uint64 {
+	z := key + (i+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // dropMask draws Dropout's mask for len(mask) values in order, exactly as

@@ -19,3 +19,6 @@ func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float
 
 //go:noescape
 func transpose32AVX(dst, src *float32, rows, cols int)
+
+//go:noescape
+func dropHashAVX512(mask *uint8, key uint64, blocks int, thr uint32)

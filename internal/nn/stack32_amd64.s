@@ -473,3 +473,60 @@ tcol:
 tdone:
 	VZEROUPPER
 	RET
+
+DATA pairs<>+0(SB)/8, $1
+DATA pairs<>+8(SB)/8, $2
+DATA pairs<>+16(SB)/8, $3
+DATA pairs<>+24(SB)/8, $4
+DATA pairs<>+32(SB)/8, $5
+DATA pairs<>+40(SB)/8, $6
+DATA pairs<>+48(SB)/8, $7
+DATA pairs<>+56(SB)/8, $8
+GLOBL pairs<>(SB), RODATA, $64
+
+// func dropHashAVX512(mask *uint8, key uint64, blocks int, thr uint32)
+// The first 16*blocks bytes of dropHash's mask: for pair p (elements 2p
+// and 2p+1), z = splitmix64 finalizer of key + (p+1)*golden; element 2p
+// keeps (1) when the low 32 bits of z are >= thr, 2p+1 when the high 32
+// bits are. 8 pairs (16 elements) per step.
+TEXT ·dropHashAVX512(SB), NOSPLIT, $0-28
+	MOVQ mask+0(FP), DI
+	VPBROADCASTQ key+8(FP), Z20
+	MOVQ blocks+16(FP), CX
+	MOVL thr+24(FP), AX
+	VPBROADCASTD AX, Z26
+	VMOVDQU64 pairs<>(SB), Z21
+	MOVQ $8, AX
+	VPBROADCASTQ AX, Z22
+	MOVQ $0x9e3779b97f4a7c15, AX
+	VPBROADCASTQ AX, Z23
+	MOVQ $0xbf58476d1ce4e5b9, AX
+	VPBROADCASTQ AX, Z24
+	MOVQ $0x94d049bb133111eb, AX
+	VPBROADCASTQ AX, Z25
+	MOVL $1, AX
+	VPBROADCASTD AX, Z27
+	TESTQ CX, CX
+	JZ   hdone
+hloop:
+	VPMULLQ Z23, Z21, Z0
+	VPADDQ  Z20, Z0, Z0
+	VPSRLQ  $30, Z0, Z1
+	VPXORQ  Z1, Z0, Z0
+	VPMULLQ Z24, Z0, Z0
+	VPSRLQ  $27, Z0, Z1
+	VPXORQ  Z1, Z0, Z0
+	VPMULLQ Z25, Z0, Z0
+	VPSRLQ  $31, Z0, Z1
+	VPXORQ  Z1, Z0, Z0
+	VPCMPUD $5, Z26, Z0, K1
+	VMOVDQA32.Z Z27, K1, Z2
+	VPMOVDB Z2, X2
+	VMOVDQU X2, (DI)
+	VPADDQ  Z22, Z21, Z21
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  hloop
+hdone:
+	VZEROUPPER
+	RET

@@ -21,3 +21,7 @@ func bnBwdAVX512(d32 *float32, dout, y *float64, mask *uint8, n int, c *[6]float
 func transpose32AVX(dst, src *float32, rows, cols int) {
 	panic("nn: no assembly kernels on this architecture")
 }
+
+func dropHashAVX512(mask *uint8, key uint64, blocks int, thr uint32) {
+	panic("nn: no assembly kernels on this architecture")
+}

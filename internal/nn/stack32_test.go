@@ -240,6 +240,8 @@ func TestStack32MatchesSequential(t *testing.T) {
 		{[]int{200, 150, 100, 90}, 130, 0.2, true, true, 1e-7},
 		{[]int{90, 100, 150, 200}, 77, 0.1, true, false, 1e-7},
 	}
+	dropHashMasks = false // Dropout's masks, to compare value for value
+	defer func() { dropHashMasks = true }()
 	for _, c := range cases {
 		t.Run(fmt.Sprint(c.sizes, c.n, c.p), func(t *testing.T) {
 			st, seq := stackNet(c.sizes, c.p, c.f32, c.skip)
@@ -322,6 +324,16 @@ func TestStack32ThreadsAndAllocs(t *testing.T) {
 			st.Backward(dy)
 		}
 		step()
+		// Hash masks: about 10% of block 0's outputs dropped (zeros).
+		zeros := 0
+		for _, v := range st.ls[1].x32 {
+			if v == 0 {
+				zeros++
+			}
+		}
+		if f := float64(zeros) / float64(len(st.ls[1].x32)); math.Abs(f-0.1) > 0.01 {
+			t.Errorf("%.3f of the first block's outputs dropped, want about 0.1", f)
+		}
 		for _, p := range st.Params() {
 			outs[ti] = append(outs[ti], p.Grad...)
 		}
@@ -365,5 +377,68 @@ func TestGatherT32(t *testing.T) {
 				t.Fatalf("%dx%d: wrote past the end", rows, cols)
 			}
 		}
+	}
+}
+
+// dropHash: the assembly against the Go loop on every length around the
+// 16-value blocks, the Go loop against hash64 by definition (splitmix64's
+// published first output for seed 0, 0xe220a8397b1dcdaf), the drop rate
+// against p (1,000,000 values: within 5 standard deviations), the two
+// halves of each hash used, and different keys giving different masks.
+func TestDropHash(t *testing.T) {
+	if h := hash64(0, 0); h != 0xe220a8397b1dcdaf {
+		t.Fatalf("hash64(0, 0) = %#x, want splitmix64's first output 0xe220a8397b1dcdaf", h)
+	}
+	for _, n := range []int{0, 1, 2, 15, 16, 17, 31, 32, 33, 100, 1000} {
+		for _, p := range []float64{0.1, 0.5, 0.9} {
+			a, g := make([]uint8, n), make([]uint8, n)
+			dropHash(a, 12345, p)
+			withGo(func() { dropHash(g, 12345, p) })
+			if !slices.Equal(a, g) {
+				t.Fatalf("n=%d p=%g: assembly %v, Go %v", n, p, a, g)
+			}
+			thr := uint64(math.Round(p * (1 << 32)))
+			for i, m := range g {
+				h := hash64(12345, uint64(i/2))
+				u := [2]uint64{h & 0xffffffff, h >> 32}[i&1]
+				if (m == 1) != (u >= thr) || m > 1 {
+					t.Fatalf("n=%d p=%g: mask[%d] = %d for uniform %d, threshold %d", n, p, i, m, u, thr)
+				}
+			}
+		}
+	}
+	const n = 1000000
+	for _, p := range []float64{0.0808, 0.5} {
+		m := make([]uint8, n)
+		dropHash(m, 7, p)
+		dropped, pairs := 0, [4]int{}
+		for i, v := range m {
+			dropped += 1 - int(v)
+			if i&1 == 1 {
+				pairs[2*int(m[i-1])+int(v)]++
+			}
+		}
+		sd := math.Sqrt(n * p * (1 - p))
+		if d := math.Abs(float64(dropped) - n*p); d > 5*sd {
+			t.Errorf("p=%g: %d of %d dropped, want %g +- %g", p, dropped, n, n*p, 5*sd)
+		}
+		// Both halves of a hash vary independently: each of the four
+		// (drop, keep) combinations of a pair near its expected count.
+		for c, got := range pairs {
+			q := [2]float64{p, 1 - p}
+			e := n / 2 * q[c>>1] * q[c&1]
+			if math.Abs(float64(got)-e) > 5*math.Sqrt(e) {
+				t.Errorf("p=%g: pair pattern %02b seen %d times, want about %g", p, c, got, e)
+			}
+		}
+	}
+	a, b := make([]uint8, 64), make([]uint8, 64)
+	dropHash(a, 1, 0.5)
+	dropHash(b, 2, 0.5)
+	if slices.Equal(a, b) {
+		t.Error("keys 1 and 2 gave the same mask")
+	}
+	if dropHash(a, 3, 1-0x1p-34); slices.Contains(a, 1) {
+		t.Error("p just below 1: a value kept")
 	}
 }
