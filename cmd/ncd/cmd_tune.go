@@ -199,12 +199,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 	if done, err := tuneStorage(ctx, app, cmd, v, c); done {
 		return err // --status, --export, or a worker of a PostgreSQL study
 	}
-	out := v.GetString("out")
-	if err := checkWritable(out); err != nil {
-		return err
-	}
-	plotPath := v.GetString("plot")
-	if err := checkPlotPath(plotPath); err != nil {
+	if err := checkTuneOutputs(v); err != nil {
 		return err
 	}
 	studyPath := v.GetString("study")
@@ -212,7 +207,7 @@ func runTune(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, 
 		studyPath = st
 	}
 	if studyPath == "" {
-		studyPath = defaultStudyPath(out)
+		studyPath = defaultStudyPath(v.GetString("out"))
 	}
 	if err := checkWritable(studyPath); err != nil {
 		return err
@@ -377,6 +372,16 @@ func reportTune(app *App, cmd *cobra.Command, v *viper.Viper, c common, setup *t
 		return writeJSON(app.Stdout, r)
 	}
 	return nil
+}
+
+// checkTuneOutputs checks --out and --plot before any work: a tune on a
+// study file and a PostgreSQL worker write both when their trials end
+// (reportTune).
+func checkTuneOutputs(v *viper.Viper) error {
+	if err := checkWritable(v.GetString("out")); err != nil {
+		return err
+	}
+	return checkPlotPath(v.GetString("plot"))
 }
 
 // defaultStudyPath puts the study next to the config: best.yaml ->

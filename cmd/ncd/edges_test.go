@@ -365,11 +365,7 @@ func TestSummaryTimesNamePhases(t *testing.T) {
 func TestMapFlagsCheckedWithoutReport(t *testing.T) {
 	dir := t.TempDir()
 	iris := "../../testdata/iris.csv"
-	modelPath, pred := filepath.Join(dir, "m.ncd"), filepath.Join(dir, "pred.csv")
-	if code, _, stderr := runCLI(t, "", "fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5",
-		"--quiet", "--model", modelPath, "--out", pred); code != 0 {
-		t.Fatalf("fit: exit %d: %s", code, stderr)
-	}
+	modelPath, pred := irisModel(t, dir)
 	out := filepath.Join(dir, "out.csv")
 	for _, cmd := range [][]string{
 		{"fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5", "--out", out},
@@ -413,11 +409,7 @@ func TestMapFlagsCheckedWithoutReport(t *testing.T) {
 func TestStdoutTakenOnce(t *testing.T) {
 	dir := t.TempDir()
 	iris := "../../testdata/iris.csv"
-	pred, modelPath := filepath.Join(dir, "pred.csv"), filepath.Join(dir, "m.ncd")
-	if code, _, stderr := runCLI(t, "", "fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5",
-		"--quiet", "--model", modelPath, "--out", pred); code != 0 {
-		t.Fatalf("fit: exit %d: %s", code, stderr)
-	}
+	modelPath, pred := irisModel(t, dir)
 	pen := pendigitsSubset(t, dir, 300)
 	fit := []string{"fit", "--data", iris, "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5"}
 	cluster := []string{"cluster", "--data", iris, "--novel", "versicolor,virginica"}
@@ -461,4 +453,16 @@ func TestStdoutTakenOnce(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &j) != nil {
 		t.Errorf("--out /dev/null --json: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+}
+
+// irisModel fits a small model on iris (setosa known, 5 epochs, one
+// network) into dir/m.ncd, its predictions into dir/pred.csv.
+func irisModel(t *testing.T, dir string) (modelPath, pred string) {
+	t.Helper()
+	modelPath, pred = filepath.Join(dir, "m.ncd"), filepath.Join(dir, "pred.csv")
+	if code, _, stderr := runCLI(t, "", "fit", "--data", "../../testdata/iris.csv", "--novel", "versicolor,virginica", "--ensemble", "1", "--epochs", "5",
+		"--quiet", "--model", modelPath, "--out", pred); code != 0 {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	return modelPath, pred
 }

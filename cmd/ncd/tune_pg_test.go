@@ -77,6 +77,28 @@ func (p *process) wait(t *testing.T) int {
 	return -1
 }
 
+// waitOK waits for the process and stops the test unless it exited 0.
+func (p *process) waitOK(t *testing.T, what string) {
+	t.Helper()
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("%s: exit %d\n%s", what, code, p.stderr.String())
+	}
+}
+
+// tuneStatus runs tune --status --json with args (the study's storage).
+func tuneStatus(t *testing.T, args ...string) statusJSON {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "", append([]string{"tune", "--status", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("--status %v: exit %d\n%s", args, code, stderr)
+	}
+	var st statusJSON
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // runningBy waits until worker holds a running trial of the study and
 // returns its number.
 func runningBy(t *testing.T, dsn, name, worker string) int {
@@ -142,9 +164,7 @@ func TestTunePGWorkers(t *testing.T) {
 	// The reference: one process, a study file (the built binary, fast
 	// also when the tests run under -race).
 	rp := startNCD(t, append(append([]string{}, common...), "--out", filepath.Join(dir, "ref", "best.yaml"), "--quiet", "--json")...)
-	if code := rp.wait(t); code != 0 {
-		t.Fatalf("reference tune: exit %d\n%s", code, rp.stderr.String())
-	}
+	rp.waitOK(t, "reference tune")
 	var ref tuneJSON
 	if err := json.Unmarshal(rp.stdout.Bytes(), &ref); err != nil {
 		t.Fatal(err)
@@ -164,12 +184,8 @@ func TestTunePGWorkers(t *testing.T) {
 	a.wait(t)
 	b := startNCD(t, pgArgs("kill", filepath.Join(dir, "b", "best.yaml"), "b")...)
 	c := startNCD(t, append(pgArgs("kill", filepath.Join(dir, "c", "best.yaml"), "c"), "--json")...)
-	if code := b.wait(t); code != 0 {
-		t.Fatalf("worker b: exit %d\n%s", code, b.stderr.String())
-	}
-	if code := c.wait(t); code != 0 {
-		t.Fatalf("worker c: exit %d\n%s", code, c.stderr.String())
-	}
+	b.waitOK(t, "worker b")
+	c.waitOK(t, "worker c")
 	var cj tuneJSON
 	if err := json.Unmarshal(c.stdout.Bytes(), &cj); err != nil {
 		t.Fatalf("worker c --json: %v\n%s", err, c.stdout.String())
@@ -183,14 +199,7 @@ func TestTunePGWorkers(t *testing.T) {
 			t.Errorf("worker %s's best.yaml differs from the 1-process tune's:\n%s\n%s", w, got, refYAML)
 		}
 	}
-	code, stdout, stderr := runCLI(t, "", "tune", "--storage", dsn, "--study", "kill", "--status", "--json")
-	if code != 0 {
-		t.Fatalf("--status: exit %d\n%s", code, stderr)
-	}
-	var st statusJSON
-	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
-		t.Fatal(err)
-	}
+	st := tuneStatus(t, "--storage", dsn, "--study", "kill")
 	if st.Total != 8 || len(st.Trials) != 8 || st.Counts["complete"] != 8 || st.Counts["running"] != 0 || st.Counts["waiting"] != 0 {
 		t.Fatalf("--status: total %d, %d trials, counts %v", st.Total, len(st.Trials), st.Counts)
 	}
@@ -241,11 +250,7 @@ func TestTunePGWorkers(t *testing.T) {
 	if code := in.wait(t); code != 130 || !strings.Contains(in.stderr.String(), "run the same command (on any machine) to continue") {
 		t.Errorf("interrupted worker: exit %d\n%s", code, in.stderr.String())
 	}
-	_, stdout, _ = runCLI(t, "", "tune", "--storage", dsn, "--study", "int", "--status", "--json")
-	st = statusJSON{}
-	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
-		t.Fatal(err)
-	}
+	st = tuneStatus(t, "--storage", dsn, "--study", "int")
 	if tr := st.Trials[gaveBack]; tr.State != "waiting" || tr.Attempt != 0 || tr.Worker != "" {
 		t.Errorf("trial given back on Ctrl-C: %+v", tr)
 	}
@@ -258,23 +263,15 @@ func TestTunePGWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := startNCD(t, pgArgs("stop", filepath.Join(dir, "s2", "best.yaml"), "s2")...)
-	if code := s2.wait(t); code != 0 {
-		t.Fatalf("worker s2: exit %d\n%s", code, s2.stderr.String())
-	}
+	s2.waitOK(t, "worker s2")
 	if err := s1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	if code := s1.wait(t); code != 0 {
-		t.Fatalf("worker s1: exit %d\n%s", code, s1.stderr.String())
-	}
+	s1.waitOK(t, "worker s1")
 	if msg := s1.stderr.String(); !strings.Contains(msg, "result dropped") && !strings.Contains(msg, "result refused") {
 		t.Errorf("the paused worker did not report its lost trial:\n%s", msg)
 	}
-	_, stdout, _ = runCLI(t, "", "tune", "--storage", dsn, "--study", "stop", "--status", "--json")
-	st = statusJSON{}
-	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
-		t.Fatal(err)
-	}
+	st = tuneStatus(t, "--storage", dsn, "--study", "stop")
 	for i, tr := range st.Trials {
 		want := refStudy.Trials[i]
 		if !reflect.DeepEqual(tr.Params, want.Params) || tr.Scores[0].ACC != want.Folds[0].ACC {
@@ -319,14 +316,7 @@ func TestTuneFileStatusExport(t *testing.T) {
 	args := []string{"--data", data, "--novel", "0,3", "--trials", "3", "--startup", "3", "--folds", "3", "--epochs", "2", "--k", "true",
 		"--out", filepath.Join(dir, "best.yaml"), "--quiet"}
 	r, _ := runTuneJSON(t, args...)
-	code, stdout, stderr := runCLI(t, "", "tune", "--study", r.Study, "--status", "--json")
-	if code != 0 {
-		t.Fatalf("--status: exit %d\n%s", code, stderr)
-	}
-	var st statusJSON
-	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
-		t.Fatal(err)
-	}
+	st := tuneStatus(t, "--study", r.Study)
 	s, err := study.Load(r.Study)
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +342,7 @@ func TestTuneFileStatusExport(t *testing.T) {
 	// Without the tune's flags: the study's own settings (2 epochs, not
 	// the flag's default 200), and a note that the data is not recorded.
 	bare := filepath.Join(dir, "bare.yaml")
-	code, _, stderr = runCLI(t, "", "tune", "--study", r.Study, "--export", bare)
+	code, _, stderr := runCLI(t, "", "tune", "--study", r.Study, "--export", bare)
 	got := readFile(t, bare)
 	if code != 0 || !strings.Contains(got, "\nepochs: 2\n") || !strings.Contains(got, "\nn-init: 0\n") || strings.Contains(got, "(, k") ||
 		!strings.Contains(stderr, "does not record the data") {

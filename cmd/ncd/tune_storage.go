@@ -169,12 +169,7 @@ func (t bestTemplate) config(path string, p cv.Params) ([]string, []string) {
 // study, runs trials until every trial is finished, then writes --out (and
 // --plot) from the whole study, as a tune on a file does.
 func runTunePG(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c common, p *study.PG, name string) error {
-	out := v.GetString("out")
-	if err := checkWritable(out); err != nil {
-		return err
-	}
-	plotPath := v.GetString("plot")
-	if err := checkPlotPath(plotPath); err != nil {
+	if err := checkTuneOutputs(v); err != nil {
 		return err
 	}
 	ds, setup, header, err := loadTuneSetup(app, cmd, v, c)
