@@ -218,7 +218,7 @@ func TestStrayCellEveryCommand(t *testing.T) {
 		for _, cmd := range [][]string{{"cluster", "--out", filepath.Join(dir, "a.csv")}, {"estimate-k", "--k-max", "5"}} {
 			code, _, stderr := runCLI(t, "", append(cmd, "--model", m, "--data", typo)...)
 			switch {
-			case imp == "" && (code != exitUsage || !strings.Contains(stderr, `typo.csv: row 9: column "sepal_length": "five" is not a number, in a column of 149 numbers (numeric in the data the preprocessing was fitted on); fix it, or use --impute`)):
+			case imp == "" && (code != exitUsage || !strings.Contains(stderr, `typo.csv: row 9: column "sepal_length": "five" is not a number, in a column of 149 numbers (numeric in the data the model `+m+` was fitted on); fix it, or use --impute`)):
 				t.Errorf("%s --model without impute: exit %d\n%s", cmd[0], code, stderr)
 			case imp != "" && (code != 0 || strings.Count(stderr, "ncd: note:") != 1 ||
 				!strings.Contains(stderr, typo+`: column "sepal_length": row 9 "five" is not a number; treated as missing and filled with 5.843333333333335 (the --impute mean of the fitting data)`)):
