@@ -24,7 +24,8 @@ func NewAdamW(params []*Param, lr float64) *AdamW {
 	return o
 }
 
-// Step applies one update from the parameters' current gradients.
+// Step applies one update from the parameters' current gradients (and
+// keeps each Param's Data32, when set, equal to float32(Data)).
 func (o *AdamW) Step() {
 	o.step++
 	t := float64(o.step)
@@ -38,11 +39,19 @@ func (o *AdamW) Step() {
 		m := o.m[k][:len(p.Data)]
 		v := o.v[k][:len(p.Data)]
 		g := p.Grad[:len(p.Data)]
+		var w32 []float32
+		if len(p.Data32) == len(p.Data) {
+			w32 = p.Data32
+		}
 		if useAVX512 && len(p.Data) > 0 {
 			// Same operations in the same order, 8 at a time: the
 			// scalar loop below spends most of its time waiting on its
 			// two divisions and square root.
-			adamwAVX512(&p.Data[0], &g[0], &m[0], &v[0], len(p.Data), &c)
+			var w32p *float32
+			if w32 != nil {
+				w32p = &w32[0]
+			}
+			adamwAVX512(&p.Data[0], &g[0], &m[0], &v[0], w32p, len(p.Data), &c)
 			continue
 		}
 		for i, w := range p.Data {
@@ -54,6 +63,9 @@ func (o *AdamW) Step() {
 			vi := v[i]*b2 + (1-b2)*gi*gi
 			m[i], v[i] = mi, vi
 			p.Data[i] = w*decay - stepSize*(mi/(math.Sqrt(vi)/bc2sqrt+o.Eps))
+		}
+		if w32 != nil {
+			toF32(w32, p.Data)
 		}
 	}
 }

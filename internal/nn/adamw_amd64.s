@@ -2,19 +2,21 @@
 
 #include "textflag.h"
 
-// func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64)
+// func adamwAVX512(p, gr, m, v *float64, w32 *float32, n int, c *[7]float64)
 // The AdamW update of AdamW.Step on 8 parameters at a time, with the Go
 // loop's operations in the same order and no FMA, so that the results are
 // bit-identical to it (Go on amd64 below GOAMD64=v3 does not fuse either).
 // c = {1-b1, b2, 1-b2, sqrt(1-b2^t), eps, 1-lr*wd, lr/(1-b1^t)}. The tail
-// (n mod 8) uses masked loads and stores.
-TEXT ·adamwAVX512(SB), NOSPLIT, $0-48
+// (n mod 8) uses masked loads and stores. When w32 is not nil, the new
+// values are also written to it rounded to float32 (Param.Data32).
+TEXT ·adamwAVX512(SB), NOSPLIT, $0-56
 	MOVQ p+0(FP), DI
 	MOVQ gr+8(FP), SI
 	MOVQ m+16(FP), R8
 	MOVQ v+24(FP), R9
-	MOVQ n+32(FP), CX
-	MOVQ c+40(FP), AX
+	MOVQ w32+32(FP), R10
+	MOVQ n+40(FP), CX
+	MOVQ c+48(FP), AX
 	VBROADCASTSD 0(AX), Z16  // 1-b1
 	VBROADCASTSD 8(AX), Z17  // b2
 	VBROADCASTSD 16(AX), Z18 // 1-b2
@@ -65,6 +67,11 @@ body:
 	VMULPD  Z21, Z3, Z3
 	VSUBPD  Z6, Z3, Z3
 	VMOVUPD Z3, K1, (DI)(AX*8)
+	TESTQ R10, R10
+	JZ   next
+	VCVTPD2PS Z3, Y7
+	VMOVUPS Y7, K1, (R10)(AX*4)
+next:
 	ADDQ $8, AX
 	SUBQ $8, CX
 	JMP  loop

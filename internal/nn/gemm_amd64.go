@@ -16,7 +16,7 @@ func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask in
 // adamwAVX512 applies AdamW's update to n parameters (see adamw_amd64.s).
 //
 //go:noescape
-func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64)
+func adamwAVX512(p, gr, m, v *float64, w32 *float32, n int, c *[7]float64)
 
 // fma8x48s computes an up-to-8 x 48 block of C = A B with float32 operands
 // and float64 C (see gemm32_amd64.s).

@@ -9,7 +9,7 @@ func fma8x24(a *[8]*float64, b *float64, ldb int, k int, c *[8]*float64, mask in
 	panic("nn: no assembly kernels on this architecture")
 }
 
-func adamwAVX512(p, gr, m, v *float64, n int, c *[7]float64) {
+func adamwAVX512(p, gr, m, v *float64, w32 *float32, n int, c *[7]float64) {
 	panic("nn: no assembly kernels on this architecture")
 }
 

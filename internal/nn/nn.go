@@ -33,6 +33,12 @@ import "github.com/ncd-project/ncd/internal/linalg"
 type Param struct {
 	Data []float64
 	Grad []float64
+	// Data32, when not nil, is a float32 copy of Data that a layer
+	// attached to save converting Data before every product (Stack32).
+	// AdamW.Step keeps it equal to float32(Data) as it updates Data (in
+	// the same pass); any other code that changes Data must set Data32
+	// to nil, and the layer converts and attaches it again.
+	Data32 []float32
 }
 
 // Layer is one differentiable step of a network.

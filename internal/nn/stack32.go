@@ -80,8 +80,7 @@ func (s *Stack32) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 	last := len(s.Lin) - 1
 	for i, l := range s.Lin {
 		ls := &s.ls[i]
-		w32 := buffer32(&ls.w32, l.Out, l.In)
-		toF32(w32.Data, l.W)
+		w32 := s.weights32(l, ls)
 		y := buffer(&ls.y, l.Out, n)
 		gemm{l.Threads}.run32(product32{c: y, a: w32, b: cur, bias: l.B})
 		if i == last {
@@ -92,6 +91,20 @@ func (s *Stack32) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 		cur = next
 	}
 	panic("unreachable")
+}
+
+// weights32 returns l's weights in float32: the copy attached to its
+// Param as Data32, which AdamW keeps up to date, or a fresh conversion,
+// which it attaches (Param.Data32 nil: the weights were changed by
+// something else, or never converted).
+func (s *Stack32) weights32(l *Linear, ls *stackLayer) matrix32 {
+	l.makeParams()
+	w32 := buffer32(&ls.w32, l.Out, l.In)
+	if d := l.pW.Data32; len(d) != len(w32.Data) || len(d) == 0 || &d[0] != &w32.Data[0] {
+		toF32(w32.Data, l.W)
+		l.pW.Data32 = w32.Data
+	}
+	return w32
 }
 
 // blockForward applies ReLU, BatchNorm and dropout (block i) to the

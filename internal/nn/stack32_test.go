@@ -442,3 +442,74 @@ func TestDropHash(t *testing.T) {
 		t.Error("p just below 1: a value kept")
 	}
 }
+
+// AdamW keeps Data32 equal to float32(Data) on both paths (lengths with
+// and without an 8-value tail), and the updates are the same bits with and
+// without Data32.
+func TestAdamWData32(t *testing.T) {
+	for _, avx := range paths() {
+		withPath(avx, func() {
+			for _, n := range []int{1, 8, 13, 64} {
+				rng := rand.New(rand.NewPCG(uint64(n), 9))
+				a := &Param{Data: make([]float64, n), Grad: make([]float64, n), Data32: make([]float32, n)}
+				b := &Param{Data: make([]float64, n), Grad: make([]float64, n)}
+				for i := range a.Data {
+					a.Data[i] = rng.NormFloat64()
+					b.Data[i] = a.Data[i]
+				}
+				oa, ob := NewAdamW([]*Param{a}, 0.01), NewAdamW([]*Param{b}, 0.01)
+				for step := 0; step < 3; step++ {
+					for i := range a.Grad {
+						a.Grad[i] = rng.NormFloat64()
+						b.Grad[i] = a.Grad[i]
+					}
+					oa.Step()
+					ob.Step()
+					if !slices.Equal(a.Data, b.Data) {
+						t.Fatalf("avx=%v n=%d: Data32 changed the update", avx, n)
+					}
+					for i, v := range a.Data {
+						if a.Data32[i] != float32(v) {
+							t.Fatalf("avx=%v n=%d step %d: Data32[%d] = %g, want %g", avx, n, step, i, a.Data32[i], float32(v))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// Stack32 reads the weights AdamW updated through Data32 (its outputs
+// after a step equal a fresh stack's on the same weights), and converts
+// again when Data32 is cleared after a change by other code.
+func TestStack32WeightsFollowUpdates(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512: Stack32 needs the float32 kernel")
+	}
+	st, _ := stackNet([]int{30, 20, 10}, 0, false, false)
+	rng := rand.New(rand.NewPCG(3, 3))
+	x, dy := randMatrix(rng, 30, 17, 1), randMatrix(rng, 10, 17, 1)
+	opt := NewAdamW(st.Params(), 0.05)
+	st.Forward(x, true)
+	st.Backward(dy)
+	opt.Step()
+	fresh := func() []float64 {
+		lin := make([]*Linear, len(st.Lin))
+		for i, l := range st.Lin {
+			lin[i] = &Linear{In: l.In, Out: l.Out, W: l.W, B: l.B, Threads: 1}
+		}
+		bn := make([]*BatchNorm, len(st.BN))
+		for i, b := range st.BN {
+			bn[i] = &BatchNorm{N: b.N, Gamma: b.Gamma, Beta: b.Beta, RunMean: slices.Clone(b.RunMean), RunVar: slices.Clone(b.RunVar)}
+		}
+		return slices.Clone(NewStack32(lin, bn, make([]*Dropout, len(bn))).Forward(x, false).Data)
+	}
+	if got, want := st.Forward(x, false).Data, fresh(); !slices.Equal(got, want) {
+		t.Fatal("after an AdamW step the stack's output differs from a fresh stack's")
+	}
+	st.Lin[1].W[3] += 0.5
+	st.Lin[1].Params()[0].Data32 = nil
+	if got, want := st.Forward(x, false).Data, fresh(); !slices.Equal(got, want) {
+		t.Fatal("after a change with Data32 cleared the stack's output differs from a fresh stack's")
+	}
+}
