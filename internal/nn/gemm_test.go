@@ -156,7 +156,15 @@ func btoi(b bool) int {
 }
 
 func TestTranspose(t *testing.T) {
-	for _, s := range [][2]int{{1, 1}, {3, 70}, {4, 64}, {9, 130}, {130, 7}} {
+	for _, avx := range paths() {
+		withPath(avx, func() { testTranspose(t) })
+	}
+}
+
+// testTranspose covers shapes with and without whole 8 x 8 blocks (the
+// AVX-512 path's) and their edges.
+func testTranspose(t *testing.T) {
+	for _, s := range [][2]int{{1, 1}, {3, 70}, {4, 64}, {9, 130}, {130, 7}, {8, 8}, {16, 24}, {17, 33}, {23, 9}, {64, 784}} {
 		m := linalg.New(s[0], s[1])
 		for i := range m.Data {
 			m.Data[i] = float64(i)

@@ -22,3 +22,6 @@ func transpose32AVX(dst, src *float32, rows, cols int)
 
 //go:noescape
 func dropHashAVX512(mask *uint8, key uint64, blocks int, thr uint32)
+
+//go:noescape
+func transpose8x64AVX512(dst *float64, ldd int, rows *[8]*float64, cblocks int)

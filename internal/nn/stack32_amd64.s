@@ -530,3 +530,82 @@ hloop:
 hdone:
 	VZEROUPPER
 	RET
+
+// func transpose8x64AVX512(dst *float64, ldd int, rows *[8]*float64, cblocks int)
+// For c < cblocks, i < 8, r < 8: dst[(8c+i)*ldd + r] = rows[r][8c+i]: eight
+// source rows (anywhere) become eight columns of dst, 8 x 8 at a time
+// (unpack pairs, then two rounds of 128-bit lane shuffles).
+TEXT ·transpose8x64AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R9
+	SHLQ $3, R9
+	MOVQ rows+16(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R10
+	MOVQ 16(AX), R11
+	MOVQ 24(AX), R12
+	MOVQ 32(AX), R13
+	MOVQ 40(AX), R14
+	MOVQ 48(AX), R15
+	MOVQ 56(AX), SI
+	MOVQ cblocks+24(FP), CX
+	TESTQ CX, CX
+	JZ   gdone
+	XORQ AX, AX
+gloop:
+	VMOVUPD (R8)(AX*1), Z0
+	VMOVUPD (R10)(AX*1), Z1
+	VMOVUPD (R11)(AX*1), Z2
+	VMOVUPD (R12)(AX*1), Z3
+	VMOVUPD (R13)(AX*1), Z4
+	VMOVUPD (R14)(AX*1), Z5
+	VMOVUPD (R15)(AX*1), Z6
+	VMOVUPD (SI)(AX*1), Z7
+	VUNPCKLPD Z1, Z0, Z8  // a0b0 a2b2 a4b4 a6b6
+	VUNPCKHPD Z1, Z0, Z9  // a1b1 a3b3 a5b5 a7b7
+	VUNPCKLPD Z3, Z2, Z10 // c.d.
+	VUNPCKHPD Z3, Z2, Z11
+	VUNPCKLPD Z5, Z4, Z12 // e.f.
+	VUNPCKHPD Z5, Z4, Z13
+	VUNPCKLPD Z7, Z6, Z14 // g.h.
+	VUNPCKHPD Z7, Z6, Z15
+	VSHUFF64X2 $0x88, Z10, Z8, Z16  // a0b0 a4b4 c0d0 c4d4
+	VSHUFF64X2 $0xDD, Z10, Z8, Z17  // a2b2 a6b6 c2d2 c6d6
+	VSHUFF64X2 $0x88, Z14, Z12, Z18 // e0f0 e4f4 g0h0 g4h4
+	VSHUFF64X2 $0xDD, Z14, Z12, Z19 // e2f2 e6f6 g2h2 g6h6
+	VSHUFF64X2 $0x88, Z11, Z9, Z20  // a1b1 a5b5 c1d1 c5d5
+	VSHUFF64X2 $0xDD, Z11, Z9, Z21  // a3b3 a7b7 c3d3 c7d7
+	VSHUFF64X2 $0x88, Z15, Z13, Z22
+	VSHUFF64X2 $0xDD, Z15, Z13, Z23
+	VSHUFF64X2 $0x88, Z18, Z16, Z0 // column 0
+	VSHUFF64X2 $0xDD, Z18, Z16, Z4 // column 4
+	VSHUFF64X2 $0x88, Z19, Z17, Z2 // column 2
+	VSHUFF64X2 $0xDD, Z19, Z17, Z6 // column 6
+	VSHUFF64X2 $0x88, Z22, Z20, Z1 // column 1
+	VSHUFF64X2 $0xDD, Z22, Z20, Z5 // column 5
+	VSHUFF64X2 $0x88, Z23, Z21, Z3 // column 3
+	VSHUFF64X2 $0xDD, Z23, Z21, Z7 // column 7
+	MOVQ DI, DX
+	VMOVUPD Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPD Z7, (DX)
+	ADDQ R9, DX
+	MOVQ DX, DI
+	ADDQ $64, AX
+	DECQ CX
+	JNZ  gloop
+gdone:
+	VZEROUPPER
+	RET

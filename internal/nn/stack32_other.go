@@ -25,3 +25,7 @@ func transpose32AVX(dst, src *float32, rows, cols int) {
 func dropHashAVX512(mask *uint8, key uint64, blocks int, thr uint32) {
 	panic("nn: no assembly kernels on this architecture")
 }
+
+func transpose8x64AVX512(dst *float64, ldd int, rows *[8]*float64, cblocks int) {
+	panic("nn: no assembly kernels on this architecture")
+}
