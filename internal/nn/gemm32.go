@@ -197,41 +197,59 @@ func (p *product32) tile(t int) {
 	var ap [8]*float32
 	var cp [8]*float64
 	var spare [48]float64 // where rows past the tile's end are stored
-	for l0 := 0; l0 < k; l0 += p.kb {
-		l1 := min(l0+p.kb, k)
-		acc := 0
-		if l0 > 0 || p.bias != nil {
-			acc = 1
+	// Element (row r, summed index l) of a is at a.Data[r*rstep+l*lstep].
+	rstep, lstep := a.Cols, 1
+	if p.at {
+		rstep, lstep = 1, a.Cols
+	}
+	// Column strips outermost: a strip of c (at most 64 x 48 float64)
+	// stays in L1 while the blocks of the summed index add into it.
+	for j := j0; j < j1; j += 48 {
+		mask := 1<<min(48, j1-j) - 1
+		// The last columns of a product take a narrower kernel when
+		// they fit: masked-off columns cost as much as computed ones.
+		// (A switch of direct calls: a function value would make ap and
+		// cp escape.)
+		kern := 48
+		if w := j1 - j; narrowTails && w <= 16 {
+			kern = 16
+		} else if narrowTails && w <= 32 {
+			kern = 32
 		}
-		for j := j0; j < j1; j += 48 {
-			mask := 1<<min(48, j1-j) - 1
+		for l0 := 0; l0 < k; l0 += p.kb {
+			l1 := min(l0+p.kb, k)
+			acc := 0
+			if l0 > 0 || p.bias != nil {
+				acc = 1
+			}
+			bp := &b.Data[l0*b.Cols+j]
 			for r := r0; r < r1; r += 8 {
-				last := min(8, r1-r) - 1
-				for i := range 8 {
-					rr := r + min(i, last)
-					if p.at {
-						ap[i] = &a.Data[l0*a.Cols+rr]
-					} else {
-						ap[i] = &a.Data[rr*a.Cols+l0]
+				if r+8 <= r1 {
+					// A whole block: rows r..r+7.
+					ai, ci := r*rstep+l0*lstep, r*c.Cols+j
+					for i := range 8 {
+						ap[i] = &a.Data[ai+i*rstep]
+						cp[i] = &c.Data[ci+i*c.Cols]
 					}
-					if i <= last {
-						cp[i] = &c.Data[rr*c.Cols+j]
-					} else {
-						cp[i] = &spare[0]
+				} else {
+					last := r1 - r - 1
+					for i := range 8 {
+						rr := r + min(i, last)
+						ap[i] = &a.Data[rr*rstep+l0*lstep]
+						if i <= last {
+							cp[i] = &c.Data[rr*c.Cols+j]
+						} else {
+							cp[i] = &spare[0]
+						}
 					}
 				}
-				// The last columns of a product take a narrower
-				// kernel when they fit: masked-off columns cost as
-				// much as computed ones.
-				switch w := j1 - j; {
-				case !narrowTails:
-					fma8x48s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
-				case w <= 16:
-					fma8x16s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
-				case w <= 32:
-					fma8x32s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+				switch kern {
+				case 16:
+					fma8x16s(&ap, astep, bp, b.Cols, l1-l0, &cp, mask, acc)
+				case 32:
+					fma8x32s(&ap, astep, bp, b.Cols, l1-l0, &cp, mask, acc)
 				default:
-					fma8x48s(&ap, astep, &b.Data[l0*b.Cols+j], b.Cols, l1-l0, &cp, mask, acc)
+					fma8x48s(&ap, astep, bp, b.Cols, l1-l0, &cp, mask, acc)
 				}
 			}
 		}
