@@ -34,6 +34,9 @@ func atb12x16z(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc 
 func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc int)
 
 //go:noescape
+func rot8(x *float64, y *float64, n int, c float64, s float64)
+
+//go:noescape
 func sqdist4(u *float64, x *float64, d int, r int, out *float64)
 
 // useAsm reports whether the CPU and OS support AVX2 and FMA, which the

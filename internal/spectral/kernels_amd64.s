@@ -865,3 +865,42 @@ atbzdone:
 	VMOVUPD Z23, 64(R9)
 	VZEROUPPER
 	RET
+
+// func rot8(x *float64, y *float64, n int, c float64, s float64)
+// x[j], y[j] = c x[j] - s y[j], s x[j] + c y[j] for j < n (n a multiple of
+// 8): the Givens rotations of the Ritz eigensolver (symeig.go). AVX2+FMA.
+TEXT ·rot8(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	SHRQ         $3, CX
+	VBROADCASTSD c+24(FP), Y14
+	VBROADCASTSD s+32(FP), Y15
+	TESTQ        CX, CX
+	JZ           rot8done
+
+rot8loop:
+	VMOVUPD      (SI), Y0
+	VMOVUPD      32(SI), Y1
+	VMOVUPD      (DI), Y2
+	VMOVUPD      32(DI), Y3
+	VMULPD       Y14, Y0, Y4
+	VMULPD       Y14, Y1, Y5
+	VMULPD       Y15, Y0, Y6
+	VMULPD       Y15, Y1, Y7
+	VFNMADD231PD Y15, Y2, Y4
+	VFNMADD231PD Y15, Y3, Y5
+	VFMADD231PD  Y14, Y2, Y6
+	VFMADD231PD  Y14, Y3, Y7
+	VMOVUPD      Y4, (SI)
+	VMOVUPD      Y5, 32(SI)
+	VMOVUPD      Y6, (DI)
+	VMOVUPD      Y7, 32(DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          rot8loop
+
+rot8done:
+	VZEROUPPER
+	RET

@@ -46,3 +46,7 @@ func atb4x12(a *float64, lda int, b *float64, ldb int, q int, c *float64, ldc in
 func sqdist4(u *float64, x *float64, d int, r int, out *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
+
+func rot8(x *float64, y *float64, n int, c float64, s float64) {
+	panic("spectral: no assembly kernels on this architecture")
+}

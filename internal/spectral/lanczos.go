@@ -298,7 +298,8 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 	res := eigResult{}
 	var theta []float64
 	var S *mat.Dense
-	var es mat.EigenSym
+	rrA := make([]float64, mmax*mmax) // Rayleigh-Ritz: T's upper triangle
+	rrV := make([]float64, mmax*mmax) // and its eigenvectors as rows
 	resid := make([]float64, o.nev)
 	hT := make([]float64, (mmax+p)*p)
 	// A convergence check is a dense eigendecomposition of the k x k
@@ -358,24 +359,19 @@ func blockLanczos(ctx context.Context, op operator, locked linalg.Matrix, o eigO
 			return eigResult{}, fmt.Errorf("spectral: %d Lanczos iterations of block size %d cannot give %d eigenpairs", it, p, o.nev)
 		}
 		// Rayleigh-Ritz on the basis.
-		sym := mat.NewSymDense(k, nil)
+		ta := rrA[:k*k]
 		for i := 0; i < k; i++ {
-			for j := i; j < k; j++ {
-				sym.SetSym(i, j, T[i*mmax+j])
-			}
+			copy(ta[i*k+i:(i+1)*k], T[i*mmax+i:i*mmax+k])
 		}
-		if !es.Factorize(sym, true) {
+		theta = make([]float64, k)
+		vt := rrV[:k*k]
+		if !symEig(k, ta, k, theta, vt) {
 			return eigResult{}, fmt.Errorf("spectral: eigendecomposition of the %dx%d projected matrix failed", k, k)
 		}
-		vals := es.Values(nil)
-		var V mat.Dense
-		es.VectorsTo(&V)
-		theta = make([]float64, k)
 		S = mat.NewDense(k, k, nil)
 		for j := 0; j < k; j++ {
-			theta[j] = vals[k-1-j]
 			for i := 0; i < k; i++ {
-				S.Set(i, j, V.At(i, k-1-j))
+				S.Set(i, j, vt[j*k+i])
 			}
 		}
 		// Residual |M y - theta y| = |R s_last|.
