@@ -179,8 +179,8 @@ func TestDropMaskMatchesDropout(t *testing.T) {
 func stackNet(sizes []int, p float64, f32 bool, skip bool) (*Stack32, Sequential) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	var lin, lin2 []*Linear
-	var bns, bns2 []*BatchNorm
-	var drops, drops2 []*Dropout
+	var bns []*BatchNorm
+	var drops []*Dropout
 	var seq Sequential
 	for i := 0; i+1 < len(sizes); i++ {
 		l := NewLinear(sizes[i], sizes[i+1], rng)
@@ -198,13 +198,13 @@ func stackNet(sizes []int, p float64, f32 bool, skip bool) (*Stack32, Sequential
 				b.RunVar[f] = 1 + 0.5*rng.Float64()
 			}
 			b2 := &BatchNorm{N: b.N, Gamma: b.Gamma, Beta: b.Beta, RunMean: slices.Clone(b.RunMean), RunVar: slices.Clone(b.RunVar)}
-			bns, bns2 = append(bns, b), append(bns2, b2)
+			bns = append(bns, b)
 			var d, d2 *Dropout
 			if p > 0 {
 				d = &Dropout{P: p, Rng: rand.New(rand.NewPCG(31, 32))}
 				d2 = &Dropout{P: p, Rng: rand.New(rand.NewPCG(31, 32))}
 			}
-			drops, drops2 = append(drops, d), append(drops2, d2)
+			drops = append(drops, d)
 			seq = append(seq, &ReLU{}, b2)
 			if d2 != nil {
 				seq = append(seq, d2)
