@@ -139,6 +139,11 @@ type product32 struct {
 	kb   int // summed-index block length
 }
 
+// blockCalls lets a tile's whole 8-row blocks run in one kernel call
+// (fma8x48sN...) rather than one call each (tests switch it off to check
+// that both give the same bits).
+var blockCalls = true
+
 // narrowTails lets the last columns of a product take the narrower
 // kernels (tests switch it off to check that they give the same bits).
 var narrowTails = true
@@ -223,7 +228,24 @@ func (p *product32) tile(t int) {
 				acc = 1
 			}
 			bp := &b.Data[l0*b.Cols+j]
-			for r := r0; r < r1; r += 8 {
+			// Whole 8-row blocks in one call, then the last, padded
+			// block if any.
+			if nb := (r1 - r0) / 8; nb > 0 && blockCalls {
+				ap0, cp0 := &a.Data[r0*rstep+l0*lstep], &c.Data[r0*c.Cols+j]
+				switch kern {
+				case 16:
+					fma8x16sN(ap0, rstep, lstep, bp, b.Cols, l1-l0, cp0, c.Cols, nb, mask, acc)
+				case 32:
+					fma8x32sN(ap0, rstep, lstep, bp, b.Cols, l1-l0, cp0, c.Cols, nb, mask, acc)
+				default:
+					fma8x48sN(ap0, rstep, lstep, bp, b.Cols, l1-l0, cp0, c.Cols, nb, mask, acc)
+				}
+			}
+			rs := r0
+			if blockCalls {
+				rs = r0 + (r1-r0)&^7
+			}
+			for r := rs; r < r1; r += 8 {
 				if r+8 <= r1 {
 					// A whole block: rows r..r+7.
 					ai, ci := r*rstep+l0*lstep, r*c.Cols+j

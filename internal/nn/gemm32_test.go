@@ -41,7 +41,7 @@ func TestGemm32AgainstNaive(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {8, 48, 48}, {9, 47, 49}, {17, 300, 97}, {65, 130, 530}, {200, 600, 129}, {12, 16, 512},
-		{11, 20, 16}, {10, 33, 17}, {9, 70, 32}, {16, 9, 64}, {8, 5, 80}, {13, 257, 31}, {7, 300, 392}} {
+		{11, 20, 16}, {10, 33, 17}, {9, 70, 32}, {16, 9, 64}, {8, 5, 80}, {13, 257, 31}, {7, 300, 392}, {24, 40, 100}, {64, 33, 50}} {
 		rows, k, cols := s[0], s[1], s[2]
 		a, b := to32(randMatrix(rng, rows, k, 1)), to32(randMatrix(rng, k, cols, 1))
 		bias := randMatrix(rng, 1, rows, 1).Data
@@ -87,17 +87,18 @@ func TestGemm32AgainstNaive(t *testing.T) {
 				gemm{threads: threads}.run32(p)
 				got[ti] = c
 			}
-			// The narrow tail kernels give the bits of fma8x48s.
-			narrowTails = false
+			// The narrow tail kernels give the bits of fma8x48s, and
+			// one call per 8-row block the bits of one call per tile.
+			narrowTails, blockCalls = false, false
 			wide := linalg.New(rows, cols)
 			p48 := product32{a: a, b: b, c: wide}
 			if withBias {
 				p48.bias = bias
 			}
 			gemm{threads: 1}.run32(p48)
-			narrowTails = true
+			narrowTails, blockCalls = true, true
 			if !slices.Equal(got[0].Data, wide.Data) {
-				t.Errorf("%v bias=%v: narrow tail kernels differ from fma8x48s", s, withBias)
+				t.Errorf("%v bias=%v: narrow tail or block kernels differ from fma8x48s", s, withBias)
 			}
 			if !slices.Equal(got[0].Data, got[1].Data) {
 				t.Errorf("%v bias=%v: 3 threads differ from 1", s, withBias)

@@ -33,6 +33,19 @@ func fma8x32s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*floa
 //go:noescape
 func fma8x16s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*float64, mask int, acc int)
 
+// fma8x48sN, fma8x32sN and fma8x16sN run their kernel over nblk
+// consecutive 8-row blocks (rows arow apart in a, ldc apart in c) in one
+// call.
+//
+//go:noescape
+func fma8x48sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int)
+
+//go:noescape
+func fma8x32sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int)
+
+//go:noescape
+func fma8x16sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int)
+
 // cvt64to32 converts n (a multiple of 8) float64 values to float32.
 //
 //go:noescape

@@ -25,6 +25,18 @@ func fma8x16s(a *[8]*float32, astep int, b *float32, ldb int, k int, c *[8]*floa
 	panic("nn: no assembly kernels on this architecture")
 }
 
+func fma8x48sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func fma8x32sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
+func fma8x16sN(a *float32, arow, astep int, b *float32, ldb, k int, c *float64, ldc, nblk, mask, acc int) {
+	panic("nn: no assembly kernels on this architecture")
+}
+
 func cvt64to32(dst *float32, src *float64, n int) {
 	panic("nn: no assembly kernels on this architecture")
 }
