@@ -131,6 +131,9 @@ func weights(m *Model) []float64 {
 // different model.
 func TestDeterminism(t *testing.T) {
 	for _, s := range [][2]int{{64, 8}, {200, 8}, {600, 32}} {
+		if s[0] == 600 && !stackUsed(s[0], s[1]) {
+			continue // no Stack32 without AVX-512; the others cover float64
+		}
 		t.Run(fmt.Sprint(s[0]), func(t *testing.T) { testDeterminism(t, s[0], s[1]) })
 	}
 }
