@@ -106,12 +106,12 @@ func newBufPool(threads, size int) bufPool {
 	return p
 }
 
-// buildDense computes the squared distance matrix (upper triangle by
-// upperDistances, then mirrored), the MST and sigma from it, and turns it in
+// buildDense computes the squared distances (upper triangle, by
+// upperDistances), sigma from the Euclidean MST (primOnTheFly, exact
+// distances, so sigma inherits neither the cancellation error of
+// dot-product distances nor float32 rounding), and turns the matrix in
 // place into M = Deg^-1/2 A Deg^-1/2 with A = exp(-D^2 / (2 sigma^2)), zero
-// diagonal. The MST is found on the stored distances; its edges are then
-// re-measured exactly, so sigma does not inherit the cancellation error of
-// dot-product distances (or float32 storage).
+// diagonal, the lower triangle mirrored from the upper one.
 //
 // S, when long enough, is reused for the matrix (see Workspace).
 func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDist float64, threads int, S []T) (*denseGraph, []T, error) {
@@ -125,9 +125,10 @@ func buildDense[T float32 | float64](ctx context.Context, X linalg.Matrix, minDi
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	mirror(S, n, threads)
-
-	u, v := primStored(S, n, threads)
+	// Prim on the fly costs about what Prim over the stored matrix did,
+	// and that needed the lower triangle mirrored first. The edges are
+	// re-measured with sqDist, the reference for the bandwidth.
+	u, v, _ := primOnTheFly(X, threads)
 	m := 0.0
 	for e := range u {
 		m = max(m, sqDist(X.Row(u[e]), X.Row(v[e])))
@@ -269,23 +270,6 @@ func invSqrt(d []float64) []float64 {
 		out[i] = 1 / math.Sqrt(v)
 	}
 	return out
-}
-
-// mirror copies the strict upper triangle of the n x n matrix S onto the
-// lower one, tile by tile so both sides stay in cache.
-func mirror[T float32 | float64](S []T, n, threads int) {
-	const tb = 64
-	par.For(threads, n, tb, func(_, lo, hi int) {
-		// Rows [lo, hi) of the lower triangle: columns [0, hi).
-		for j0 := 0; j0 < hi; j0 += tb {
-			j1 := min(j0+tb, hi)
-			for i := lo; i < hi; i++ {
-				for j := j0; j < min(j1, i); j++ {
-					S[i*n+j] = S[j*n+i]
-				}
-			}
-		}
-	})
 }
 
 // csrOp is M = Deg^-1/2 A Deg^-1/2 for a sparse symmetric A in compressed

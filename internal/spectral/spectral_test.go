@@ -50,22 +50,6 @@ func TestMSTMaxEdgeMatchesKruskal(t *testing.T) {
 				t.Errorf("case %d (n=%d d=%d grid=%v) threads %d: MSTMaxEdge %.17g, Kruskal %.17g", ci, c.n, c.d, c.grid, th, got, want)
 			}
 		}
-		// The dense path's Prim on stored (BLAS) distances picks a tree
-		// whose exact longest edge is the same.
-		D := make([]float64, c.n*c.n)
-		for i := 0; i < c.n; i++ {
-			for j := 0; j < c.n; j++ {
-				D[i*c.n+j] = linalg.SqDistRows(X.Row(i), X.Row(j))
-			}
-		}
-		u, v := primStored(D, c.n, 2)
-		m := 0.0
-		for e := range u {
-			m = max(m, sqDist(X.Row(u[e]), X.Row(v[e])))
-		}
-		if math.Abs(m-want) > 1e-12*want {
-			t.Errorf("case %d: primStored max edge %.17g, Kruskal %.17g", ci, m, want)
-		}
 	}
 }
 
