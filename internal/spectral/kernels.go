@@ -52,13 +52,25 @@ func dotRows[T float32 | float64](c []float64, ldc int, a []T, lda, lo, hi int, 
 			j8, j4 := j0+jl/8*8, j0+jl/4*4
 			for i := lo; i < i4; i += 4 {
 				for s := 0; s < s6; s += 6 {
+					if j8 == j0+jl {
+						// No remainder (the operator's rows are a
+						// multiple of 8 long): the kernel adds its
+						// sums into C itself.
+						switch ap := any(&a[i*lda+j0]).(type) {
+						case *float64:
+							dot4x6z(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &c[i*ldc+s], ldc)
+						case *float32:
+							dot4x6zf32(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &c[i*ldc+s], ldc)
+						}
+						continue
+					}
 					tile = [24]float64{}
 					if j8 > j0 {
 						switch ap := any(&a[i*lda+j0]).(type) {
 						case *float64:
-							dot4x6z(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0])
+							dot4x6z(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0], 6)
 						case *float32:
-							dot4x6zf32(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0])
+							dot4x6zf32(ap, lda, &b[s*ldb+j0], ldb, j8-j0, &tile[0], 6)
 						}
 					}
 					tileEdge(c, ldc, a, lda, i, 4, b, ldb, s, 6, j8, j0+jl, &tile)

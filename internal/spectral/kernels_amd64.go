@@ -13,10 +13,10 @@ func dot4x3(a *float64, lda int, b *float64, ldb int, n int, c *float64)
 func dot4x3f32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
 
 //go:noescape
-func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64)
+func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64, ldc int)
 
 //go:noescape
-func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
+func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64, ldc int)
 
 //go:noescape
 func expaffz(row *float64, n int, ninv float64, cs *float64) float64

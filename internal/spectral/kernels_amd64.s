@@ -349,6 +349,46 @@ sqdone:
 	HSUM8ADD(Z22, Y22, X22, 176); \
 	HSUM8ADD(Z23, Y23, X23, 184)
 
+// HSUM8ADDP is HSUM8ADD into the double at off(P).
+#define HSUM8ADDP(Z, Y, X, off, P) \
+	VEXTRACTF64X4 $1, Z, Y24; \
+	VADDPD        Y24, Y, Y; \
+	VEXTRACTF64X2 $1, Y, X24; \
+	VADDPD        X24, X, X; \
+	VPERMILPD     $1, X, X25; \
+	VADDSD        X25, X, X; \
+	VADDSD        off(P), X, X; \
+	VMOVSD        X, off(P)
+
+// STORE24C adds the 4x6 tile's sums into C: rows at DX, BX, R12 and
+// R12+AX (AX = ldc in bytes; R12 is advanced).
+#define STORE24C \
+	HSUM8ADDP(Z0, Y0, X0, 0, DX); \
+	HSUM8ADDP(Z1, Y1, X1, 8, DX); \
+	HSUM8ADDP(Z2, Y2, X2, 16, DX); \
+	HSUM8ADDP(Z3, Y3, X3, 24, DX); \
+	HSUM8ADDP(Z4, Y4, X4, 32, DX); \
+	HSUM8ADDP(Z5, Y5, X5, 40, DX); \
+	HSUM8ADDP(Z6, Y6, X6, 0, BX); \
+	HSUM8ADDP(Z7, Y7, X7, 8, BX); \
+	HSUM8ADDP(Z8, Y8, X8, 16, BX); \
+	HSUM8ADDP(Z9, Y9, X9, 24, BX); \
+	HSUM8ADDP(Z10, Y10, X10, 32, BX); \
+	HSUM8ADDP(Z11, Y11, X11, 40, BX); \
+	HSUM8ADDP(Z12, Y12, X12, 0, R12); \
+	HSUM8ADDP(Z13, Y13, X13, 8, R12); \
+	HSUM8ADDP(Z14, Y14, X14, 16, R12); \
+	HSUM8ADDP(Z15, Y15, X15, 24, R12); \
+	HSUM8ADDP(Z16, Y16, X16, 32, R12); \
+	HSUM8ADDP(Z17, Y17, X17, 40, R12); \
+	ADDQ          AX, R12; \
+	HSUM8ADDP(Z18, Y18, X18, 0, R12); \
+	HSUM8ADDP(Z19, Y19, X19, 8, R12); \
+	HSUM8ADDP(Z20, Y20, X20, 16, R12); \
+	HSUM8ADDP(Z21, Y21, X21, 24, R12); \
+	HSUM8ADDP(Z22, Y22, X22, 32, R12); \
+	HSUM8ADDP(Z23, Y23, X23, 40, R12)
+
 // FMA6 multiplies the A lanes in Z30 by the six B vectors Z24..Z29 into the
 // six accumulators of one tile row.
 #define FMA6(c0, c1, c2, c3, c4, c5) \
@@ -367,8 +407,8 @@ sqdone:
 	VMOVUPD (R11)(R14*1), Z28; \
 	VMOVUPD (R11)(R14*2), Z29
 
-// func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64)
-// c[r*6+s] += sum_{j<n} a[r*lda+j] * b[s*ldb+j] for r < 4, s < 6.
+// func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64, ldc int)
+// c[r*ldc+s] += sum_{j<n} a[r*lda+j] * b[s*ldb+j] for r < 4, s < 6.
 // n must be a multiple of 8.
 //
 // A streams from memory in slices of dotJB columns of four rows: each row's
@@ -376,7 +416,7 @@ sqdone:
 // prefetches the same columns of the next four rows (R9, R10), the tile the
 // driver asks for next (measured on letter's 6000 x 6000 operator: 27 -> 40
 // GFLOP/s; into L2, since L1 already holds this tile and six B slices).
-TEXT ·dot4x6z(SB), NOSPLIT, $0-48
+TEXT ·dot4x6z(SB), NOSPLIT, $0-56
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), R13
 	SHLQ $3, R13
@@ -386,6 +426,10 @@ TEXT ·dot4x6z(SB), NOSPLIT, $0-48
 	MOVQ n+32(FP), CX
 	SHRQ $3, CX
 	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), AX
+	SHLQ $3, AX
+	LEAQ (DX)(AX*1), BX
+	LEAQ (DX)(AX*2), R12
 	LEAQ (SI)(R13*2), R8
 	ADDQ R13, R8
 	LEAQ (DI)(R14*2), R11
@@ -420,13 +464,13 @@ dot4x6zloop:
 	JNZ  dot4x6zloop
 
 dot4x6zdone:
-	STORE24
+	STORE24C
 	VZEROUPPER
 	RET
 
-// func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64)
+// func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64, ldc int)
 // As dot4x6z, with a in float32 (widened exactly to float64 on load).
-TEXT ·dot4x6zf32(SB), NOSPLIT, $0-48
+TEXT ·dot4x6zf32(SB), NOSPLIT, $0-56
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), R13
 	SHLQ $2, R13
@@ -436,6 +480,10 @@ TEXT ·dot4x6zf32(SB), NOSPLIT, $0-48
 	MOVQ n+32(FP), CX
 	SHRQ $3, CX
 	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), AX
+	SHLQ $3, AX
+	LEAQ (DX)(AX*1), BX
+	LEAQ (DX)(AX*2), R12
 	LEAQ (SI)(R13*2), R8
 	ADDQ R13, R8
 	LEAQ (DI)(R14*2), R11
@@ -470,7 +518,7 @@ dot4x6zf32loop:
 	JNZ  dot4x6zf32loop
 
 dot4x6zf32done:
-	STORE24
+	STORE24C
 	VZEROUPPER
 	RET
 

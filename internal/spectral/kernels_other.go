@@ -15,11 +15,11 @@ func dot4x3f32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
-func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64) {
+func dot4x6z(a *float64, lda int, b *float64, ldb int, n int, c *float64, ldc int) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
-func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64) {
+func dot4x6zf32(a *float32, lda int, b *float64, ldb int, n int, c *float64, ldc int) {
 	panic("spectral: no assembly kernels on this architecture")
 }
 
