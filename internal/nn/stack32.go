@@ -97,8 +97,10 @@ func (s *Stack32) Forward(x linalg.Matrix, train bool) linalg.Matrix {
 // Param as Data32, which AdamW keeps up to date, or a fresh conversion,
 // which it attaches (Param.Data32 nil: the weights were changed by
 // something else, or never converted).
+// (Attaching does not allocate the gradients: an evaluation-only stack
+// has none. Params, which does, resets Data32, so the next Forward
+// converts once more.)
 func (s *Stack32) weights32(l *Linear, ls *stackLayer) matrix32 {
-	l.makeParams()
 	w32 := buffer32(&ls.w32, l.Out, l.In)
 	if d := l.pW.Data32; len(d) != len(w32.Data) || len(d) == 0 || &d[0] != &w32.Data[0] {
 		toF32(w32.Data, l.W)
