@@ -53,6 +53,30 @@ func TestMSTMaxEdgeMatchesKruskal(t *testing.T) {
 	}
 }
 
+// TestPrimParallelMatchesSerial: steps with enough work (rows x padded
+// columns >= 2^18) are split over threads; the tree must not change.
+func TestPrimParallelMatchesSerial(t *testing.T) {
+	X := randomMatrix(1500, 256, 31) // parallel while more than 1024 rows are left
+	u1, v1, w1 := primOnTheFly(X, 1)
+	for _, th := range []int{2, 3} {
+		u, v, w := primOnTheFly(X, th)
+		for e := range u1 {
+			if u[e] != u1[e] || v[e] != v1[e] || w[e] != w1[e] {
+				t.Fatalf("threads %d: edge %d (%d,%d,%v), serial (%d,%d,%v)", th, e, u[e], v[e], w[e], u1[e], v1[e], w1[e])
+			}
+		}
+	}
+	// The tree is an MST: its largest edge is the minimax distance Kruskal
+	// finds.
+	m := 0.0
+	for _, x := range w1 {
+		m = max(m, x)
+	}
+	if want := kruskalMaxEdge(X); math.Abs(m-want) > 1e-12*want {
+		t.Errorf("largest edge %.17g, Kruskal %.17g", m, want)
+	}
+}
+
 func TestMSTIrisMatchesScipy(t *testing.T) {
 	X, _ := loadCSV(t, "../../testdata/iris.csv")
 	zscore(X, X)
