@@ -139,19 +139,25 @@ func addKFlags(cmd *cobra.Command) {
 }
 
 // checkKRule validates --k-rule before any work is done (fit would
-// otherwise train for minutes before the scan refuses it).
-func checkKRule(v *viper.Viper) error {
+// otherwise train for minutes before the scan refuses it). The folds rule
+// trains networks on hidden-class folds of the known classes, so only fit
+// has what it needs (why names the command's reason otherwise).
+func checkKRule(v *viper.Viper, why string) error {
 	switch r := v.GetString("k-rule"); r {
 	case estimate.RuleStable, estimate.RulePS, estimate.RuleOneSE, estimate.RuleMax:
+	case estimate.RuleFolds:
+		if why != "" {
+			return usererr.New("--k-rule folds %s; use it with 'ncd fit' (PBN, ncd setting), or another rule here", why)
+		}
 	default:
-		return usererr.New("--k-rule must be stable, ps, 1se or max, got %q", r)
+		return usererr.New("--k-rule must be stable, ps, folds, 1se or max, got %q", r)
 	}
 	return nil
 }
 
 // addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: ps with its cutoff chosen on 3 hidden-class folds of the known classes, 2 more networks each; slower, better on the benchmark suite's development tables), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather
@@ -188,7 +194,7 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 	if err != nil {
 		return err
 	}
-	if err := checkKRule(v); err != nil {
+	if err := checkKRule(v, "trains networks on hidden-class folds of the known classes, which clustering in a fixed space does not do"); err != nil {
 		return err
 	}
 	out := v.GetString("out")

@@ -40,6 +40,8 @@ type estimateResult struct {
 	Sample *sampleSummary `json:"sample,omitempty"`
 	// Note says why another rule than --k-rule chose k (too few rows).
 	Note string `json:"note,omitempty"`
+	// Calibration is how --k-rule folds chose its cutoff.
+	Calibration *estimate.Calibration `json:"calibration,omitempty"`
 	// Setting and GCD are set by --setting gcd (k is then k_new, 0 allowed).
 	Setting string     `json:"setting,omitempty"`
 	GCD     *gcdResult `json:"gcd,omitempty"`
@@ -171,7 +173,7 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if err := checkPlotPath(plotPath); err != nil {
 		return err
 	}
-	if err := checkKRule(v); err != nil {
+	if err := checkKRule(v, "trains networks on hidden-class folds of the known classes, which estimate-k does not do"); err != nil {
 		return err
 	}
 	setting, gopt, err := gcdFlags(v)
@@ -263,7 +265,7 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 // curveResult is the --json form of a scan of rows rows.
 func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResult {
 	res := &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: map[string]jsonFloats{},
-		Best: curve.Best, Seconds: seconds, Note: curve.Fallback}
+		Best: curve.Best, Seconds: seconds, Note: curve.Fallback, Calibration: curve.Calibration}
 	for name, s := range curve.Scores {
 		res.Scores[name] = s
 	}

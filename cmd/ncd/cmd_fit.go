@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ncd-project/ncd/internal/discover"
+	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/gcd"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/model"
@@ -191,7 +193,13 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	if err != nil {
 		return err
 	}
-	if err := checkKRule(v); err != nil {
+	why := ""
+	if setting == gcd.SettingGCD {
+		why = "is for the ncd setting (--setting gcd estimates k_new its own way)"
+	} else if m := v.GetString("method"); m == tabularncd.Method {
+		why = "is for PBN (--method tabularncd estimates k in its pretrained space)"
+	}
+	if err := checkKRule(v, why); err != nil {
 		return err
 	}
 	ens := v.GetInt("ensemble")
@@ -268,9 +276,20 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 				gbar = app.newProgress(c, 1, "gcd: novelty p-values, existence test, k_new, clustering")
 			}
 		}
+		var cbar *progress
+		opts.OnCalibration = func(done, total int) {
+			if cbar == nil {
+				bar.Finish()
+				cbar = app.newProgress(c, total, "estimating k (--k-rule folds: hidden-class folds, networks and curves)")
+			}
+			cbar.Set(done)
+		}
 		finishK := scanBars(app, c, &opts.K.Scan)
 		dr, err = discover.FitPBN(ctx, in.Train, target, opts)
 		bar.Finish()
+		if cbar != nil {
+			cbar.Finish()
+		}
 		finishK()
 		if gbar != nil {
 			gbar.Finish()
@@ -366,6 +385,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if res.GCD != nil {
 			fmt.Fprintln(app.Stderr, gcdSummary(res.GCD))
 		}
+		if e := res.Estimate; e != nil && e.Calibration != nil {
+			fmt.Fprintln(app.Stderr, calibSummary(e.Calibration))
+		}
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
 		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
 		if modelPath != "" {
@@ -373,6 +395,16 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		}
 	}
 	return nil
+}
+
+// calibSummary is the line that says how --k-rule folds chose its cutoff.
+func calibSummary(c *estimate.Calibration) string {
+	var parts []string
+	for i, t := range c.Cutoffs {
+		parts = append(parts, fmt.Sprintf("%.2f: %.2f", t, c.MeanAbsErr[i]))
+	}
+	return fmt.Sprintf("k rule folds: %d folds hiding %d known classes each; prediction strength cutoff %.2f (mean |k - %d| per cutoff: %s)",
+		c.Folds, c.Hidden, c.Cutoff, c.Hidden, strings.Join(parts, ", "))
 }
 
 // settings records every flag's effective value after config and environment

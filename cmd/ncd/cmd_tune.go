@@ -548,7 +548,7 @@ func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Datas
 			return nil, usererr.New("--k auto needs 2 <= --k-min <= --k-max, --runs >= 1 and --scan-n-init >= 1")
 		}
 		set("k", "auto")
-		if err := checkKRule(v); err != nil {
+		if err := checkKRule(v, "would train networks inside every fold of every trial"); err != nil {
 			return nil, err
 		}
 		note, err := checkFoldScan(v, ds, folds)

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/ncd-project/ncd/internal/cluster"
+	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/estimate"
@@ -102,12 +103,15 @@ func main() {
 		bin      = flag.String("bin", "bin/ncd", "the ncd binary (-tune)")
 		trials   = flag.Int("trials", 30, "tune trials (-tune)")
 		withVal  = flag.Bool("validation", false, "also run the validation tables (look at them only after a default is chosen)")
+		calibOut = flag.String("calib", "", "research mode: write every split's novel curves and the curves of hidden-class folds of its known classes (networks trained without them) as JSON lines here, and nothing else")
+		folds    = flag.Int("calib-folds", 3, "hidden-class folds per split (-calib)")
+		foldEns  = flag.Int("calib-ensemble", 2, "networks per fold (-calib)")
 	)
 	flag.Parse()
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
 		fail(err)
 	}
-	jw, cw, tw := create(*jsonOut), create(*curveOut), create(*tuneOut)
+	jw, cw, tw, kw := create(*jsonOut), create(*curveOut), create(*tuneOut), create(*calibOut)
 	cfg := pbn.DefaultConfig()
 	if *epochs > 0 {
 		cfg.Epochs = *epochs
@@ -124,6 +128,12 @@ func main() {
 		for s := range *splits {
 			if tw != nil {
 				if _, err := runTuned(tb, s, splitList(*dirs), *bin, *trials, *threads, tw); err != nil {
+					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
+				}
+				continue
+			}
+			if kw != nil {
+				if err := calibSplit(tb, s, splitList(*dirs), cfg, *ens, *folds, *foldEns, *cacheDir, kw); err != nil {
 					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
 				}
 				continue
@@ -784,4 +794,111 @@ func runTuned(tb table, s int, dirs []string, bin string, trials, threads int, w
 	fmt.Fprintln(w, string(b))
 	fmt.Fprintf(os.Stderr, "%-9s split %d tuned: k %d (true %d) ACC %.3f, tune %.0fs (CV ACC %.3f)\n", r.Table, s, r.K, r.KTrue, r.ACC, tuneSec, r.BestCVACC)
 	return r, nil
+}
+
+// calibRecord is the research record of one split for calibrating the k
+// rule on hidden-class folds: the novel rows' curves in the split's latent
+// (8 networks), and, per fold of the training split's known classes, the
+// curves of the fold's hidden rows in the latent of networks trained
+// without them (the fold knows how many classes it hid).
+type calibRecord struct {
+	Table      string       `json:"table"`
+	Validation bool         `json:"validation"`
+	Split      int          `json:"split"`
+	Known      int          `json:"known"`
+	Novel      *curves      `json:"novel"`
+	Folds      []calibCurve `json:"folds"`
+}
+
+type calibCurve struct {
+	Hidden  []string `json:"hidden"`
+	Ens     int      `json:"ensemble"`
+	Curves  *curves  `json:"curves"`
+	TrainSe float64  `json:"train_seconds"`
+}
+
+// calibSplit writes a split's calibRecord: folds hide about a third of the
+// known classes (at least 2, one kept), foldEns networks per fold.
+func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, folds, foldEns int, cacheDir string, w io.Writer) error {
+	ctx := context.Background()
+	train, test, _, m, err := load(tb, s, dirs, cfg, ens, cacheDir)
+	if err != nil {
+		return err
+	}
+	cfg.Seed = uint64(s)
+	rec := calibRecord{Table: tb.name, Validation: tb.validation, Split: s, Known: len(train.Classes)}
+	res := discover.Result{Members: m.Members, Normalized: true}
+	unl := test.UnlabeledRows()
+	truth := make([]string, len(unl))
+	for j, i := range unl {
+		truth[j] = test.Truth[i]
+	}
+	// Large tables: a seeded sample of 3000 rows (the product's prediction
+	// strength runs on such a sample too); research scores every k at full
+	// cost.
+	if len(unl) > 3000 {
+		rng := rand.New(rand.NewPCG(cfg.Seed, 0x63616c))
+		pick := rng.Perm(len(unl))[:3000]
+		slices.Sort(pick)
+		u2, t2 := make([]int, len(pick)), make([]string, len(pick))
+		for j, p := range pick {
+			u2[j], t2[j] = unl[p], truth[p]
+		}
+		unl, truth = u2, t2
+	}
+	if rec.Novel, err = research(ctx, res.Embed(test.X).Select(unl), truth, ens, cfg.Seed, cfg.Threads); err != nil {
+		return err
+	}
+	C := len(train.Classes)
+	if C >= 3 {
+		h := min(max(2, int(math.Round(float64(C)/3))), C-1)
+		sets, _, err := cv.MakeFolds(C, cv.FoldOptions{Mode: cv.FoldRandom, Folds: folds, Hidden: h, Seed: cfg.Seed})
+		if err != nil {
+			return err
+		}
+		for f, hide := range sets {
+			fd, rows, names := cv.HideClasses(train, hide)
+			key := fmt.Sprintf("%s-s%d-fold%d-%s-e%d-%d-%.4g-%.4g-%.4g-%d-%d", tb.name, s, f, strings.Join(names, "+"), foldEns, cfg.Epochs, cfg.LR, cfg.W, cfg.Dropout, cfg.LatentDim, cfg.Seed)
+			key = strings.NewReplacer("/", "_", " ", "_").Replace(key)
+			cachePath := filepath.Join(cacheDir, key+".ncdm")
+			var fm members
+			if err := model.LoadFile(cachePath, &fm); err != nil || len(fm.Members) != foldEns {
+				t0 := time.Now()
+				fc := cfg
+				fc.Seed = cfg.Seed + uint64(1000*(f+1))
+				nets, err := discover.TrainPBN(ctx, fd, discover.PBNOptions{Config: fc, Ensemble: foldEns})
+				if err != nil {
+					return err
+				}
+				fm = members{Members: nets, Seconds: time.Since(t0).Seconds()}
+				if err := model.SaveFile(cachePath, &fm); err != nil {
+					return err
+				}
+			}
+			if len(rows) > 3000 {
+				rng := rand.New(rand.NewPCG(cfg.Seed, uint64(f)))
+				pick := rng.Perm(len(rows))[:3000]
+				slices.Sort(pick)
+				r2 := make([]int, len(pick))
+				for j, p := range pick {
+					r2[j] = rows[p]
+				}
+				rows = r2
+			}
+			ft := make([]string, len(rows))
+			for j, i := range rows {
+				ft[j] = train.Truth[i]
+			}
+			fr := discover.Result{Members: fm.Members, Normalized: true}
+			c, err := research(ctx, fr.Embed(train.X.Select(rows)), ft, foldEns, cfg.Seed, cfg.Threads)
+			if err != nil {
+				return err
+			}
+			rec.Folds = append(rec.Folds, calibCurve{Hidden: names, Ens: foldEns, Curves: c, TrainSe: fm.Seconds})
+			fmt.Fprintf(os.Stderr, "%s split %d fold %d: hid %d (%s), 1se %d, train %.1fs\n", tb.name, s, f, len(names), strings.Join(names, ","), c.K1SE, fm.Seconds)
+		}
+	}
+	b, _ := json.Marshal(rec)
+	_, err = fmt.Fprintln(w, string(b))
+	return err
 }

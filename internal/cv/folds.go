@@ -1,168 +1,33 @@
 package cv
 
 import (
-	"math"
-	"math/rand/v2"
-	"slices"
-
 	"github.com/ncd-project/ncd/internal/dataset"
-	"github.com/ncd-project/ncd/internal/usererr"
+	"github.com/ncd-project/ncd/internal/folds"
 )
 
-// Fold modes accepted by FoldOptions.Mode.
+// Fold modes accepted by FoldOptions.Mode (see package folds).
 const (
-	// FoldAuto is FoldPartition when the known classes split into Folds
-	// groups of at least 2 classes, FoldRandom otherwise.
-	FoldAuto = "auto"
-	// FoldPartition splits the known classes into Folds disjoint groups of
-	// near-equal size: every class is hidden exactly once.
-	FoldPartition = "partition"
-	// FoldRandom draws Folds distinct random sets of Hidden classes, or all
-	// of them when there are fewer.
-	FoldRandom = "random"
+	FoldAuto      = folds.Auto
+	FoldPartition = folds.Partition
+	FoldRandom    = folds.Random
 )
 
-// FoldOptions configures MakeFolds.
-type FoldOptions struct {
-	// Mode is FoldAuto (default), FoldPartition or FoldRandom.
-	Mode string
-	// Folds is the number of folds (default 5).
-	Folds int
-	// Hidden is the number of classes hidden per fold in FoldRandom mode
-	// (default DefaultHidden). Partition mode hides about classes/Folds.
-	Hidden int
-	// Seed drives the shuffle.
-	Seed uint64
-}
+// FoldOptions configures MakeFolds (see folds.Options).
+type FoldOptions = folds.Options
 
-// DefaultHidden is the default number of classes hidden per fold: about a
-// fifth of the known classes, at least 2 (a clustering of one class says
-// nothing), and at most all but one (something must stay known).
-func DefaultHidden(classes int) int {
-	h := max(2, (classes+2)/5)
-	return min(h, classes-1)
-}
+// DefaultHidden is folds.DefaultHidden.
+func DefaultHidden(classes int) int { return folds.DefaultHidden(classes) }
 
-// MakeFolds returns, for each fold, the sorted indices of the known classes
-// it hides. The folds depend only on the number of classes and opt. In
-// random mode, when the classes allow fewer distinct sets of Hidden than
-// Folds (3 known classes give 3 pairs), it returns every set, in a seeded
-// order: fewer folds than asked, which the caller should report. A common
-// case, and the default --folds must work on it; repeating a set would
-// only weigh it twice.
+// MakeFolds is folds.Make.
 func MakeFolds(classes int, opt FoldOptions) ([][]int, string, error) {
-	if opt.Folds == 0 {
-		opt.Folds = 5
-	}
-	if opt.Mode == "" {
-		opt.Mode = FoldAuto
-	}
-	if opt.Folds < 1 {
-		return nil, "", usererr.New("the number of folds must be at least 1, got %d", opt.Folds)
-	}
-	if classes < 3 {
-		return nil, "", usererr.New("hidden-class cross-validation needs at least 3 known classes (2 to hide, 1 to keep), got %d", classes)
-	}
-	switch opt.Mode {
-	case FoldAuto:
-		opt.Mode = FoldRandom
-		if classes >= 2*opt.Folds {
-			opt.Mode = FoldPartition
-		}
-	case FoldPartition, FoldRandom:
-	default:
-		return nil, "", usererr.New("fold mode must be auto, partition or random, got %q", opt.Mode)
-	}
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x666f6c6473)) // "folds"
-	if opt.Mode == FoldPartition {
-		if classes < 2*opt.Folds {
-			return nil, "", usererr.New("a partition of %d known classes into %d folds leaves folds with fewer than 2 classes (use fewer folds or fold mode random)", classes, opt.Folds)
-		}
-		perm := rng.Perm(classes)
-		out := make([][]int, opt.Folds)
-		lo := 0
-		for f := range out {
-			// The first classes%Folds folds get one class more.
-			n := classes / opt.Folds
-			if f < classes%opt.Folds {
-				n++
-			}
-			out[f] = slices.Clone(perm[lo : lo+n])
-			slices.Sort(out[f])
-			lo += n
-		}
-		return out, opt.Mode, nil
-	}
-
-	h := opt.Hidden
-	if h == 0 {
-		h = DefaultHidden(classes)
-	}
-	if h < 1 || h >= classes {
-		return nil, "", usererr.New("classes hidden per fold must be between 1 and %d (all known classes but one), got %d", classes-1, h)
-	}
-	// 1 <= h < classes, so there is at least one set. The count is exact
-	// here: it is only used when below Folds.
-	if sets := binomial(classes, h); sets < float64(opt.Folds) {
-		opt.Folds = int(math.Round(sets))
-	}
-	out := make([][]int, 0, opt.Folds)
-	seen := map[string]bool{}
-	for len(out) < opt.Folds {
-		set := rng.Perm(classes)[:h]
-		slices.Sort(set)
-		key := string(intsKey(set))
-		if seen[key] {
-			continue // terminates: at least Folds distinct sets exist
-		}
-		seen[key] = true
-		out = append(out, slices.Clone(set))
-	}
-	return out, opt.Mode, nil
+	return folds.Make(classes, opt)
 }
 
-func intsKey(s []int) []byte {
-	b := make([]byte, 0, 2*len(s))
-	for _, v := range s {
-		b = append(b, byte(v>>8), byte(v))
-	}
-	return b
+// HideClasses is folds.Hide.
+func HideClasses(ds *dataset.Dataset, hide []int) (*dataset.Dataset, []int, []string) {
+	return folds.Hide(ds, hide)
 }
 
-func binomial(n, k int) float64 {
-	r := 1.0
-	for i := 1; i <= k; i++ {
-		r = r * float64(n-k+i) / float64(i)
-	}
-	return r
-}
-
-// hideClasses returns the dataset of a fold that hides the classes with the
-// given (sorted) indices, and the hidden rows. X, Truth and Features are
-// shared with ds; the remaining classes keep their order.
 func hideClasses(ds *dataset.Dataset, hide []int) (*dataset.Dataset, []int, []string) {
-	remap := make([]int, len(ds.Classes))
-	var classes, hidden []string
-	for c, name := range ds.Classes {
-		if slices.Contains(hide, c) {
-			remap[c] = dataset.Unlabeled
-			hidden = append(hidden, name)
-			continue
-		}
-		remap[c] = len(classes)
-		classes = append(classes, name)
-	}
-	fd := &dataset.Dataset{X: ds.X, Known: make([]int, len(ds.Known)), Classes: classes, Truth: ds.Truth, Features: ds.Features}
-	var rows []int
-	for i, k := range ds.Known {
-		if k == dataset.Unlabeled {
-			fd.Known[i] = dataset.Unlabeled
-			continue
-		}
-		fd.Known[i] = remap[k]
-		if remap[k] == dataset.Unlabeled {
-			rows = append(rows, i)
-		}
-	}
-	return fd, rows, hidden
+	return folds.Hide(ds, hide)
 }

@@ -70,6 +70,10 @@ type PBNOptions struct {
 	// OnTrained, if set, is called once FitPBN's training is done (a
 	// command starts its next progress line there).
 	OnTrained func()
+	// OnCalibration, if set, is called as the folds rule's calibration
+	// advances (--k-rule folds): (0, total) first, then after each fold's
+	// training and each fold's curve.
+	OnCalibration func(done, total int)
 	// OnEpoch, if set, is called after every epoch of every member, never
 	// concurrently.
 	OnEpoch func(member, epoch int, ce, rec float64)
@@ -173,9 +177,26 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	t1 := time.Now()
 	ko := o.K
 	ko.Scan.Seed, ko.Scan.Threads = o.Config.Seed, o.Config.Threads
+	var cal *estimate.Calibration
+	var calNote string
+	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds {
+		var err error
+		if cal, calNote, err = calibrateCutoff(ctx, train, o); err != nil {
+			return nil, err
+		}
+		if cal != nil {
+			ko.Scan.PSCutoff = cal.Cutoff
+		}
+	}
 	k, curve, err := ChooseK(ctx, Z, ko)
 	if err != nil {
 		return nil, err
+	}
+	if curve != nil && ko.Scan.Rule == estimate.RuleFolds {
+		curve.Calibration = cal
+		if calNote != "" && curve.Fallback == "" {
+			curve.Fallback = calNote
+		}
 	}
 	r.K, r.KEstimated, r.Curve = k, o.K.K == 0, curve
 	if r.KEstimated {

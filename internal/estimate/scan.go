@@ -89,6 +89,9 @@ type ScanOptions struct {
 	SampleRows int
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
+	// PSCutoff replaces the prediction strength rule's cutoff PSCutoff
+	// (0: PSCutoff); RuleFolds sets it from hidden-class folds.
+	PSCutoff float64
 }
 
 // Curve is the result of a scan.
@@ -115,6 +118,25 @@ type Curve struct {
 	// Fallback, when set, says why the scan ran another rule than asked
 	// (prediction strength on too few rows).
 	Fallback string
+	// Calibration is set by the caller of a RuleFolds scan: how the
+	// prediction strength cutoff was chosen.
+	Calibration *Calibration
+}
+
+// Calibration records how RuleFolds chose the prediction strength cutoff:
+// on Folds hidden-class folds of Hidden known classes each (networks
+// trained without them), the cutoff whose k was closest to Hidden.
+type Calibration struct {
+	Folds  int `json:"folds"`
+	Hidden int `json:"hidden"`
+	// Cutoffs are the candidates and MeanAbsErr their mean |k - Hidden|
+	// over the folds; Cutoff is the one chosen (ties: the closest to
+	// PSCutoff, then the lower).
+	Cutoffs    []float64 `json:"cutoffs"`
+	MeanAbsErr []float64 `json:"mean_abs_err"`
+	Cutoff     float64   `json:"cutoff"`
+	// FoldK[f][i] is fold f's k at Cutoffs[i].
+	FoldK [][]int `json:"fold_k"`
 }
 
 func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
@@ -136,8 +158,8 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	if o.Rule == "" {
 		o.Rule = RuleMax
 	}
-	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS && o.Rule != RuleStable {
-		return o, usererr.New("unknown k rule %q (want stable, ps, 1se or max)", o.Rule)
+	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS && o.Rule != RuleStable && o.Rule != RuleFolds {
+		return o, usererr.New("unknown k rule %q (want stable, ps, folds, 1se or max)", o.Rule)
 	}
 	switch o.Index {
 	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
@@ -221,7 +243,7 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	if err != nil {
 		return nil, err
 	}
-	if o.Rule == RulePS {
+	if o.Rule == RulePS || o.Rule == RuleFolds {
 		return scanPS(ctx, X, o)
 	}
 	if o.Rule == RuleStable {
@@ -361,8 +383,12 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 const (
 	RulePS     = "ps"
 	RuleStable = "stable"
-	RuleMax    = "max"
-	RuleOneSE  = "1se"
+	// RuleFolds is prediction strength with its cutoff chosen on
+	// hidden-class folds of the known classes (see discover); a scan given
+	// it runs RulePS with ScanOptions.PSCutoff.
+	RuleFolds = "folds"
+	RuleMax   = "max"
+	RuleOneSE = "1se"
 )
 
 // oneSE returns the smallest k whose silhouette is within one standard error
