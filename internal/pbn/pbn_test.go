@@ -443,3 +443,22 @@ func TestMaxSteps(t *testing.T) {
 		t.Error("MaxSteps -1 accepted")
 	}
 }
+
+// Train refuses NaN and infinite features wherever they are (first value,
+// inside the 4-value blocks of finite, in the tail), as a user error.
+func TestTrainRefusesNonFinite(t *testing.T) {
+	cfg := Config{Method: MethodPBN, LR: 1e-3, W: 0.5, LatentDim: 2, Epochs: 1, BatchSize: 8}
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		for _, at := range []int{0, 5, 6*7 - 1} {
+			ds := blobs(1, 6, 7, 3, 2) // 42 values: 10 blocks of 4 and a tail of 2
+			ds.X.Data[at] = bad
+			_, err := Train(context.Background(), ds, cfg, nil)
+			if !usererr.Is(err) {
+				t.Fatalf("%g at %d: err %v, want a user error", bad, at, err)
+			}
+		}
+	}
+	if !finite([]float64{0, -1, 1e308, -1e308, 5e-324}) || finite([]float64{1, 2, 3, 4, 5, math.Inf(1)}) {
+		t.Fatal("finite is wrong")
+	}
+}
