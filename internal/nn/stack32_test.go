@@ -240,8 +240,9 @@ func TestStack32MatchesSequential(t *testing.T) {
 		{[]int{200, 150, 100, 90}, 130, 0.2, true, true, 1e-7},
 		{[]int{90, 100, 150, 200}, 77, 0.1, true, false, 1e-7},
 	}
+	saved := dropHashMasks
 	dropHashMasks = false // Dropout's masks, to compare value for value
-	defer func() { dropHashMasks = true }()
+	defer func() { dropHashMasks = saved }()
 	for _, c := range cases {
 		t.Run(fmt.Sprint(c.sizes, c.n, c.p), func(t *testing.T) {
 			st, seq := stackNet(c.sizes, c.p, c.f32, c.skip)
@@ -305,46 +306,52 @@ func TestStack32MatchesSequential(t *testing.T) {
 }
 
 // Stack32 gives the same bits at 1 and 3 threads on a layer big enough to
-// split its products, and a training step allocates nothing after the
-// first.
+// split its products, drops about P of the values, and a training step
+// allocates nothing after the first; with Dropout's masks and with the
+// hash masks.
 func TestStack32ThreadsAndAllocs(t *testing.T) {
 	if !useAVX512 {
 		t.Skip("no AVX-512: Stack32 needs the float32 kernel")
 	}
-	var outs [2][]float64
-	for ti, threads := range []int{1, 3} {
-		st, _ := stackNet([]int{300, 260, 200}, 0.1, true, false)
-		for _, l := range st.Lin {
-			l.Threads = threads
-		}
-		rng := rand.New(rand.NewPCG(1, 1))
-		x, dy := randMatrix(rng, 300, 200, 1), randMatrix(rng, 200, 200, 1)
-		step := func() {
-			st.Forward(x, true)
-			st.Backward(dy)
-		}
-		step()
-		// Hash masks: about 10% of block 0's outputs dropped (zeros).
-		zeros := 0
-		for _, v := range st.ls[1].x32 {
-			if v == 0 {
-				zeros++
+	saved := dropHashMasks
+	defer func() { dropHashMasks = saved }()
+	for _, hash := range []bool{false, true} {
+		dropHashMasks = hash
+		var outs [2][]float64
+		for ti, threads := range []int{1, 3} {
+			st, _ := stackNet([]int{300, 260, 200}, 0.1, true, false)
+			for _, l := range st.Lin {
+				l.Threads = threads
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			x, dy := randMatrix(rng, 300, 200, 1), randMatrix(rng, 200, 200, 1)
+			step := func() {
+				st.Forward(x, true)
+				st.Backward(dy)
+			}
+			step()
+			// About 10% of block 0's outputs dropped (zeros).
+			zeros := 0
+			for _, v := range st.ls[1].x32 {
+				if v == 0 {
+					zeros++
+				}
+			}
+			if f := float64(zeros) / float64(len(st.ls[1].x32)); math.Abs(f-0.1) > 0.01 {
+				t.Errorf("hash=%v: %.3f of the first block's outputs dropped, want about 0.1", hash, f)
+			}
+			for _, p := range st.Params() {
+				outs[ti] = append(outs[ti], p.Grad...)
+			}
+			if threads == 1 && !raceEnabled {
+				if a := testing.AllocsPerRun(5, step); a != 0 {
+					t.Errorf("hash=%v: %g allocations per step, want 0", hash, a)
+				}
 			}
 		}
-		if f := float64(zeros) / float64(len(st.ls[1].x32)); math.Abs(f-0.1) > 0.01 {
-			t.Errorf("%.3f of the first block's outputs dropped, want about 0.1", f)
+		if !slices.Equal(outs[0], outs[1]) {
+			t.Fatalf("hash=%v: gradients differ between 1 and 3 threads", hash)
 		}
-		for _, p := range st.Params() {
-			outs[ti] = append(outs[ti], p.Grad...)
-		}
-		if threads == 1 && !raceEnabled {
-			if a := testing.AllocsPerRun(5, step); a != 0 {
-				t.Errorf("%g allocations per step, want 0", a)
-			}
-		}
-	}
-	if !slices.Equal(outs[0], outs[1]) {
-		t.Fatal("gradients differ between 1 and 3 threads")
 	}
 }
 
