@@ -90,8 +90,29 @@ func SquaredError(pred, target linalg.Matrix, scale float64, grad linalg.Matrix)
 	}
 	t := target.Data[:len(pred.Data)]
 	g := grad.Data[:len(pred.Data)]
-	s := 0.0
 	k := 2 * scale
+	if len(g) >= squaredWide {
+		// Four partial sums: one running sum is a chain of dependent
+		// additions (4 cycles each); on a 784-feature decoder output
+		// it was 1% of a training epoch. The gradient is the same.
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(g); i += 4 {
+			d0, d1, d2, d3 := pred.Data[i]-t[i], pred.Data[i+1]-t[i+1], pred.Data[i+2]-t[i+2], pred.Data[i+3]-t[i+3]
+			s0 += d0 * d0
+			s1 += d1 * d1
+			s2 += d2 * d2
+			s3 += d3 * d3
+			g[i], g[i+1], g[i+2], g[i+3] = k*d0, k*d1, k*d2, k*d3
+		}
+		for ; i < len(g); i++ {
+			d := pred.Data[i] - t[i]
+			s0 += d * d
+			g[i] = k * d
+		}
+		return (s0 + s1) + (s2 + s3)
+	}
+	s := 0.0
 	for i, p := range pred.Data {
 		d := p - t[i]
 		s += d * d
@@ -99,3 +120,9 @@ func SquaredError(pred, target linalg.Matrix, scale float64, grad linalg.Matrix)
 	}
 	return s
 }
+
+// squaredWide is the size from which SquaredError sums in four partial
+// sums (the last bits of the sum differ from one running sum; smaller
+// outputs, every bundled dataset's, keep the single sum). It depends on
+// the shapes only.
+const squaredWide = 1 << 16

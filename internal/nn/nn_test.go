@@ -342,6 +342,25 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 }
 
 func TestSquaredError(t *testing.T) {
+	// Large enough for the four partial sums (and an odd tail): the
+	// gradient exactly 2*scale*(pred - target), the sum within rounding
+	// of the plain running sum.
+	rng := rand.New(rand.NewPCG(5, 5))
+	n := squaredWide + 3
+	pr, tg, gr := randMatrix(rng, 1, n, 1), randMatrix(rng, 1, n, 1), linalg.New(1, n)
+	want := 0.0
+	for i := range pr.Data {
+		d := pr.Data[i] - tg.Data[i]
+		want += d * d
+	}
+	if got := SquaredError(pr, tg, 0.3, gr); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("wide sum = %.17g, want %.17g", got, want)
+	}
+	for i, g := range gr.Data {
+		if w := 2 * 0.3 * (pr.Data[i] - tg.Data[i]); g != w {
+			t.Fatalf("wide grad[%d] = %g, want %g", i, g, w)
+		}
+	}
 	p := linalg.FromRows([][]float64{{1, 2}, {3, 4}})
 	q := linalg.FromRows([][]float64{{0, 2}, {5, 1}})
 	g := linalg.New(2, 2)
