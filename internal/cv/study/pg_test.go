@@ -184,21 +184,14 @@ func checkStudy(t *testing.T, p *PG, ref []cv.Trial) *Snapshot {
 func TestPGSchemaCreatedOnceNewerRefused(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDB(t)
 	// 8 processes starting at once on an empty database.
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p, err := OpenPG(context.Background(), dsn, PGOptions{})
-			if err == nil {
-				p.Close()
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	wait := goAll(8, func(i int) error {
+		p, err := OpenPG(context.Background(), dsn, PGOptions{})
+		if err == nil {
+			p.Close()
+		}
+		return err
+	})
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -282,17 +275,10 @@ func TestPGWorkersMatchTune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = worker(t, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	wait := goAll(4, func(w int) error {
+		return worker(t, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
+	})
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	p := openPG(t, dsn, PGOptions{})
@@ -361,17 +347,10 @@ func TestPGLostWorkerRetriedLateResultRefused(t *testing.T) {
 		return err == nil && len(s.Rows) > 0 && s.Rows[0].Worker == "paused"
 	})
 	// Two live workers do the study, trial 0 once its grace (1 s) is over.
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = worker(t, dsn, fmt.Sprintf("live%d", w), ds, opt, nil, context.Background(), &logs, &mu)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	wait := goAll(2, func(w int) error {
+		return worker(t, dsn, fmt.Sprintf("live%d", w), ds, opt, nil, context.Background(), &logs, &mu)
+	})
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	snap := checkStudy(t, p, ref.Trials)
@@ -423,15 +402,9 @@ func TestPGServerRestart(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var logs []string
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = worker(t, srv.DSN, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), &logs, &mu)
-		}()
-	}
+	wait := goAll(2, func(w int) error {
+		return worker(t, srv.DSN, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), &logs, &mu)
+	})
 	p := openPG(t, srv.DSN, PGOptions{RetryFor: 30 * time.Second})
 	waitFor(t, func() bool {
 		if p.Use(context.Background(), "s") != nil {
@@ -447,8 +420,7 @@ func TestPGServerRestart(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	checkStudy(t, p, ref.Trials)
@@ -567,17 +539,10 @@ func BenchmarkPGWorkers(b *testing.B) {
 				opt := toyOptions(ds, &fakeMethod{delay: 30 * time.Millisecond}, 32)
 				opt.Threads = 4
 				b.StartTimer()
-				var wg sync.WaitGroup
-				errs := make([]error, n)
-				for w := 0; w < n; w++ {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						errs[w] = worker(b, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
-					}()
-				}
-				wg.Wait()
-				if err := errors.Join(errs...); err != nil {
+				wait := goAll(n, func(w int) error {
+					return worker(b, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
+				})
+				if err := wait(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -635,17 +600,10 @@ func TestPGClaimRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, 16)
-	for w := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = worker(t, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	wait := goAll(16, func(w int) error {
+		return worker(t, dsn, fmt.Sprintf("w%d", w), ds, opt, nil, context.Background(), nil, nil)
+	})
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	snap := checkStudy(t, openPG(t, dsn, PGOptions{}), ref.Trials)
@@ -653,5 +611,23 @@ func TestPGClaimRace(t *testing.T) {
 		if r.Attempt != 1 {
 			t.Errorf("trial %d ran %d times", r.Number, r.Attempt)
 		}
+	}
+}
+
+// goAll runs f(0), ..., f(n-1) in goroutines; the returned wait blocks
+// until all have returned and joins their errors.
+func goAll(n int, f func(i int) error) (wait func() error) {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
+	}
+	return func() error {
+		wg.Wait()
+		return errors.Join(errs...)
 	}
 }
