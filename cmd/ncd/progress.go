@@ -116,6 +116,7 @@ type lineProgress struct {
 	start, last time.Time // last: when a line was printed
 	lines       int       // lines printed
 	stop        chan struct{}
+	exited      chan struct{} // closed when the heartbeat has returned
 }
 
 // beginLocked starts the clock and the heartbeat at the first sign of work
@@ -126,11 +127,12 @@ func (l *lineProgress) beginLocked() {
 		return
 	}
 	l.start, l.last = time.Now(), time.Now()
-	l.stop = make(chan struct{})
-	go l.heartbeat(l.stop)
+	l.stop, l.exited = make(chan struct{}), make(chan struct{})
+	go l.heartbeat(l.stop, l.exited)
 }
 
-func (l *lineProgress) heartbeat(stop chan struct{}) {
+func (l *lineProgress) heartbeat(stop, exited chan struct{}) {
+	defer close(exited)
 	tick := time.NewTicker(min(progressEvery, time.Second))
 	defer tick.Stop()
 	for {
@@ -179,12 +181,18 @@ func (l *lineProgress) printLocked(msg string) {
 	l.lines++
 }
 
+// finish stops the heartbeat and waits for it to return, so that nothing
+// of this progress runs once the command's work is over.
 func (l *lineProgress) finish() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.stop != nil {
 		close(l.stop)
 		l.stop = nil
+	}
+	exited := l.exited
+	l.mu.Unlock()
+	if exited != nil {
+		<-exited
 	}
 }
 
