@@ -157,7 +157,7 @@ func checkKRule(v *viper.Viper, why string) error {
 
 // addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: ps with its cutoff chosen on 3 hidden-class folds of the known classes, 2 more networks each; slower, better on the benchmark suite's development tables), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: stable or ps, whichever finds the number of classes hidden in 3 hidden-class folds of the known classes better, 2 more networks each; slower), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather

@@ -397,14 +397,14 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 	return nil
 }
 
-// calibSummary is the line that says how --k-rule folds chose its cutoff.
+// calibSummary is the line that says how --k-rule folds chose its rule.
 func calibSummary(c *estimate.Calibration) string {
 	var parts []string
-	for i, t := range c.Cutoffs {
-		parts = append(parts, fmt.Sprintf("%.2f: %.2f", t, c.MeanAbsErr[i]))
+	for i, r := range c.Rules {
+		parts = append(parts, fmt.Sprintf("%s %.2f", r, c.MeanAbsErr[i]))
 	}
-	return fmt.Sprintf("k rule folds: %d folds hiding %d known classes each; prediction strength cutoff %.2f (mean |k - %d| per cutoff: %s)",
-		c.Folds, c.Hidden, c.Cutoff, c.Hidden, strings.Join(parts, ", "))
+	return fmt.Sprintf("k rule folds: %d folds hiding %d known classes each chose %s (mean |k - %d|: %s)",
+		c.Folds, c.Hidden, c.Rule, c.Hidden, strings.Join(parts, ", "))
 }
 
 // settings records every flag's effective value after config and environment

@@ -92,6 +92,7 @@ func main() {
 		dirs     = flag.String("data", "testdata,../shared/datasets", "comma-separated folders searched for the tables")
 		only     = flag.String("tables", "", "comma-separated table names (default: all)")
 		splits   = flag.Int("splits", 3, "seeded choices of novel classes (and splits) per table")
+		from     = flag.Int("from", 0, "first split (earlier ones are skipped: fresh splits for a check)")
 		rules    = flag.String("rules", "1se,ps,stable", "comma-separated k rules to compare (estimate.ScanOptions.Rule)")
 		ens      = flag.Int("ensemble", 8, "networks per fit")
 		threads  = flag.Int("threads", 0, "threads (0 = all)")
@@ -125,7 +126,7 @@ func main() {
 		if tb.validation && !*withVal {
 			continue
 		}
-		for s := range *splits {
+		for s := *from; s < *splits; s++ {
 			if tw != nil {
 				if _, err := runTuned(tb, s, splitList(*dirs), *bin, *trials, *threads, tw); err != nil {
 					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))

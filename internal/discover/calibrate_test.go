@@ -19,11 +19,10 @@ func TestCalibHidden(t *testing.T) {
 	}
 }
 
-// The folds rule: three folds hiding 2 of pendigits' 7 known classes; each
-// fold's k per cutoff never grows with the cutoff, the mean errors are
-// those of the fold k, the cutoff is their argmin (ties: closest to .7,
-// then lower), the novel k is the prediction strength scan's at that
-// cutoff, and all of it is the same at 1 and 2 threads.
+// The folds rule: three folds hiding 2 of pendigits' 7 known classes; the
+// mean errors are those of the folds' k, the rule chosen is their argmin
+// (ties: stable), the novel k is that rule's scan, and all of it is the
+// same at 1 and 2 threads.
 func TestFoldsRule(t *testing.T) {
 	ds := pendigits(t)
 	cfg := pbn.DefaultConfig()
@@ -37,33 +36,29 @@ func TestFoldsRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		cal := r.Curve.Calibration
-		if cal == nil || cal.Folds != 3 || cal.Hidden != 2 || len(cal.FoldK) != 3 {
+		if cal == nil || cal.Folds != 3 || cal.Hidden != 2 || len(cal.FoldK) != 3 || !reflect.DeepEqual(cal.Rules, []string{"stable", "ps"}) {
 			t.Fatalf("calibration %+v", cal)
 		}
 		best := 0
-		for i, tc := range cal.Cutoffs {
+		for i := range cal.Rules {
 			e := 0.0
-			for f, fk := range cal.FoldK {
-				if i > 0 && fk[i] > fk[i-1] {
-					t.Errorf("fold %d: k %d at cutoff %.2f above %d at %.2f", f, fk[i], tc, fk[i-1], cal.Cutoffs[i-1])
-				}
+			for _, fk := range cal.FoldK {
 				e += math.Abs(float64(fk[i]-2)) / 3
 			}
 			if math.Abs(e-cal.MeanAbsErr[i]) > 1e-12 {
-				t.Errorf("cutoff %.2f: mean error %v, folds give %v", tc, cal.MeanAbsErr[i], e)
+				t.Errorf("rule %s: mean error %v, folds give %v", cal.Rules[i], cal.MeanAbsErr[i], e)
 			}
-			d, db := math.Abs(tc-0.7), math.Abs(cal.Cutoffs[best]-0.7)
-			if e < cal.MeanAbsErr[best]-1e-9 || (math.Abs(e-cal.MeanAbsErr[best]) <= 1e-9 && d < db-1e-9) {
+			if e < cal.MeanAbsErr[best]-1e-9 {
 				best = i
 			}
 		}
-		if cal.Cutoff != cal.Cutoffs[best] {
-			t.Errorf("cutoff %.2f, argmin is %.2f (errors %v)", cal.Cutoff, cal.Cutoffs[best], cal.MeanAbsErr)
+		if cal.Rule != cal.Rules[best] {
+			t.Errorf("rule %s, argmin is %s (errors %v)", cal.Rule, cal.Rules[best], cal.MeanAbsErr)
 		}
 		Z := r.Embed(ds.X.Select(r.Unlabeled))
-		c, err := estimate.Scan(context.Background(), Z, estimate.ScanOptions{Rule: estimate.RulePS, PSCutoff: cal.Cutoff, Seed: cfg.Seed, Threads: th})
+		c, err := estimate.Scan(context.Background(), Z, estimate.ScanOptions{Rule: cal.Rule, Seed: cfg.Seed, Threads: th})
 		if err != nil || c.K != r.K {
-			t.Fatalf("k %d, the scan at cutoff %.2f gives %d (%v)", r.K, cal.Cutoff, c.K, err)
+			t.Fatalf("k %d, the %s scan gives %d (%v)", r.K, cal.Rule, c.K, err)
 		}
 		if ref == nil {
 			ref = r
@@ -71,5 +66,5 @@ func TestFoldsRule(t *testing.T) {
 			t.Fatal("threads 1 and 2 differ")
 		}
 	}
-	t.Logf("cutoff %.2f, errors %v, k %d", ref.Curve.Calibration.Cutoff, ref.Curve.Calibration.MeanAbsErr, ref.K)
+	t.Logf("rule %s, errors %v, fold k %v, k %d", ref.Curve.Calibration.Rule, ref.Curve.Calibration.MeanAbsErr, ref.Curve.Calibration.FoldK, ref.K)
 }

@@ -181,18 +181,19 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	var calNote string
 	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds {
 		var err error
-		if cal, calNote, err = calibrateCutoff(ctx, train, o); err != nil {
+		if cal, calNote, err = calibrateRule(ctx, train, o); err != nil {
 			return nil, err
 		}
+		ko.Scan.Rule = estimate.RuleStable
 		if cal != nil {
-			ko.Scan.PSCutoff = cal.Cutoff
+			ko.Scan.Rule = cal.Rule
 		}
 	}
 	k, curve, err := ChooseK(ctx, Z, ko)
 	if err != nil {
 		return nil, err
 	}
-	if curve != nil && ko.Scan.Rule == estimate.RuleFolds {
+	if curve != nil && o.K.Scan.Rule == estimate.RuleFolds {
 		curve.Calibration = cal
 		if calNote != "" && curve.Fallback == "" {
 			curve.Fallback = calNote

@@ -90,7 +90,7 @@ type ScanOptions struct {
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
 	// PSCutoff replaces the prediction strength rule's cutoff PSCutoff
-	// (0: PSCutoff); RuleFolds sets it from hidden-class folds.
+	// (0: PSCutoff).
 	PSCutoff float64
 }
 
@@ -123,19 +123,18 @@ type Curve struct {
 	Calibration *Calibration
 }
 
-// Calibration records how RuleFolds chose the prediction strength cutoff:
-// on Folds hidden-class folds of Hidden known classes each (networks
-// trained without them), the cutoff whose k was closest to Hidden.
+// Calibration records how RuleFolds chose its rule: on Folds hidden-class
+// folds of Hidden known classes each (networks trained without them), the
+// candidate rule whose k was closest to Hidden.
 type Calibration struct {
 	Folds  int `json:"folds"`
 	Hidden int `json:"hidden"`
-	// Cutoffs are the candidates and MeanAbsErr their mean |k - Hidden|
-	// over the folds; Cutoff is the one chosen (ties: the closest to
-	// PSCutoff, then the lower).
-	Cutoffs    []float64 `json:"cutoffs"`
+	// Rules are the candidates and MeanAbsErr their mean |k - Hidden| over
+	// the folds; Rule is the one chosen (ties: the earlier candidate).
+	Rules      []string  `json:"rules"`
 	MeanAbsErr []float64 `json:"mean_abs_err"`
-	Cutoff     float64   `json:"cutoff"`
-	// FoldK[f][i] is fold f's k at Cutoffs[i].
+	Rule       string    `json:"rule"`
+	// FoldK[f][i] is fold f's k under Rules[i].
 	FoldK [][]int `json:"fold_k"`
 }
 
@@ -243,10 +242,10 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	if err != nil {
 		return nil, err
 	}
-	if o.Rule == RulePS || o.Rule == RuleFolds {
+	if o.Rule == RulePS {
 		return scanPS(ctx, X, o)
 	}
-	if o.Rule == RuleStable {
+	if o.Rule == RuleStable || o.Rule == RuleFolds {
 		return scanStable(ctx, X, o)
 	}
 	var smp *rowSample
@@ -383,9 +382,9 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 const (
 	RulePS     = "ps"
 	RuleStable = "stable"
-	// RuleFolds is prediction strength with its cutoff chosen on
-	// hidden-class folds of the known classes (see discover); a scan given
-	// it runs RulePS with ScanOptions.PSCutoff.
+	// RuleFolds chooses between RuleStable and RulePS on hidden-class folds
+	// of the known classes (see discover, which replaces it by the rule
+	// chosen); a scan given it directly runs RuleStable.
 	RuleFolds = "folds"
 	RuleMax   = "max"
 	RuleOneSE = "1se"
