@@ -23,7 +23,9 @@ import (
 // tables of many novel classes (letter: 4-6 for 10-11); prediction strength
 // alone finds those, but also stable sub-groups of a class (pendigits'
 // digits). The folds show which of the two this table behaves like.
-// Measured on the benchmark suite: see the README ("Benchmark suite").
+// Measured on the benchmark suite (README, "Benchmark suite"): letter
+// 5.00 -> 3.33 mean |k_found - k|, every other table as stable; all 9
+// tables 1.59 -> 1.41, ACC at k found .721 -> .730.
 const (
 	CalibFolds    = 3
 	CalibEnsemble = 2
