@@ -40,7 +40,7 @@ type estimateResult struct {
 	Sample *sampleSummary `json:"sample,omitempty"`
 	// Note says why another rule than --k-rule chose k (too few rows).
 	Note string `json:"note,omitempty"`
-	// Calibration is how --k-rule folds chose its cutoff.
+	// Calibration is how --k-rule folds chose its rule.
 	Calibration *estimate.Calibration `json:"calibration,omitempty"`
 	// Setting and GCD are set by --setting gcd (k is then k_new, 0 allowed).
 	Setting string     `json:"setting,omitempty"`

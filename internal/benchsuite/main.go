@@ -33,10 +33,10 @@ import (
 	"time"
 
 	"github.com/ncd-project/ncd/internal/cluster"
-	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/discover"
 	"github.com/ncd-project/ncd/internal/estimate"
+	"github.com/ncd-project/ncd/internal/folds"
 	ncdio "github.com/ncd-project/ncd/internal/io"
 	"github.com/ncd-project/ncd/internal/linalg"
 	"github.com/ncd-project/ncd/internal/metrics"
@@ -105,7 +105,7 @@ func main() {
 		trials   = flag.Int("trials", 30, "tune trials (-tune)")
 		withVal  = flag.Bool("validation", false, "also run the validation tables (look at them only after a default is chosen)")
 		calibOut = flag.String("calib", "", "research mode: write every split's novel curves and the curves of hidden-class folds of its known classes (networks trained without them) as JSON lines here, and nothing else")
-		folds    = flag.Int("calib-folds", 3, "hidden-class folds per split (-calib)")
+		nFolds   = flag.Int("calib-folds", 3, "hidden-class folds per split (-calib)")
 		foldEns  = flag.Int("calib-ensemble", 2, "networks per fold (-calib)")
 	)
 	flag.Parse()
@@ -134,7 +134,7 @@ func main() {
 				continue
 			}
 			if kw != nil {
-				if err := calibSplit(tb, s, splitList(*dirs), cfg, *ens, *folds, *foldEns, *cacheDir, kw); err != nil {
+				if err := calibSplit(tb, s, splitList(*dirs), cfg, *ens, *nFolds, *foldEns, *cacheDir, kw); err != nil {
 					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
 				}
 				continue
@@ -820,7 +820,7 @@ type calibCurve struct {
 
 // calibSplit writes a split's calibRecord: folds hide about a third of the
 // known classes (at least 2, one kept), foldEns networks per fold.
-func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, folds, foldEns int, cacheDir string, w io.Writer) error {
+func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, foldEns int, cacheDir string, w io.Writer) error {
 	ctx := context.Background()
 	train, test, _, m, err := load(tb, s, dirs, cfg, ens, cacheDir)
 	if err != nil {
@@ -853,12 +853,12 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, folds, fold
 	C := len(train.Classes)
 	if C >= 3 {
 		h := min(max(2, int(math.Round(float64(C)/3))), C-1)
-		sets, _, err := cv.MakeFolds(C, cv.FoldOptions{Mode: cv.FoldRandom, Folds: folds, Hidden: h, Seed: cfg.Seed})
+		sets, _, err := folds.Make(C, folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: h, Seed: cfg.Seed})
 		if err != nil {
 			return err
 		}
 		for f, hide := range sets {
-			fd, rows, names := cv.HideClasses(train, hide)
+			fd, rows, names := folds.Hide(train, hide)
 			key := fmt.Sprintf("%s-s%d-fold%d-%s-e%d-%d-%.4g-%.4g-%.4g-%d-%d", tb.name, s, f, strings.Join(names, "+"), foldEns, cfg.Epochs, cfg.LR, cfg.W, cfg.Dropout, cfg.LatentDim, cfg.Seed)
 			key = strings.NewReplacer("/", "_", " ", "_").Replace(key)
 			cachePath := filepath.Join(cacheDir, key+".ncdm")

@@ -23,11 +23,6 @@ func MakeFolds(classes int, opt FoldOptions) ([][]int, string, error) {
 	return folds.Make(classes, opt)
 }
 
-// HideClasses is folds.Hide.
-func HideClasses(ds *dataset.Dataset, hide []int) (*dataset.Dataset, []int, []string) {
-	return folds.Hide(ds, hide)
-}
-
 func hideClasses(ds *dataset.Dataset, hide []int) (*dataset.Dataset, []int, []string) {
 	return folds.Hide(ds, hide)
 }

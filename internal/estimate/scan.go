@@ -89,9 +89,6 @@ type ScanOptions struct {
 	SampleRows int
 	// Cluster replaces k-means (nil: KMeansClusterer(NInit)).
 	Cluster Clusterer
-	// PSCutoff replaces the prediction strength rule's cutoff PSCutoff
-	// (0: PSCutoff).
-	PSCutoff float64
 }
 
 // Curve is the result of a scan.
@@ -118,8 +115,8 @@ type Curve struct {
 	// Fallback, when set, says why the scan ran another rule than asked
 	// (prediction strength on too few rows).
 	Fallback string
-	// Calibration is set by the caller of a RuleFolds scan: how the
-	// prediction strength cutoff was chosen.
+	// Calibration is set by the caller of a RuleFolds scan: how the rule
+	// was chosen.
 	Calibration *Calibration
 }
 

@@ -366,7 +366,7 @@ func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error)
 				break
 			}
 			ps[lo+j], se[lo+j] = p[j], e[j]
-			if p[j]+e[j] >= o.cutoff() {
+			if p[j]+e[j] >= PSCutoff {
 				fails = 0
 			} else {
 				fails++
@@ -384,17 +384,9 @@ func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error)
 		up[i] = ps[i] + se[i]
 	}
 	c.Scores[IndexPS], c.Scores["ps_se"] = ps, se
-	c.K = PSLargest(ks, up, o.cutoff())
+	c.K = PSLargest(ks, up, PSCutoff)
 	c.Best[IndexPS] = c.K
 	return c, nil
-}
-
-// cutoff is the prediction strength rule's cutoff.
-func (o ScanOptions) cutoff() float64 {
-	if o.PSCutoff > 0 {
-		return o.PSCutoff
-	}
-	return PSCutoff
 }
 
 // IndexStable names the stable rule's choice in Curve.Index.
