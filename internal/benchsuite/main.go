@@ -829,30 +829,20 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 	cfg.Seed = uint64(s)
 	rec := calibRecord{Table: tb.name, Validation: tb.validation, Split: s, Known: len(train.Classes)}
 	res := discover.Result{Members: m.Members, Normalized: true}
-	unl := test.UnlabeledRows()
-	truth := make([]string, len(unl))
-	for j, i := range unl {
-		truth[j] = test.Truth[i]
-	}
 	// Large tables: a seeded sample of 3000 rows (the product's prediction
 	// strength runs on such a sample too); research scores every k at full
 	// cost.
-	if len(unl) > 3000 {
-		rng := rand.New(rand.NewPCG(cfg.Seed, 0x63616c))
-		pick := rng.Perm(len(unl))[:3000]
-		slices.Sort(pick)
-		u2, t2 := make([]int, len(pick)), make([]string, len(pick))
-		for j, p := range pick {
-			u2[j], t2[j] = unl[p], truth[p]
-		}
-		unl, truth = u2, t2
+	unl := estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, 0x63616c)), test.UnlabeledRows(), 3000)
+	truth := make([]string, len(unl))
+	for j, i := range unl {
+		truth[j] = test.Truth[i]
 	}
 	if rec.Novel, err = research(ctx, res.Embed(test.X).Select(unl), truth, ens, cfg.Seed, cfg.Threads); err != nil {
 		return err
 	}
 	C := len(train.Classes)
 	if C >= 3 {
-		h := min(max(2, int(math.Round(float64(C)/3))), C-1)
+		h := discover.CalibHidden(C)
 		sets, _, err := folds.Make(C, folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: h, Seed: cfg.Seed})
 		if err != nil {
 			return err
@@ -866,7 +856,7 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 			if err := model.LoadFile(cachePath, &fm); err != nil || len(fm.Members) != foldEns {
 				t0 := time.Now()
 				fc := cfg
-				fc.Seed = cfg.Seed + uint64(1000*(f+1))
+				fc.Seed = discover.CalibSeed(cfg.Seed, f)
 				nets, err := discover.TrainPBN(ctx, fd, discover.PBNOptions{Config: fc, Ensemble: foldEns})
 				if err != nil {
 					return err
@@ -876,16 +866,7 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 					return err
 				}
 			}
-			if len(rows) > 3000 {
-				rng := rand.New(rand.NewPCG(cfg.Seed, uint64(f)))
-				pick := rng.Perm(len(rows))[:3000]
-				slices.Sort(pick)
-				r2 := make([]int, len(pick))
-				for j, p := range pick {
-					r2[j] = rows[p]
-				}
-				rows = r2
-			}
+			rows = estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows)
 			ft := make([]string, len(rows))
 			for j, i := range rows {
 				ft[j] = train.Truth[i]

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/estimate"
@@ -29,8 +28,9 @@ import (
 const (
 	CalibFolds    = 3
 	CalibEnsemble = 2
-	// calibSampleRows caps the hidden rows a fold's rules run on.
-	calibSampleRows = 3000
+	// CalibSampleRows caps the hidden rows a fold's rules run on (a seeded
+	// sample per fold).
+	CalibSampleRows = 3000
 )
 
 // CalibRules are the candidate rules, the default first.
@@ -40,6 +40,11 @@ var CalibRules = []string{estimate.RuleStable, estimate.RulePS}
 // about a third, at least 2 and at most c-1.
 func CalibHidden(c int) int {
 	return min(max(2, int(math.Round(float64(c)/3))), c-1)
+}
+
+// CalibSeed is the training seed of calibration fold f of a run with seed.
+func CalibSeed(seed uint64, f int) uint64 {
+	return seed + uint64(1000*(f+1))
 }
 
 // calibrateRule runs the folds rule's calibration on the training set. It
@@ -66,21 +71,13 @@ func calibrateRule(ctx context.Context, train *dataset.Dataset, o PBNOptions) (*
 	for f, hide := range sets {
 		fd, rows, _ := folds.Hide(train, hide)
 		cfg := o.Config
-		cfg.Seed = seed + uint64(1000*(f+1))
+		cfg.Seed = CalibSeed(seed, f)
 		nets, err := TrainPBN(ctx, fd, PBNOptions{Config: cfg, Ensemble: CalibEnsemble})
 		if err != nil {
 			return nil, "", fmt.Errorf("calibration fold %d: %w", f+1, err)
 		}
 		progress(2*f + 1)
-		if len(rows) > calibSampleRows {
-			rng := rand.New(rand.NewPCG(seed, uint64(f)))
-			pick := rng.Perm(len(rows))[:calibSampleRows]
-			slices.Sort(pick)
-			for j, p := range pick {
-				pick[j] = rows[p]
-			}
-			rows = pick
-		}
+		rows = estimate.Subsample(rand.New(rand.NewPCG(seed, uint64(f))), rows, CalibSampleRows)
 		r := Result{Members: nets, Normalized: o.Normalized}
 		Z := r.Embed(train.X.Select(rows))
 		fk := make([]int, len(CalibRules))

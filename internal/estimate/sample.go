@@ -301,3 +301,19 @@ func (s *rowSample) mean(v []float64, pos []int, fpc bool) (mean, se float64) {
 	}
 	return mean / tot, math.Sqrt(v2) / tot
 }
+
+// Subsample returns m of rows, drawn with rng (the first m of a random
+// permutation of their positions), in the order they have in rows. It
+// returns rows itself when there are no more than m.
+func Subsample(rng *rand.Rand, rows []int, m int) []int {
+	if len(rows) <= m {
+		return rows
+	}
+	pick := rng.Perm(len(rows))[:m]
+	slices.Sort(pick)
+	out := make([]int, m)
+	for j, p := range pick {
+		out[j] = rows[p]
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
@@ -335,5 +336,21 @@ func TestKnownACCSearchSampled(t *testing.T) {
 	// unlabelled (5997: 1499.25, 1499 by the remainders, 1498 after).
 	if groups != 6 || len(idx) != 2000 || count[4] != 2 || count[0] != 125 || count[-1] != 1498 {
 		t.Errorf("groups %d, %d rows, per label %v", groups, len(idx), count)
+	}
+}
+
+// Subsample keeps rows whole up to m, and otherwise takes the positions of
+// the first m of the generator's permutation, in the rows' own order.
+func TestSubsample(t *testing.T) {
+	rows := []int{10, 11, 12, 13, 14, 15, 16, 17}
+	if got := Subsample(rand.New(rand.NewPCG(1, 2)), rows, 8); &got[0] != &rows[0] {
+		t.Error("m = len(rows): want rows itself")
+	}
+	perm := rand.New(rand.NewPCG(1, 2)).Perm(len(rows))[:3]
+	slices.Sort(perm)
+	want := []int{rows[perm[0]], rows[perm[1]], rows[perm[2]]}
+	got := Subsample(rand.New(rand.NewPCG(1, 2)), rows, 3)
+	if !slices.Equal(got, want) || !slices.IsSorted(got) {
+		t.Errorf("got %v, want %v (increasing)", got, want)
 	}
 }

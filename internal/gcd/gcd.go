@@ -438,16 +438,7 @@ func knownCutoff(ctx context.Context, s Space, curve *KCurve, o Options) (int, e
 			if len(rows) < 40 {
 				continue
 			}
-			if len(rows) > 400 {
-				rng := rand.New(rand.NewPCG(o.Seed, 0x6b6e6f776e^uint64(c)<<24)) // "known"
-				perm := rng.Perm(len(rows))[:400]
-				slices.Sort(perm)
-				sel := make([]int, len(perm))
-				for j, p := range perm {
-					sel[j] = rows[p]
-				}
-				rows = sel
-			}
+			rows = estimate.Subsample(rand.New(rand.NewPCG(o.Seed, 0x6b6e6f776e^uint64(c)<<24)), rows, 400) // "known"
 			p, _, err := estimate.PredictionStrength(ctx, s.Ref.Select(rows), []int{k}, estimate.StabilityOptions{Repeats: 5, NInit: 3,
 				Strict: true, Threads: o.Threads, Seed: o.Seed ^ uint64(c)})
 			if err != nil {
