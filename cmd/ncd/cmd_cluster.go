@@ -144,20 +144,20 @@ func addKFlags(cmd *cobra.Command) {
 // has what it needs (why names the command's reason otherwise).
 func checkKRule(v *viper.Viper, why string) error {
 	switch r := v.GetString("k-rule"); r {
-	case estimate.RuleStable, estimate.RulePS, estimate.RuleOneSE, estimate.RuleMax:
+	case estimate.RuleSizes, estimate.RuleStable, estimate.RulePS, estimate.RuleOneSE, estimate.RuleMax:
 	case estimate.RuleFolds:
 		if why != "" {
 			return usererr.New("--k-rule folds %s; use it with 'ncd fit' (PBN, ncd setting), or another rule here", why)
 		}
 	default:
-		return usererr.New("--k-rule must be stable, ps, folds, 1se or max, got %q", r)
+		return usererr.New("--k-rule must be sizes, stable, ps, folds, 1se or max, got %q", r)
 	}
 	return nil
 }
 
 // addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RuleStable, "how --k auto picks k: stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: stable or ps, whichever finds the number of classes hidden in 3 hidden-class folds of the known classes better, 2 more networks each; slower), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RuleSizes, "how --k auto picks k: sizes (the number of known-class sizes the unlabeled rows hold, when the known classes are even enough in size to give it: k = unlabeled rows / mean known class size within +-.39; otherwise stable. It assumes the unlabeled rows hold the novel classes' rows in the proportions the labelled rows hold the known ones'), stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: stable or ps, whichever finds the number of classes hidden in 3 hidden-class folds of the known classes better, 2 more networks each; slower), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather
@@ -241,11 +241,14 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 
 	if k == 0 {
 		t1 := time.Now()
-		est, err := scanK(ctx, app, v, c, fitDS.X.Select(fitUnl))
+		est, err := scanK(ctx, app, v, c, fitDS.X.Select(fitUnl), fitDS)
 		if err != nil {
 			return err
 		}
 		k, res.KEstimated, res.Estimate = est.K, true, est
+		if est.ClassSizes != nil && !c.Quiet {
+			fmt.Fprintln(app.Stderr, est.ClassSizes.Summary())
+		}
 		if est.Note != "" {
 			printNotes(app, v, []string{est.Note})
 		}

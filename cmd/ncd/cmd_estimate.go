@@ -42,6 +42,8 @@ type estimateResult struct {
 	Note string `json:"note,omitempty"`
 	// Calibration is how --k-rule folds chose its rule.
 	Calibration *estimate.Calibration `json:"calibration,omitempty"`
+	// ClassSizes is how --k-rule sizes (the default) chose k.
+	ClassSizes *estimate.SizeEstimate `json:"class_sizes,omitempty"`
 	// Setting and GCD are set by --setting gcd (k is then k_new, 0 allowed).
 	Setting string     `json:"setting,omitempty"`
 	GCD     *gcdResult `json:"gcd,omitempty"`
@@ -225,7 +227,7 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if index == indexKnownACC {
 		res, err = knownACC(ctx, app, v, c, X, known, nKnown)
 	} else {
-		res, err = scanK(ctx, app, v, c, X.Select(unl))
+		res, err = scanK(ctx, app, v, c, X.Select(unl), data)
 	}
 	if err != nil {
 		return err
@@ -265,7 +267,7 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 // curveResult is the --json form of a scan of rows rows.
 func curveResult(curve *estimate.Curve, rows int, seconds float64) *estimateResult {
 	res := &estimateResult{K: curve.K, Index: curve.Index, Rows: rows, Ks: curve.Ks, Scores: map[string]jsonFloats{},
-		Best: curve.Best, Seconds: seconds, Note: curve.Fallback, Calibration: curve.Calibration}
+		Best: curve.Best, Seconds: seconds, Note: curve.Fallback, Calibration: curve.Calibration, ClassSizes: curve.Sizes}
 	for name, s := range curve.Scores {
 		res.Scores[name] = s
 	}
@@ -299,12 +301,15 @@ func scanBars(app *App, c common, o *estimate.ScanOptions) (finish func()) {
 
 // scanK runs the validity-index scan of --index over --k-min..--k-max on X,
 // with progress bars (scanBars).
-func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix) (*estimateResult, error) {
+// The class sizes of --k-rule sizes are those of data.
+func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, data *dataset.Dataset) (*estimateResult, error) {
 	t0 := time.Now()
 	o := scanOptions(v)
 	o.Threads, o.Seed = c.Threads, c.Seed
 	finish := scanBars(app, c, &o)
-	_, curve, err := discover.ChooseK(ctx, X, discover.KOptions{Scan: o})
+	ko := discover.KOptions{Scan: o}
+	ko.KnownSizes, ko.Unlabeled = discover.SizeInput(data, data)
+	_, curve, err := discover.ChooseK(ctx, X, ko)
 	finish()
 	if err != nil {
 		return nil, err
@@ -399,6 +404,9 @@ func printCurve(w io.Writer, r *estimateResult) {
 	}
 	if r.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", r.Note)
+	}
+	if r.ClassSizes != nil {
+		fmt.Fprintln(w, r.ClassSizes.Summary())
 	}
 	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
 }

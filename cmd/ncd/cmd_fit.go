@@ -388,6 +388,9 @@ func runFit(ctx context.Context, app *App, cmd *cobra.Command, v *viper.Viper, c
 		if e := res.Estimate; e != nil && e.Calibration != nil {
 			fmt.Fprintln(app.Stderr, calibSummary(e.Calibration))
 		}
+		if e := res.Estimate; e != nil && e.ClassSizes != nil {
+			fmt.Fprintln(app.Stderr, e.ClassSizes.Summary())
+		}
 		fmt.Fprintf(app.Stderr, "sizes: %s\n", formatSizes(res.Sizes))
 		fmt.Fprintf(app.Stderr, "time: %s\n", timeSummary(res.Wall, seconds))
 		if modelPath != "" {

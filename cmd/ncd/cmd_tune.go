@@ -559,6 +559,8 @@ func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Datas
 		scan := fmt.Sprintf("k %d..%d, %d runs x %d inits, silhouette", o.Scan.KMin, o.Scan.KMax, o.Scan.Runs, o.Scan.NInit)
 		if o.Scan.Rule == estimate.RulePS || o.Scan.Rule == estimate.RuleStable {
 			scan += ", " + o.Scan.Rule + " (prediction strength)"
+		} else if o.Scan.Rule == estimate.RuleSizes {
+			scan += ", sizes (class sizes, else stable with prediction strength)"
 		} else if o.Scan.Rule != estimate.RuleMax {
 			scan += ", " + o.Scan.Rule // studies of the max rule keep their fingerprint
 		}
@@ -657,7 +659,7 @@ func bestConfig(cmd *cobra.Command, v *viper.Viper, method string, p cv.Params) 
 		add("k-min", v.GetString("k-min"))
 		add("k-max", v.GetString("k-max"))
 	}
-	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RuleStable {
+	if v.GetString("k") == "auto" && v.GetString("k-rule") != estimate.RuleSizes {
 		add("k-rule", v.GetString("k-rule"))
 	}
 	if d := v.GetString("data"); d != "" && d != "-" {

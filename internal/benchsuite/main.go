@@ -93,7 +93,7 @@ func main() {
 		only     = flag.String("tables", "", "comma-separated table names (default: all)")
 		splits   = flag.Int("splits", 3, "seeded choices of novel classes (and splits) per table")
 		from     = flag.Int("from", 0, "first split (earlier ones are skipped: fresh splits for a check)")
-		rules    = flag.String("rules", "1se,ps,stable", "comma-separated k rules to compare (estimate.ScanOptions.Rule)")
+		rules    = flag.String("rules", "1se,stable,sizes", "comma-separated k rules to compare (estimate.ScanOptions.Rule)")
 		ens      = flag.Int("ensemble", 8, "networks per fit")
 		threads  = flag.Int("threads", 0, "threads (0 = all)")
 		cacheDir = flag.String("cache", filepath.Join(os.TempDir(), "ncd-suite-cache"), "trained networks are kept here (keyed by table, split, seed and configuration)")
@@ -104,6 +104,8 @@ func main() {
 		bin      = flag.String("bin", "bin/ncd", "the ncd binary (-tune)")
 		trials   = flag.Int("trials", 30, "tune trials (-tune)")
 		withVal  = flag.Bool("validation", false, "also run the validation tables (look at them only after a default is chosen)")
+		probeOut = flag.String("probe", "", "research mode: per split and hidden-class fold (as -calib), k-means on the fold's hidden training rows together with the novel rows, in the fold networks' latent, at every total k: the probe rows' ACC and more, as JSON lines here, and nothing else")
+		sizes    = flag.Bool("sizes", false, "research mode: print every split's class sizes as JSON lines, and nothing else")
 		calibOut = flag.String("calib", "", "research mode: write every split's novel curves and the curves of hidden-class folds of its known classes (networks trained without them) as JSON lines here, and nothing else")
 		nFolds   = flag.Int("calib-folds", 3, "hidden-class folds per split (-calib)")
 		foldEns  = flag.Int("calib-ensemble", 2, "networks per fold (-calib)")
@@ -112,7 +114,7 @@ func main() {
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
 		fail(err)
 	}
-	jw, cw, tw, kw := create(*jsonOut), create(*curveOut), create(*tuneOut), create(*calibOut)
+	jw, cw, tw, kw, pw := create(*jsonOut), create(*curveOut), create(*tuneOut), create(*calibOut), create(*probeOut)
 	cfg := pbn.DefaultConfig()
 	if *epochs > 0 {
 		cfg.Epochs = *epochs
@@ -129,6 +131,33 @@ func main() {
 		for s := *from; s < *splits; s++ {
 			if tw != nil {
 				if _, err := runTuned(tb, s, splitList(*dirs), *bin, *trials, *threads, tw); err != nil {
+					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
+				}
+				continue
+			}
+			if *sizes {
+				train, test, _, _, err := load(tb, s, splitList(*dirs), cfg, 0, *cacheDir)
+				if err != nil {
+					fail(err)
+				}
+				count := func(d *dataset.Dataset) []int {
+					n := make([]int, len(d.Classes))
+					for _, i := range d.LabeledRows() {
+						n[d.Known[i]]++
+					}
+					return n
+				}
+				present := map[string]bool{}
+				for _, i := range test.UnlabeledRows() {
+					present[test.Truth[i]] = true
+				}
+				b, _ := json.Marshal(map[string]any{"table": tb.name, "split": s, "k_true": len(present), "train_known": count(train),
+					"train_unl": len(train.UnlabeledRows()), "test_known": count(test), "test_unl": len(test.UnlabeledRows())})
+				fmt.Println(string(b))
+				continue
+			}
+			if pw != nil {
+				if err := probeSplit(tb, s, splitList(*dirs), cfg, *ens, *nFolds, *foldEns, *cacheDir, pw); err != nil {
 					fail(fmt.Errorf("%s split %d: %w", tb.name, s, err))
 				}
 				continue
@@ -370,6 +399,9 @@ func load(tb table, s int, dirs []string, cfg pbn.Config, ens int, cacheDir stri
 	test, err = prep.Transform(teT)
 	if err != nil {
 		return nil, nil, nil, m, err
+	}
+	if ens == 0 {
+		return train, test, novel, m, nil
 	}
 	cfg.Seed = uint64(s)
 	key := fmt.Sprintf("%s-s%d-e%d-%d-%.4g-%.4g-%.4g-%d-%d", tb.name, s, ens, cfg.Epochs, cfg.LR, cfg.W, cfg.Dropout, cfg.LatentDim, cfg.Seed)
@@ -849,22 +881,9 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 		}
 		for f, hide := range sets {
 			fd, rows, names := folds.Hide(train, hide)
-			key := fmt.Sprintf("%s-s%d-fold%d-%s-e%d-%d-%.4g-%.4g-%.4g-%d-%d", tb.name, s, f, strings.Join(names, "+"), foldEns, cfg.Epochs, cfg.LR, cfg.W, cfg.Dropout, cfg.LatentDim, cfg.Seed)
-			key = strings.NewReplacer("/", "_", " ", "_").Replace(key)
-			cachePath := filepath.Join(cacheDir, key+".ncdm")
-			var fm members
-			if err := model.LoadFile(cachePath, &fm); err != nil || len(fm.Members) != foldEns {
-				t0 := time.Now()
-				fc := cfg
-				fc.Seed = discover.CalibSeed(cfg.Seed, f)
-				nets, err := discover.TrainPBN(ctx, fd, discover.PBNOptions{Config: fc, Ensemble: foldEns})
-				if err != nil {
-					return err
-				}
-				fm = members{Members: nets, Seconds: time.Since(t0).Seconds()}
-				if err := model.SaveFile(cachePath, &fm); err != nil {
-					return err
-				}
+			fm, err := foldMembers(ctx, tb, s, f, names, fd, cfg, foldEns, cacheDir)
+			if err != nil {
+				return err
 			}
 			rows = estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows)
 			ft := make([]string, len(rows))
@@ -879,6 +898,174 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 			rec.Folds = append(rec.Folds, calibCurve{Hidden: names, Ens: foldEns, Curves: c, TrainSe: fm.Seconds})
 			fmt.Fprintf(os.Stderr, "%s split %d fold %d: hid %d (%s), 1se %d, train %.1fs\n", tb.name, s, f, len(names), strings.Join(names, ","), c.K1SE, fm.Seconds)
 		}
+	}
+	b, _ := json.Marshal(rec)
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+// foldMembers trains (or takes from the cache) the foldEns networks of
+// calibration fold f, trained on fd (the split's training set without the
+// fold's hidden classes names).
+func foldMembers(ctx context.Context, tb table, s, f int, names []string, fd *dataset.Dataset, cfg pbn.Config, foldEns int, cacheDir string) (members, error) {
+	key := fmt.Sprintf("%s-s%d-fold%d-%s-e%d-%d-%.4g-%.4g-%.4g-%d-%d", tb.name, s, f, strings.Join(names, "+"), foldEns, cfg.Epochs, cfg.LR, cfg.W, cfg.Dropout, cfg.LatentDim, cfg.Seed)
+	key = strings.NewReplacer("/", "_", " ", "_").Replace(key)
+	cachePath := filepath.Join(cacheDir, key+".ncdm")
+	var fm members
+	if err := model.LoadFile(cachePath, &fm); err != nil || len(fm.Members) != foldEns {
+		t0 := time.Now()
+		fc := cfg
+		fc.Seed = discover.CalibSeed(cfg.Seed, f)
+		nets, err := discover.TrainPBN(ctx, fd, discover.PBNOptions{Config: fc, Ensemble: foldEns})
+		if err != nil {
+			return fm, err
+		}
+		fm = members{Members: nets, Seconds: time.Since(t0).Seconds()}
+		if err := model.SaveFile(cachePath, &fm); err != nil {
+			return fm, err
+		}
+	}
+	return fm, nil
+}
+
+// probeRecord is the research record of one split for estimating k with
+// probe classes (Han et al., ICCV 2019, "DTC"): per hidden-class fold,
+// k-means on the fold's hidden training rows (the probe, classes its
+// networks never saw) together with the novel rows, in the fold networks'
+// latent, for every total k; the probe's ACC at each k peaks where a
+// cluster is as coarse as a class is.
+type probeRecord struct {
+	Table      string       `json:"table"`
+	Validation bool         `json:"validation"`
+	Split      int          `json:"split"`
+	Known      int          `json:"known"`
+	KTrue      int          `json:"k_true"`
+	Folds      []probeCurve `json:"folds"`
+}
+
+type probeCurve struct {
+	Hidden     []string  `json:"hidden"`
+	ProbeRows  int       `json:"probe_rows"`
+	NovelRows  int       `json:"novel_rows"`
+	Ks         []int     `json:"ks"`          // total clusters
+	ProbeACC   []float64 `json:"probe_acc"`   // ACC of the probe rows (Hungarian over all clusters)
+	ProbeNMI   []float64 `json:"probe_nmi"`   //
+	ProbeARI   []float64 `json:"probe_ari"`   //
+	NovelACC   []float64 `json:"novel_acc"`   // ACC of the novel rows
+	NovelMajor []int     `json:"novel_major"` // clusters whose rows are mostly novel
+	AllACC     []float64 `json:"all_acc"`     // ACC of all rows (probe and novel classes)
+	Inertia    []float64 `json:"inertia"`
+	Sil        []float64 `json:"silhouette"` // of the union
+	// Cont[k-1][j] counts cluster j's rows at k: per hidden class (in
+	// Hidden's order), then the novel rows.
+	Cont [][][]int `json:"cont"`
+}
+
+// probeSplit writes a split's probeRecord.
+func probeSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, foldEns int, cacheDir string, w io.Writer) error {
+	ctx := context.Background()
+	train, test, _, _, err := load(tb, s, dirs, cfg, ens, cacheDir)
+	if err != nil {
+		return err
+	}
+	cfg.Seed = uint64(s)
+	unl := estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, 0x63616c)), test.UnlabeledRows(), 3000)
+	present := map[string]bool{}
+	for _, i := range unl {
+		present[test.Truth[i]] = true
+	}
+	C := len(train.Classes)
+	rec := probeRecord{Table: tb.name, Validation: tb.validation, Split: s, Known: C, KTrue: len(present)}
+	if C < 3 {
+		return nil
+	}
+	h := discover.CalibHidden(C)
+	sets, _, err := folds.Make(C, folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: h, Seed: cfg.Seed})
+	if err != nil {
+		return err
+	}
+	for f, hide := range sets {
+		fd, rows, names := folds.Hide(train, hide)
+		fm, err := foldMembers(ctx, tb, s, f, names, fd, cfg, foldEns, cacheDir)
+		if err != nil {
+			return err
+		}
+		rows = estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows)
+		fr := discover.Result{Members: fm.Members, Normalized: true}
+		Zp, Zn := fr.Embed(train.X.Select(rows)), fr.Embed(test.X.Select(unl))
+		Z := linalg.New(Zp.Rows+Zn.Rows, Zp.Cols)
+		copy(Z.Data, Zp.Data)
+		copy(Z.Data[len(Zp.Data):], Zn.Data)
+		truth := make([]string, 0, Z.Rows)
+		for _, i := range rows {
+			truth = append(truth, "p:"+train.Truth[i])
+		}
+		for _, i := range unl {
+			truth = append(truth, "n:"+test.Truth[i])
+		}
+		pc := probeCurve{Hidden: names, ProbeRows: len(rows), NovelRows: len(unl)}
+		kmax := min(h+30, Z.Rows-1)
+		sc, err := estimate.Scan(ctx, Z, estimate.ScanOptions{KMin: 2, KMax: kmax, Rule: estimate.RuleMax, Seed: cfg.Seed, Threads: cfg.Threads})
+		if err != nil {
+			return err
+		}
+		sil := sc.Scores[estimate.IndexSilhouette]
+		for k := 1; k <= kmax; k++ {
+			km, err := cluster.KMeans(ctx, Z, cluster.KMeansOptions{K: k, NInit: 10, Threads: cfg.Threads, Rng: discover.KMeansRng(cfg.Seed)})
+			if err != nil {
+				return err
+			}
+			pred := make([]string, len(km.Labels))
+			for j, l := range km.Labels {
+				pred[j] = strconv.Itoa(l)
+			}
+			np := len(rows)
+			rp := metrics.Score(truth[:np], pred[:np])
+			rn := metrics.Score(truth[np:], pred[np:])
+			ra := metrics.Score(truth, pred)
+			cnt := make([][2]int, k)
+			for j, l := range km.Labels {
+				if j < np {
+					cnt[l][0]++
+				} else {
+					cnt[l][1]++
+				}
+			}
+			ci := map[string]int{}
+			for j, n := range names {
+				ci["p:"+n] = j
+			}
+			cont := make([][]int, k)
+			for j := range cont {
+				cont[j] = make([]int, len(names)+1)
+			}
+			for j, l := range km.Labels {
+				if j < np {
+					cont[l][ci[truth[j]]]++
+				} else {
+					cont[l][len(names)]++
+				}
+			}
+			pc.Cont = append(pc.Cont, cont)
+			major := 0
+			for _, c := range cnt {
+				if c[1] > c[0] {
+					major++
+				}
+			}
+			pc.Ks = append(pc.Ks, k)
+			pc.ProbeACC, pc.ProbeNMI, pc.ProbeARI = append(pc.ProbeACC, rp.ACC), append(pc.ProbeNMI, rp.NMI), append(pc.ProbeARI, rp.ARI)
+			pc.NovelACC, pc.AllACC = append(pc.NovelACC, rn.ACC), append(pc.AllACC, ra.ACC)
+			pc.NovelMajor = append(pc.NovelMajor, major)
+			pc.Inertia = append(pc.Inertia, km.Inertia/float64(Z.Rows))
+			sv := 0.0
+			if k >= 2 {
+				sv = sil[k-2]
+			}
+			pc.Sil = append(pc.Sil, sv)
+		}
+		rec.Folds = append(rec.Folds, pc)
+		fmt.Fprintf(os.Stderr, "%s split %d fold %d: probe %d classes (%d rows), novel %d rows\n", tb.name, s, f, len(names), len(rows), len(unl))
 	}
 	b, _ := json.Marshal(rec)
 	_, err = fmt.Fprintln(w, string(b))

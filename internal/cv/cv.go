@@ -68,7 +68,14 @@ type Fold struct {
 func (f *Fold) ChooseK(ctx context.Context, Z linalg.Matrix) (int, error) {
 	o := f.scan
 	o.Seed, o.Threads, o.Progress = f.Seed, f.Threads, nil
-	k, _, err := discover.ChooseK(ctx, Z, discover.KOptions{K: f.k, Scan: o})
+	ko := discover.KOptions{K: f.k, Scan: o}
+	if o.Rule == estimate.RuleSizes {
+		// The fold's own table: its known classes' sizes, and the hidden
+		// rows (the rows clustered) as the unlabeled ones.
+		ko.KnownSizes, _ = discover.SizeInput(f.Data, f.Data)
+		ko.Unlabeled = len(f.Hidden)
+	}
+	k, _, err := discover.ChooseK(ctx, Z, ko)
 	return k, err
 }
 

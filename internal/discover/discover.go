@@ -25,6 +25,34 @@ type KOptions struct {
 	K int
 	// Scan configures the estimate: range, rule, index, runs, seed, threads.
 	Scan estimate.ScanOptions
+	// KnownSizes and Unlabeled are the class sizes RuleSizes compares (see
+	// SizeInput and estimate.ApplySizes); nil KnownSizes: none.
+	KnownSizes []int
+	Unlabeled  int
+}
+
+// SizeInput returns the class sizes RuleSizes compares for a run that
+// learns from train and discovers target's unlabeled rows: train's known
+// class sizes and unlabeled rows when train has unlabeled rows (target is
+// then train, or a table from the same source), otherwise target's when it
+// has labelled rows of the known classes too; nil when neither has both.
+func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int) {
+	for _, d := range []*dataset.Dataset{train, target} {
+		sizes := make([]int, len(d.Classes))
+		n, u := 0, 0
+		for _, k := range d.Known {
+			if k == dataset.Unlabeled {
+				u++
+			} else if k < len(sizes) {
+				sizes[k]++
+				n++
+			}
+		}
+		if u > 0 && n > 0 {
+			return sizes, u
+		}
+	}
+	return nil, 0
 }
 
 // ChooseK returns the number of clusters for Z: o.K when given (then the
@@ -39,6 +67,9 @@ func ChooseK(ctx context.Context, Z linalg.Matrix, o KOptions) (int, *estimate.C
 	c, err := estimate.Scan(ctx, Z, o.Scan)
 	if err != nil {
 		return 0, nil, err
+	}
+	if o.Scan.Rule == estimate.RuleSizes {
+		estimate.ApplySizes(c, o.KnownSizes, o.Unlabeled, o.Scan.KMin)
 	}
 	return c.K, c, nil
 }
@@ -177,6 +208,7 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	t1 := time.Now()
 	ko := o.K
 	ko.Scan.Seed, ko.Scan.Threads = o.Config.Seed, o.Config.Threads
+	ko.KnownSizes, ko.Unlabeled = SizeInput(train, target)
 	var cal *estimate.Calibration
 	var calNote string
 	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds {

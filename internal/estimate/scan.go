@@ -118,6 +118,9 @@ type Curve struct {
 	// Calibration is set by the caller of a RuleFolds scan: how the rule
 	// was chosen.
 	Calibration *Calibration
+	// Sizes is set by the caller of a RuleSizes scan (ApplySizes): the
+	// class sizes' estimate of k and whether it was used.
+	Sizes *SizeEstimate
 }
 
 // Calibration records how RuleFolds chose its rule: on Folds hidden-class
@@ -154,8 +157,8 @@ func (o ScanOptions) resolve(rows int) (ScanOptions, error) {
 	if o.Rule == "" {
 		o.Rule = RuleMax
 	}
-	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS && o.Rule != RuleStable && o.Rule != RuleFolds {
-		return o, usererr.New("unknown k rule %q (want stable, ps, folds, 1se or max)", o.Rule)
+	if o.Rule != RuleMax && o.Rule != RuleOneSE && o.Rule != RulePS && o.Rule != RuleStable && o.Rule != RuleFolds && o.Rule != RuleSizes {
+		return o, usererr.New("unknown k rule %q (want sizes, stable, ps, folds, 1se or max)", o.Rule)
 	}
 	switch o.Index {
 	case IndexSilhouette, IndexCH, IndexDB, IndexElbow, IndexAll:
@@ -242,7 +245,7 @@ func Scan(ctx context.Context, X linalg.Matrix, opt ScanOptions) (*Curve, error)
 	if o.Rule == RulePS {
 		return scanPS(ctx, X, o)
 	}
-	if o.Rule == RuleStable || o.Rule == RuleFolds {
+	if o.Rule == RuleStable || o.Rule == RuleFolds || o.Rule == RuleSizes {
 		return scanStable(ctx, X, o)
 	}
 	var smp *rowSample

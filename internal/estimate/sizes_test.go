@@ -1,0 +1,85 @@
+package estimate
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// The chi-square quantile with 2 degrees of freedom is -2 ln(1 - p), so
+// three known classes give hand-computable bounds: the upper 95% bound of
+// the coefficient of variation is cv * sqrt(2 / (-2 ln .95)).
+func TestSizesHandComputed(t *testing.T) {
+	chi2 := -2 * math.Log(0.95)
+	for _, tc := range []struct {
+		name      string
+		known     []int
+		unlabeled int
+		cv, khat  float64
+		k         int
+		used      bool
+		reason    string
+	}{
+		// sd 10 (n-1), cv .1, upper .4415, sd of k = .4415 sqrt(4 + 16/3) = 1.349.
+		{"uneven", []int{100, 110, 90}, 400, 0.1, 4, 4, false, "too uneven"},
+		// sd 1, cv .01, upper .04415, sd of k = .04415 sqrt(5 + 25/3) = .1612.
+		{"even", []int{99, 101, 100}, 500, 0.01, 5, 5, true, "500 unlabeled rows / 100 rows per known class"},
+		// equal sizes: exact, but 3.5 classes' worth of rows is no whole number.
+		{"half", []int{100, 100, 100, 100}, 350, 0, 3.5, 4, false, "not a whole number"},
+		{"exact", []int{100, 100, 100, 100}, 300, 0, 3, 3, true, "= 3.00 +- 0.00"},
+		{"two classes", []int{100, 100}, 300, 0, 0, 0, false, "3 needed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := Sizes(tc.known, tc.unlabeled)
+			if e.Used != tc.used || e.K != tc.k || math.Abs(e.CV-tc.cv) > 1e-12 || math.Abs(e.KHat-tc.khat) > 1e-12 {
+				t.Fatalf("got %+v", e)
+			}
+			if !strings.Contains(e.Reason, tc.reason) {
+				t.Fatalf("reason %q lacks %q", e.Reason, tc.reason)
+			}
+			if len(tc.known) == 3 {
+				up := tc.cv * math.Sqrt(2/chi2)
+				sd := up * math.Sqrt(tc.khat+tc.khat*tc.khat/3)
+				if math.Abs(e.CVUpper-up) > 1e-9 || math.Abs(e.SD-sd) > 1e-9 {
+					t.Fatalf("cv upper %v sd %v, want %v %v", e.CVUpper, e.SD, up, sd)
+				}
+			}
+		})
+	}
+	// The gate: sd of k at most .39.
+	if e := Sizes([]int{99, 101, 100}, 500); e.SD > SizesMaxSD || math.Abs(e.SD-0.16123) > 1e-4 {
+		t.Fatalf("sd %v", e.SD)
+	}
+}
+
+func TestApplySizes(t *testing.T) {
+	c := &Curve{Ks: []int{2, 3, 4, 5, 6}, K: 2}
+	ApplySizes(c, []int{100, 100, 100}, 500, 2)
+	if c.K != 5 || !c.Sizes.Used || c.Sizes.ScanK != 2 {
+		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
+	}
+	if s := c.Sizes.Summary(); !strings.Contains(s, "k = 5 from the class sizes") || !strings.Contains(s, "gives 2") {
+		t.Fatalf("summary %q", s)
+	}
+	c = &Curve{Ks: []int{2, 3, 4}, K: 3}
+	ApplySizes(c, []int{100, 100, 100}, 500, 2)
+	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Reason, "above the largest k scanned (4)") {
+		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
+	}
+	c = &Curve{Ks: []int{3, 4, 5}, K: 4}
+	ApplySizes(c, []int{100, 100, 100}, 200, 3)
+	if c.K != 4 || c.Sizes.Used || !strings.Contains(c.Sizes.Reason, "below --k-min 3") {
+		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
+	}
+	c = &Curve{Ks: []int{2, 3}, K: 3}
+	ApplySizes(c, nil, 0, 2)
+	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Summary(), "k = 3 from the stable rule") {
+		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
+	}
+	// k = 1 is a possible answer (the stable rule's range starts at 1).
+	c = &Curve{Ks: []int{2, 3}, K: 3}
+	ApplySizes(c, []int{100, 100, 100, 100}, 100, 2)
+	if c.K != 1 || !c.Sizes.Used {
+		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
+	}
+}
