@@ -167,8 +167,9 @@ func TestEstimateStable(t *testing.T) {
 	}
 }
 
-// TestFitKAutoSameAtAnyThreads: fit's default k estimate (the stable rule:
-// silhouette scan, then prediction strength) in a 2-network latent gives
+// TestFitKAutoSameAtAnyThreads: fit's default k estimate (the sizes rule,
+// and the stable rule's scan: silhouette, then prediction strength) in a
+// 2-network latent gives
 // the same k, scores and predictions at 1 and 2 threads.
 func TestFitKAutoSameAtAnyThreads(t *testing.T) {
 	if testing.Short() {
@@ -195,6 +196,11 @@ func TestFitKAutoSameAtAnyThreads(t *testing.T) {
 		ks[i] = fmt.Sprint(res.K, est[:strings.Index(est, `"seconds"`)])
 		if !strings.Contains(est, `"index": "stable"`) || !strings.Contains(est, `"ps"`) {
 			t.Errorf("estimate is not the stable rule's: %s", est)
+		}
+		// The default rule, sizes: pendigits' classes are even, and 3717
+		// unlabeled rows are 4.92 known classes' worth (TestKRuleSizes).
+		if res.K != 5 || !strings.Contains(est, `"used": true`) || !strings.Contains(est, `"unlabeled_rows": 3717`) {
+			t.Errorf("k %d, not from the class sizes: %s", res.K, est)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -63,13 +63,13 @@ type SizeEstimate struct {
 // Summary is the line that says how RuleSizes chose k.
 func (e *SizeEstimate) Summary() string {
 	if e.Used {
-		s := fmt.Sprintf("k rule sizes: k = %d from the class sizes: %s", e.K, e.Reason)
+		s := fmt.Sprintf("k = %d from the class sizes (--k-rule sizes): %s", e.K, e.Reason)
 		if e.ScanK != e.K {
 			s += fmt.Sprintf("; the latent scan alone (--k-rule stable) gives %d", e.ScanK)
 		}
 		return s
 	}
-	return fmt.Sprintf("k rule sizes: %s; k = %d from the stable rule", e.Reason, e.ScanK)
+	return fmt.Sprintf("k = %d from the scan (--k-rule sizes fell back to stable: %s)", e.ScanK, e.Reason)
 }
 
 // Sizes returns the size estimate for known class sizes (labelled rows

@@ -73,7 +73,7 @@ func TestApplySizes(t *testing.T) {
 	}
 	c = &Curve{Ks: []int{2, 3}, K: 3}
 	ApplySizes(c, nil, 0, 2)
-	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Summary(), "k = 3 from the stable rule") {
+	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Summary(), "k = 3 from the scan (--k-rule sizes fell back to stable: no table") {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
 	// k = 1 is a possible answer (the stable rule's range starts at 1).
