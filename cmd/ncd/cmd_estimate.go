@@ -97,12 +97,23 @@ type knownACCSummary struct {
 
 func newEstimateCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "estimate-k --data F [--novel L] [--k-min 2] [--k-max 30] [--k-rule stable|ps|1se|max] [--index silhouette|ch|db|elbow|all|known-acc]",
+		Use:   "estimate-k --data F [--novel L] [--k-min 2] [--k-max 30] [--k-rule sizes|stable|ps|1se|max] [--index silhouette|ch|db|elbow|all|known-acc]",
 		Short: "Estimate the number of novel classes among the unlabeled rows",
 		Long: `Estimate how many novel classes the unlabeled rows hold.
 
-By default (--k-rule stable) k is the silhouette's choice (the 1se rule,
-below), checked for stability: prediction strength (Tibshirani and Walther
+By default (--k-rule sizes) k comes from the class sizes when the known
+classes are even in size: the unlabeled rows are then about k known-class
+sizes' worth, k = unlabeled rows / mean known class size. The spread of the
+known sizes bounds the error (c sqrt(k + k^2/C) for C known classes whose
+sizes vary by c, from c's upper 95% bound); the sizes' k is used when that
+is at most .39 and the estimate is within 2 of its errors of a whole number,
+and stderr and --json ("class_sizes") say so. This assumes the unlabeled
+rows hold the novel classes' rows in the proportions the labelled rows hold
+the known ones' (the rows were labelled or not by class); if they were
+collected apart, use --k-rule stable.
+
+Otherwise (and under --k-rule stable) k is the silhouette's choice (the 1se
+rule, below), checked for stability: prediction strength (Tibshirani and Walther
 2005) splits the rows at random into halves, clusters both with k-means, and
 PS(k) is how often two rows of the same cluster of one half fall in the same
 cluster of the other half's centroids (the worst cluster's score, mean of 10
@@ -118,7 +129,7 @@ The k is printed alone on stdout, so that
     K=$(ncd estimate-k --data train.csv --novel A,B,C)
 works in a script; the table of k against the scores goes to stderr.
 
-The silhouette scan (--k-rule stable, 1se, max): for every k
+The silhouette scan (--k-rule sizes, stable, 1se, max): for every k
 in --k-min..--k-max the rows are clustered with k-means (--runs runs of
 --n-init restarts each) and every partition is scored with --index; each
 index's score is the mean over the runs. Indices: silhouette (the paper
@@ -308,7 +319,7 @@ func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Mat
 	o.Threads, o.Seed = c.Threads, c.Seed
 	finish := scanBars(app, c, &o)
 	ko := discover.KOptions{Scan: o}
-	ko.KnownSizes, ko.Unlabeled = discover.SizeInput(data, data)
+	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = discover.SizeInput(data, data)
 	_, curve, err := discover.ChooseK(ctx, X, ko)
 	finish()
 	if err != nil {

@@ -178,6 +178,9 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 			}
 			ks.Note = strings.TrimSpace(rule + ". " + k.Note)
 		}
+		if k.ClassSizes != nil {
+			ks.Note = strings.TrimSpace(k.ClassSizes.Summary() + ". " + ks.Note)
+		}
 		if ks.Scores == nil {
 			ks.Scores = make([]float64, len(k.Ks))
 			for i := range ks.Scores {

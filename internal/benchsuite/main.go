@@ -152,7 +152,8 @@ func main() {
 					present[test.Truth[i]] = true
 				}
 				b, _ := json.Marshal(map[string]any{"table": tb.name, "split": s, "k_true": len(present), "train_known": count(train),
-					"train_unl": len(train.UnlabeledRows()), "test_known": count(test), "test_unl": len(test.UnlabeledRows())})
+					"train_unl": len(train.UnlabeledRows()), "test_known": count(test), "test_unl": len(test.UnlabeledRows()),
+					"sizes": estimate.Sizes(count(train), len(train.UnlabeledRows()))})
 				fmt.Println(string(b))
 				continue
 			}

@@ -72,7 +72,7 @@ func (f *Fold) ChooseK(ctx context.Context, Z linalg.Matrix) (int, error) {
 	if o.Rule == estimate.RuleSizes {
 		// The fold's own table: its known classes' sizes, and the hidden
 		// rows (the rows clustered) as the unlabeled ones.
-		ko.KnownSizes, _ = discover.SizeInput(f.Data, f.Data)
+		ko.KnownSizes, _, ko.NoSizes = discover.SizeInput(f.Data, f.Data)
 		ko.Unlabeled = len(f.Hidden)
 	}
 	k, _, err := discover.ChooseK(ctx, Z, ko)

@@ -21,6 +21,10 @@ type Dataset struct {
 	Truth []string
 	// Features names the columns of X (one-hot columns as "col=value").
 	Features []string
+	// MixedUnlabeled is set when some unlabeled rows are known-class rows
+	// whose labels were hidden (--unlabel-known): the unlabeled rows are
+	// then no longer the novel classes alone.
+	MixedUnlabeled bool
 }
 
 // Rows returns the number of rows.

@@ -26,17 +26,23 @@ type KOptions struct {
 	// Scan configures the estimate: range, rule, index, runs, seed, threads.
 	Scan estimate.ScanOptions
 	// KnownSizes and Unlabeled are the class sizes RuleSizes compares (see
-	// SizeInput and estimate.ApplySizes); nil KnownSizes: none.
+	// SizeInput and estimate.ApplySizes); nil KnownSizes: none, for the
+	// reason NoSizes.
 	KnownSizes []int
 	Unlabeled  int
+	NoSizes    string
 }
 
 // SizeInput returns the class sizes RuleSizes compares for a run that
 // learns from train and discovers target's unlabeled rows: train's known
 // class sizes and unlabeled rows when train has unlabeled rows (target is
 // then train, or a table from the same source), otherwise target's when it
-// has labelled rows of the known classes too; nil when neither has both.
-func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int) {
+// has labelled rows of the known classes too; nil, with the reason, when
+// neither has both or the unlabeled rows mix known classes in.
+func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int, why string) {
+	if train.MixedUnlabeled || target.MixedUnlabeled {
+		return nil, 0, "the unlabeled rows mix known-class rows in (--unlabel-known), so their number is no count of novel classes"
+	}
 	for _, d := range []*dataset.Dataset{train, target} {
 		sizes := make([]int, len(d.Classes))
 		n, u := 0, 0
@@ -49,10 +55,10 @@ func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int) {
 			}
 		}
 		if u > 0 && n > 0 {
-			return sizes, u
+			return sizes, u, ""
 		}
 	}
-	return nil, 0
+	return nil, 0, "no table with both labelled and unlabeled rows to compare class sizes in"
 }
 
 // ChooseK returns the number of clusters for Z: o.K when given (then the
@@ -69,7 +75,7 @@ func ChooseK(ctx context.Context, Z linalg.Matrix, o KOptions) (int, *estimate.C
 		return 0, nil, err
 	}
 	if o.Scan.Rule == estimate.RuleSizes {
-		estimate.ApplySizes(c, o.KnownSizes, o.Unlabeled, o.Scan.KMin)
+		estimate.ApplySizes(c, o.KnownSizes, o.Unlabeled, o.Scan.KMin, o.NoSizes)
 	}
 	return c.K, c, nil
 }
@@ -208,7 +214,7 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	t1 := time.Now()
 	ko := o.K
 	ko.Scan.Seed, ko.Scan.Threads = o.Config.Seed, o.Config.Threads
-	ko.KnownSizes, ko.Unlabeled = SizeInput(train, target)
+	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = SizeInput(train, target)
 	var cal *estimate.Calibration
 	var calNote string
 	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds {

@@ -60,7 +60,7 @@ func FitTabularNCD(ctx context.Context, train, target *dataset.Dataset, o Tabula
 	t1 := time.Now()
 	ko := o.K
 	ko.Scan.Seed, ko.Scan.Threads = cfg.Seed, cfg.Threads
-	ko.KnownSizes, ko.Unlabeled = SizeInput(train, target)
+	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = SizeInput(train, target)
 	var Z linalg.Matrix
 	if ko.K > 0 {
 		Z = linalg.Matrix{Rows: len(r.Unlabeled)} // ChooseK only checks k against the rows

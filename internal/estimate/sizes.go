@@ -123,9 +123,10 @@ func Sizes(known []int, unlabeled int) SizeEstimate {
 // it records the size estimate in c.Sizes and, when it is used, makes its
 // k the curve's. A k above the scanned range (--k-max, or the rows) or
 // below an explicit --k-min above 2 is not used. c.Ks must be the scan's.
-func ApplySizes(c *Curve, known []int, unlabeled, kMin int) {
+// With nil known, why says why there are no sizes to compare.
+func ApplySizes(c *Curve, known []int, unlabeled, kMin int, why string) {
 	if known == nil {
-		c.Sizes = &SizeEstimate{Reason: "no table with both labelled and unlabeled rows to compare class sizes in", ScanK: c.K}
+		c.Sizes = &SizeEstimate{Reason: why, ScanK: c.K}
 		return
 	}
 	e := Sizes(known, unlabeled)

@@ -54,7 +54,7 @@ func TestSizesHandComputed(t *testing.T) {
 
 func TestApplySizes(t *testing.T) {
 	c := &Curve{Ks: []int{2, 3, 4, 5, 6}, K: 2}
-	ApplySizes(c, []int{100, 100, 100}, 500, 2)
+	ApplySizes(c, []int{100, 100, 100}, 500, 2, "")
 	if c.K != 5 || !c.Sizes.Used || c.Sizes.ScanK != 2 {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
@@ -62,23 +62,23 @@ func TestApplySizes(t *testing.T) {
 		t.Fatalf("summary %q", s)
 	}
 	c = &Curve{Ks: []int{2, 3, 4}, K: 3}
-	ApplySizes(c, []int{100, 100, 100}, 500, 2)
+	ApplySizes(c, []int{100, 100, 100}, 500, 2, "")
 	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Reason, "above the largest k scanned (4)") {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
 	c = &Curve{Ks: []int{3, 4, 5}, K: 4}
-	ApplySizes(c, []int{100, 100, 100}, 200, 3)
+	ApplySizes(c, []int{100, 100, 100}, 200, 3, "")
 	if c.K != 4 || c.Sizes.Used || !strings.Contains(c.Sizes.Reason, "below --k-min 3") {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
 	c = &Curve{Ks: []int{2, 3}, K: 3}
-	ApplySizes(c, nil, 0, 2)
+	ApplySizes(c, nil, 0, 2, "no table")
 	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Summary(), "k = 3 from the scan (--k-rule sizes fell back to stable: no table") {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
 	// k = 1 is a possible answer (the stable rule's range starts at 1).
 	c = &Curve{Ks: []int{2, 3}, K: 3}
-	ApplySizes(c, []int{100, 100, 100, 100}, 100, 2)
+	ApplySizes(c, []int{100, 100, 100, 100}, 100, 2, "")
 	if c.K != 1 || !c.Sizes.Used {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}

@@ -157,7 +157,7 @@ func Hide(ds *dataset.Dataset, hide []int) (*dataset.Dataset, []int, []string) {
 		remap[c] = len(classes)
 		classes = append(classes, name)
 	}
-	fd := &dataset.Dataset{X: ds.X, Known: make([]int, len(ds.Known)), Classes: classes, Truth: ds.Truth, Features: ds.Features}
+	fd := &dataset.Dataset{X: ds.X, Known: make([]int, len(ds.Known)), Classes: classes, Truth: ds.Truth, Features: ds.Features, MixedUnlabeled: ds.MixedUnlabeled}
 	var rows []int
 	for i, k := range ds.Known {
 		if k == dataset.Unlabeled {

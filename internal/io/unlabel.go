@@ -56,6 +56,7 @@ func (p *Preprocessor) unlabelKnown(ds *dataset.Dataset) (hidden, labeled int) {
 		}
 		hidden += h
 	}
+	ds.MixedUnlabeled = hidden > 0
 	return hidden, labeled
 }
 

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type sizesJSON struct {
+	K          int `json:"k"`
+	ClassSizes *struct {
+		KnownClasses int     `json:"known_classes"`
+		MeanSize     float64 `json:"mean_known_size"`
+		CV           float64 `json:"cv"`
+		Unlabeled    int     `json:"unlabeled_rows"`
+		KHat         float64 `json:"k_hat"`
+		SD           float64 `json:"sd"`
+		K            int     `json:"k"`
+		Used         bool    `json:"used"`
+		Reason       string  `json:"reason"`
+		ScanK        int     `json:"scan_k"`
+	} `json:"class_sizes"`
+}
+
+// TestKRuleSizes: the default rule takes k from the class sizes when the
+// known classes are even. pendigits' training split with 0,3,5,6,7 novel:
+// 3,717 unlabeled rows, known classes of 719, 780, 779, 780 and 719 rows
+// (mean 755.4, sample sd / mean .0440), so k = 3717 / 755.4 = 4.92 -> 5,
+// whatever the raw-space scan says. --k-rule stable leaves the sizes out.
+func TestKRuleSizes(t *testing.T) {
+	args := []string{"estimate-k", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",
+		"--k-max", "8", "--runs", "1", "--n-init", "2", "--json"}
+	code, stdout, stderr := runCLI(t, "", args...)
+	var res sizesJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	s := res.ClassSizes
+	if s == nil || res.K != 5 || !s.Used || s.K != 5 || s.KnownClasses != 5 || s.Unlabeled != 3717 ||
+		math.Abs(s.MeanSize-755.4) > 1e-9 || math.Abs(s.KHat-3717/755.4) > 1e-9 || math.Abs(s.CV-0.043991) > 1e-5 || s.SD > 0.39 {
+		t.Fatalf("class sizes: k %d %+v", res.K, s)
+	}
+	code, _, stderr = runCLI(t, "", args[:len(args)-1]...)
+	if code != 0 || !strings.Contains(stderr, "k = 5 from the class sizes (--k-rule sizes): 3717 unlabeled rows / 755 rows per known class") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	// Half of each known class's labels hidden: the unlabeled rows are no
+	// count of novel classes any more (the sizes would say 14.8).
+	code, stdout, stderr = runCLI(t, "", append(args, "--unlabel-known", "0.5")...)
+	var mixed sizesJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &mixed) != nil || mixed.ClassSizes == nil || mixed.ClassSizes.Used ||
+		!strings.Contains(mixed.ClassSizes.Reason, "--unlabel-known") || mixed.K != mixed.ClassSizes.ScanK {
+		t.Errorf("--unlabel-known: exit %d, %s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "", append(args, "--k-rule", "stable")...)
+	var st sizesJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || st.ClassSizes != nil || st.K != s.ScanK {
+		t.Errorf("--k-rule stable: exit %d, %s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestKRuleSizesUneven: known classes of 10, 40, 20 and 80 rows say
+// nothing precise about how many classes 60 unlabeled rows hold (k_hat
+// 60 / 37.5 = 1.6, spread .85): the stable rule's scan chooses k, which
+// finds the two well-separated novel groups, and says why.
+func TestKRuleSizesUneven(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y,class\n")
+	row := 0
+	add := func(cx, cy float64, n int, label string) {
+		for i := range n {
+			// a small deterministic jitter around the centre
+			a := float64(row%7) / 7 * 2 * math.Pi
+			r := 0.3 + 0.05*float64(i%5)
+			fmt.Fprintf(&b, "%.4f,%.4f,%s\n", cx+r*math.Cos(a), cy+r*math.Sin(a), label)
+			row++
+		}
+	}
+	add(0, 0, 10, "k1")
+	add(10, 0, 40, "k2")
+	add(0, 10, 20, "k3")
+	add(10, 10, 80, "k4")
+	add(20, 20, 30, "n1")
+	add(-10, 20, 30, "n2")
+	path := filepath.Join(t.TempDir(), "uneven.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", path, "--novel", "n1,n2", "--k-max", "6", "--json")
+	var res sizesJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	s := res.ClassSizes
+	if s == nil || s.Used || res.K != 2 || s.ScanK != 2 || math.Abs(s.KHat-1.6) > 1e-9 || !strings.Contains(s.Reason, "too uneven") {
+		t.Fatalf("k %d, class sizes %+v", res.K, s)
+	}
+}
