@@ -139,7 +139,7 @@ known-acc: cluster known and unlabeled rows together for each total k, and
 pick the k whose clusters recover the known labels best (golden-section
 search); its estimate is that k minus the number of known classes. An
 --index other than silhouette runs that index's scan (with 1se when
---k-rule is stable or ps).
+--k-rule is sizes, stable or ps; the class sizes are then not used).
 
 The silhouette's k under 1se is the smallest k whose mean silhouette is
 within one standard error of the highest: a larger k must beat a smaller
@@ -172,7 +172,7 @@ runs in a fitted model's latent space instead (see 'ncd fit').`,
 	f.Int("k-min", 2, "smallest k scanned")
 	f.Int("k-max", 30, "largest k scanned")
 	addKRuleFlag(cmd)
-	f.String("index", "silhouette", "silhouette|ch|db|elbow|all|known-acc (the scan of --k-rule 1se or max; another index than silhouette runs it even under ps)")
+	f.String("index", "silhouette", "silhouette|ch|db|elbow|all|known-acc (the scan of --k-rule 1se or max; another index than silhouette runs it even under sizes, stable or ps)")
 	f.Int("runs", 3, "k-means runs per k (the index is their mean)")
 	f.Int("n-init", 10, "k-means restarts per run")
 	f.String("plot", "", "draw the index against k into FILE.svg or FILE.png")
@@ -268,8 +268,9 @@ func scanOptions(v *viper.Viper) estimate.ScanOptions {
 		Runs: v.GetInt("runs"), NInit: v.GetInt("n-init"), Index: v.GetString("index"), Rule: v.GetString("k-rule"),
 	}
 	// An index other than the silhouette asks for the index scan; the
-	// prediction strength rule would ignore it.
-	if (o.Rule == estimate.RulePS || o.Rule == estimate.RuleStable) && o.Index != "" && o.Index != estimate.IndexSilhouette {
+	// prediction strength rules (and sizes, which falls back to stable)
+	// would ignore it.
+	if (o.Rule == estimate.RulePS || o.Rule == estimate.RuleStable || o.Rule == estimate.RuleSizes) && o.Index != "" && o.Index != estimate.IndexSilhouette {
 		o.Rule = estimate.RuleOneSE
 	}
 	return o

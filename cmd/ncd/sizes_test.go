@@ -100,3 +100,19 @@ func TestKRuleSizesUneven(t *testing.T) {
 		t.Fatalf("k %d, class sizes %+v", res.K, s)
 	}
 }
+
+// TestKRuleSizesIndex: another index than the silhouette asks for the
+// index scan (as --k-rule stable and ps do; see --index's help), also under
+// the default rule: estimate-k --index ch chooses Calinski-Harabasz's k, with
+// no class sizes, although pendigits' sizes would give 5.
+func TestKRuleSizesIndex(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", "../../testdata/pendigits_train.csv", "--novel", "0,3,5,6,7",
+		"--k-max", "8", "--runs", "1", "--n-init", "2", "--index", "ch", "--json")
+	var res estimateResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	if res.Index != "ch" || res.ClassSizes != nil || res.K != res.Best["ch"] || len(res.Scores["ch"]) != 7 {
+		t.Fatalf("index %q, k %d, best %v, class sizes %+v", res.Index, res.K, res.Best, res.ClassSizes)
+	}
+}
