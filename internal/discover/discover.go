@@ -34,16 +34,17 @@ type KOptions struct {
 }
 
 // SizeInput returns the class sizes RuleSizes compares for a run that
-// learns from train and discovers target's unlabeled rows: train's known
-// class sizes and unlabeled rows when train has unlabeled rows (target is
-// then train, or a table from the same source), otherwise target's when it
-// has labelled rows of the known classes too; nil, with the reason, when
-// neither has both or the unlabeled rows mix known classes in.
+// learns from train and discovers target's unlabeled rows: target's known
+// class sizes and unlabeled rows when target has both (its unlabeled rows
+// are the ones clustered: with fit --test, a novel class only the --test
+// table holds counts there), otherwise train's (target without labelled
+// rows, from the same source); nil, with the reason, when neither has both
+// or the unlabeled rows mix known classes in.
 func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int, why string) {
 	if train.MixedUnlabeled || target.MixedUnlabeled {
 		return nil, 0, "the unlabeled rows mix known-class rows in (--unlabel-known), so their number is no count of novel classes"
 	}
-	for _, d := range []*dataset.Dataset{train, target} {
+	for _, d := range []*dataset.Dataset{target, train} {
 		sizes := make([]int, len(d.Classes))
 		n, u := 0, 0
 		for _, k := range d.Known {
