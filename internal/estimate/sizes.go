@@ -65,7 +65,7 @@ func (e *SizeEstimate) Summary() string {
 	if e.Used {
 		s := fmt.Sprintf("k = %d from the class sizes (--k-rule sizes): %s", e.K, e.Reason)
 		if e.ScanK != e.K {
-			s += fmt.Sprintf("; the latent scan alone (--k-rule stable) gives %d", e.ScanK)
+			s += fmt.Sprintf("; the scan alone (--k-rule stable) gives %d", e.ScanK)
 		}
 		return s
 	}
@@ -123,6 +123,8 @@ func Sizes(known []int, unlabeled int) SizeEstimate {
 // it records the size estimate in c.Sizes and, when it is used, makes its
 // k the curve's. A k above the scanned range (--k-max, or the rows) or
 // below an explicit --k-min above 2 is not used. c.Ks must be the scan's.
+// When the sizes' k is used, a fallback note of the scan (c.Fallback) says
+// it concerns the scan's own k.
 // With nil known, why says why there are no sizes to compare.
 func ApplySizes(c *Curve, known []int, unlabeled, kMin int, why string) {
 	if known == nil {
@@ -141,6 +143,14 @@ func ApplySizes(c *Curve, known []int, unlabeled, kMin int, why string) {
 	}
 	if e.Used {
 		c.K = e.K
+		if c.Fallback != "" {
+			// The note is about the scan's own k, which was not taken.
+			how := "not used: k is the class sizes'"
+			if e.ScanK == e.K {
+				how = "the class sizes' too"
+			}
+			c.Fallback = fmt.Sprintf("the scan's own k (%d, %s): %s", e.ScanK, how, c.Fallback)
+		}
 	}
 	c.Sizes = &e
 }

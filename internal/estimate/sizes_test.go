@@ -58,11 +58,28 @@ func TestApplySizes(t *testing.T) {
 	if c.K != 5 || !c.Sizes.Used || c.Sizes.ScanK != 2 {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
-	if s := c.Sizes.Summary(); !strings.Contains(s, "k = 5 from the class sizes") || !strings.Contains(s, "gives 2") {
+	// The scan is the latent space's in fit, the raw features' in
+	// estimate-k and cluster: the line names neither.
+	if s := c.Sizes.Summary(); !strings.Contains(s, "k = 5 from the class sizes") || !strings.Contains(s, "; the scan alone (--k-rule stable) gives 2") {
 		t.Fatalf("summary %q", s)
 	}
-	c = &Curve{Ks: []int{2, 3, 4}, K: 3}
+	// A note of the scan (too few rows for prediction strength) is about
+	// the scan's k, not the one used.
+	c = &Curve{Ks: []int{2, 3, 4, 5}, K: 2, Fallback: tooFewForPS(15)}
+	ApplySizes(c, []int{5, 5, 5}, 15, 2, "")
+	if c.K != 3 || !c.Sizes.Used || c.Fallback != "the scan's own k (2, not used: k is the class sizes'): "+tooFewForPS(15) {
+		t.Fatalf("k %d fallback %q sizes %+v", c.K, c.Fallback, c.Sizes)
+	}
+	c = &Curve{Ks: []int{2, 3, 4, 5}, K: 3, Fallback: "note"}
+	ApplySizes(c, []int{5, 5, 5}, 15, 2, "")
+	if c.K != 3 || c.Fallback != "the scan's own k (3, the class sizes' too): note" {
+		t.Fatalf("k %d fallback %q", c.K, c.Fallback)
+	}
+	c = &Curve{Ks: []int{2, 3, 4}, K: 3, Fallback: "note"}
 	ApplySizes(c, []int{100, 100, 100}, 500, 2, "")
+	if c.Fallback != "note" {
+		t.Fatalf("fallback %q", c.Fallback)
+	}
 	if c.K != 3 || c.Sizes.Used || !strings.Contains(c.Sizes.Reason, "above the largest k scanned (4)") {
 		t.Fatalf("k %d sizes %+v", c.K, c.Sizes)
 	}
