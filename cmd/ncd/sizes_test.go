@@ -144,3 +144,42 @@ func TestKRuleSizesFewRows(t *testing.T) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 }
+
+// TestTuneExportKRule: a study tuned with a k rule other than the default
+// (sizes) writes it into best.yaml, and --export of the study file without
+// the tune's flags writes the rule and range the trials ran with (from the
+// study's "scan" setting), not this command's defaults; the study resumes.
+func TestTuneExportKRule(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 600)
+	args := []string{"--data", data, "--novel", "0,3", "--trials", "1", "--startup", "1", "--folds", "3", "--epochs", "2",
+		"--k-rule", "stable", "--k-max", "4", "--runs", "1", "--scan-n-init", "1", "--out", filepath.Join(dir, "best.yaml"), "--quiet"}
+	r, _ := runTuneJSON(t, args...)
+	best := readFile(t, filepath.Join(dir, "best.yaml"))
+	if !strings.Contains(best, "\nk-rule: \"stable\"\n") || !strings.Contains(best, "\nk-max: 4\n") {
+		t.Fatalf("best.yaml:\n%s", best)
+	}
+	bare := filepath.Join(dir, "bare.yaml")
+	code, _, stderr := runCLI(t, "", "tune", "--study", r.Study, "--export", bare)
+	got := readFile(t, bare)
+	if code != 0 || !strings.Contains(got, "\nk-rule: \"stable\"\n") || !strings.Contains(got, "\nk-max: 4\n") || !strings.Contains(got, "\nk-min: 2\n") {
+		t.Errorf("--export without the tune's flags: exit %d, %s\n%s", code, stderr, got)
+	}
+	// The default rule is not written, by tune or by --export.
+	for scan, want := range map[string]string{
+		"k 2..30, 3 runs x 10 inits, silhouette, sizes (class sizes, else stable with prediction strength)": "2 30 sizes true",
+		"k 3..12, 1 runs x 2 inits, silhouette, ps (prediction strength)":                                   "3 12 ps true",
+		"k 2..30, 3 runs x 10 inits, silhouette":                                                            "2 30 max true",
+		"k 2..8, 3 runs x 10 inits, silhouette, 1se":                                                        "2 8 1se true",
+		"k true": "0 0  false",
+	} {
+		kMin, kMax, rule, ok := studyScan(scan)
+		if got := fmt.Sprintf("%d %d %s %v", kMin, kMax, rule, ok); got != want {
+			t.Errorf("studyScan(%q) = %s, want %s", scan, got, want)
+		}
+	}
+	r2, _ := runTuneJSON(t, append(args, "--resume", "--trials", "2")...)
+	if r2.Trials != 2 || r2.Complete != 2 {
+		t.Errorf("resumed: %d trials, %d complete", r2.Trials, r2.Complete)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ncd-project/ncd/internal/cv"
 	"github.com/ncd-project/ncd/internal/cv/study"
+	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/usererr"
 )
 
@@ -385,6 +386,15 @@ func exportStudy(app *App, cmd *cobra.Command, v *viper.Viper, c common, snap *s
 		// the data's roles, and the study's header the fixed settings its
 		// trials ran with (epochs, batch-size, ...), which win over this
 		// command's flags: their defaults are not what the study used.
+		// The k range and rule are in its "scan" setting.
+		if snap.Header.Settings["k"] == "auto" {
+			if kMin, kMax, rule, ok := studyScan(snap.Header.Settings["scan"]); ok {
+				v.Set("k", "auto")
+				v.Set("k-min", kMin)
+				v.Set("k-max", kMax)
+				v.Set("k-rule", rule)
+			}
+		}
 		keys, vals = bestConfig(cmd, v, method, bt.Params)
 		hasData := false
 		for i, k := range keys {
@@ -408,4 +418,26 @@ func exportStudy(app *App, cmd *cobra.Command, v *viper.Viper, c common, snap *s
 		fmt.Fprintf(app.Stderr, "best of %d finished trials: trial %d, ACC %.4f +- %.4f; written to %s\n", len(trials), bt.Index, bt.ACC, bt.ACCStd, path)
 	}
 	return nil
+}
+
+// studyScan reads the k range and rule back from a study's "scan" setting
+// (as tuneOptions writes it: "k 2..30, 3 runs x 10 inits, silhouette" and
+// the rule, none for max); ok is false for anything else.
+func studyScan(scan string) (kMin, kMax int, rule string, ok bool) {
+	head, rest, found := strings.Cut(scan, ", silhouette")
+	if !found {
+		return 0, 0, "", false
+	}
+	if _, err := fmt.Sscanf(head, "k %d..%d,", &kMin, &kMax); err != nil {
+		return 0, 0, "", false
+	}
+	rule = estimate.RuleMax
+	if rest != "" {
+		rule, _, _ = strings.Cut(strings.TrimPrefix(rest, ", "), " (")
+	}
+	switch rule {
+	case estimate.RuleSizes, estimate.RuleStable, estimate.RulePS, estimate.RuleOneSE, estimate.RuleMax:
+		return kMin, kMax, rule, true
+	}
+	return 0, 0, "", false
 }
