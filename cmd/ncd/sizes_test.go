@@ -183,3 +183,35 @@ func TestTuneExportKRule(t *testing.T) {
 		t.Errorf("resumed: %d trials, %d complete", r2.Trials, r2.Complete)
 	}
 }
+
+// TestKRuleSizesUnlabelKnownModel: --unlabel-known keeps the sizes out of
+// fit's k, and out of estimate-k --model with that model, whose
+// preprocessing hides the same share of --data's labels (pendigits' sizes
+// alone would give 5 here, TestKRuleSizes).
+func TestKRuleSizesUnlabelKnownModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	m := filepath.Join(t.TempDir(), "m.ncd")
+	data := "../../testdata/pendigits_train.csv"
+	code, stdout, stderr := runCLI(t, "", "fit", "--data", data, "--novel", "0,3,5,6,7", "--unlabel-known", "0.5", "--epochs", "1",
+		"--ensemble", "1", "--k-max", "8", "--model", m, "--json", "--quiet")
+	var fit struct {
+		K        int       `json:"k"`
+		Estimate sizesJSON `json:"estimate"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &fit) != nil {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	if s := fit.Estimate.ClassSizes; s == nil || s.Used || !strings.Contains(s.Reason, "--unlabel-known") || fit.K != s.ScanK {
+		t.Errorf("fit: k %d, class sizes %+v", fit.K, s)
+	}
+	code, stdout, stderr = runCLI(t, "", "estimate-k", "--model", m, "--data", data, "--k-max", "8", "--runs", "1", "--n-init", "2", "--json", "--quiet")
+	var est sizesJSON
+	if code != 0 || json.Unmarshal([]byte(stdout), &est) != nil {
+		t.Fatalf("estimate-k --model: exit %d: %s", code, stderr)
+	}
+	if s := est.ClassSizes; s == nil || s.Used || !strings.Contains(s.Reason, "--unlabel-known") || est.K != s.ScanK {
+		t.Errorf("estimate-k --model: k %d, class sizes %+v", est.K, s)
+	}
+}
