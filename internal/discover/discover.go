@@ -7,6 +7,7 @@ package discover
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ncd-project/ncd/internal/cluster"
@@ -38,8 +39,9 @@ type KOptions struct {
 // class sizes and unlabeled rows when target has both (its unlabeled rows
 // are the ones clustered: with fit --test, a novel class only the --test
 // table holds counts there), otherwise train's (target without labelled
-// rows, from the same source); nil, with the reason, when neither has both
-// or the unlabeled rows mix known classes in.
+// rows, from the same source), leaving out known classes the table has no
+// rows of; nil, with the reason, when neither has both or the unlabeled
+// rows mix known classes in.
 func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int, why string) {
 	if train.MixedUnlabeled || target.MixedUnlabeled {
 		return nil, 0, "the unlabeled rows mix known-class rows in (--unlabel-known), so their number is no count of novel classes"
@@ -56,7 +58,9 @@ func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int, why 
 			}
 		}
 		if u > 0 && n > 0 {
-			return sizes, u, ""
+			// A known class without rows in this table (a --test table
+			// that lacks one) is no size of a class it holds.
+			return slices.DeleteFunc(sizes, func(n int) bool { return n == 0 }), u, ""
 		}
 	}
 	return nil, 0, "no table with both labelled and unlabeled rows to compare class sizes in"

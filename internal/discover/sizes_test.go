@@ -41,6 +41,8 @@ func TestSizeInput(t *testing.T) {
 	}{
 		{"one table", train, train, []int{100, 101, 99}, 200, ""},
 		{"--test with labels", train, test, []int{50, 50, 51}, 150, ""},
+		// A --test table without rows of known class b: b is no size.
+		{"--test lacks a known class", train, sizedTable([]int{50, 0, 50, 51}, 150), []int{50, 50, 51}, 150, ""},
 		{"--test all unlabeled", train, sizedTable(nil, 40), []int{100, 101, 99}, 200, ""},
 		{"--test all unlabeled, --data no unlabeled", sizedTable([]int{10, 10, 10}, 0), sizedTable(nil, 40), nil, 0, "no table with both"},
 		{"--unlabel-known", &dataset.Dataset{Known: train.Known, Classes: train.Classes, MixedUnlabeled: true}, test, nil, 0, "--unlabel-known"},
