@@ -36,32 +36,44 @@ type KOptions struct {
 
 // SizeInput returns the class sizes RuleSizes compares for a run that
 // learns from train and discovers target's unlabeled rows: target's known
-// class sizes and unlabeled rows when target has both (its unlabeled rows
-// are the ones clustered: with fit --test, a novel class only the --test
-// table holds counts there), otherwise train's (target without labelled
-// rows, from the same source), leaving out known classes the table has no
-// rows of; nil, with the reason, when neither has both or the unlabeled
-// rows mix known classes in.
+// class sizes and unlabeled rows when target has unlabeled rows and rows of
+// at least 3 known classes (its unlabeled rows are the ones clustered: with
+// fit --test, a novel class only the --test table holds counts there),
+// otherwise train's (a target from the same source with too few labelled
+// classes to size them), leaving out known classes the table has no rows
+// of; nil, with the reason, when neither has both or the unlabeled rows mix
+// known classes in.
 func SizeInput(train, target *dataset.Dataset) (known []int, unlabeled int, why string) {
 	if train.MixedUnlabeled || target.MixedUnlabeled {
 		return nil, 0, "the unlabeled rows mix known-class rows in (--unlabel-known), so their number is no count of novel classes"
 	}
+	var first []int
+	firstU := 0
 	for _, d := range []*dataset.Dataset{target, train} {
 		sizes := make([]int, len(d.Classes))
-		n, u := 0, 0
+		u := 0
 		for _, k := range d.Known {
 			if k == dataset.Unlabeled {
 				u++
 			} else if k < len(sizes) {
 				sizes[k]++
-				n++
 			}
 		}
-		if u > 0 && n > 0 {
-			// A known class without rows in this table (a --test table
-			// that lacks one) is no size of a class it holds.
-			return slices.DeleteFunc(sizes, func(n int) bool { return n == 0 }), u, ""
+		// A known class without rows in this table (a --test table
+		// that lacks one) is no size of a class it holds.
+		sizes = slices.DeleteFunc(sizes, func(n int) bool { return n == 0 })
+		if u == 0 || len(sizes) == 0 {
+			continue
 		}
+		if len(sizes) >= 3 {
+			return sizes, u, ""
+		}
+		if first == nil {
+			first, firstU = sizes, u // estimate.Sizes says why it is too few
+		}
+	}
+	if first != nil {
+		return first, firstU, ""
 	}
 	return nil, 0, "no table with both labelled and unlabeled rows to compare class sizes in"
 }

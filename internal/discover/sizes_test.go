@@ -25,8 +25,9 @@ func sizedTable(counts []int, unl int) *dataset.Dataset {
 }
 
 // TestSizeInput: the sizes compared are those of the table whose unlabeled
-// rows are clustered (target) when it has labelled rows too; the fitting
-// table's otherwise; none when the unlabeled rows mix known classes in.
+// rows are clustered (target) when it has rows of 3 known classes too; the
+// fitting table's otherwise; none when the unlabeled rows mix known classes
+// in.
 func TestSizeInput(t *testing.T) {
 	train := sizedTable([]int{100, 101, 99}, 200) // 2 novel classes' worth
 	// fit --test: the test table's unlabeled rows hold 3 classes' worth
@@ -43,6 +44,9 @@ func TestSizeInput(t *testing.T) {
 		{"--test with labels", train, test, []int{50, 50, 51}, 150, ""},
 		// A --test table without rows of known class b: b is no size.
 		{"--test lacks a known class", train, sizedTable([]int{50, 0, 50, 51}, 150), []int{50, 50, 51}, 150, ""},
+		// Rows of 2 known classes say too little: --data's sizes.
+		{"--test with 2 known classes", train, sizedTable([]int{50, 0, 50}, 150), []int{100, 101, 99}, 200, ""},
+		{"both with 2 known classes", sizedTable([]int{10, 10}, 20), sizedTable([]int{5, 5}, 10), []int{5, 5}, 10, ""},
 		{"--test all unlabeled", train, sizedTable(nil, 40), []int{100, 101, 99}, 200, ""},
 		{"--test all unlabeled, --data no unlabeled", sizedTable([]int{10, 10, 10}, 0), sizedTable(nil, 40), nil, 0, "no table with both"},
 		{"--unlabel-known", &dataset.Dataset{Known: train.Known, Classes: train.Classes, MixedUnlabeled: true}, test, nil, 0, "--unlabel-known"},
