@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -181,6 +182,16 @@ func TestTuneExportKRule(t *testing.T) {
 	r2, _ := runTuneJSON(t, append(args, "--resume", "--trials", "2")...)
 	if r2.Trials != 2 || r2.Complete != 2 {
 		t.Errorf("resumed: %d trials, %d complete", r2.Trials, r2.Complete)
+	}
+	// The default rule: no k-rule in best.yaml, nor in its bare export.
+	def := slices.Clone(args)
+	def[slices.Index(def, "stable")] = "sizes"
+	def[slices.Index(def, "--out")+1] = filepath.Join(dir, "def.yaml")
+	r3, _ := runTuneJSON(t, def...)
+	code, _, stderr = runCLI(t, "", "tune", "--study", r3.Study, "--export", bare+".def.yaml")
+	if got, exp := readFile(t, filepath.Join(dir, "def.yaml")), readFile(t, bare+".def.yaml"); code != 0 ||
+		strings.Contains(got, "k-rule") || strings.Contains(exp, "k-rule") || !strings.Contains(exp, "\nk-max: 4\n") {
+		t.Errorf("default rule: exit %d, %s\n%s\n%s", code, stderr, got, exp)
 	}
 }
 
