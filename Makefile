@@ -33,11 +33,11 @@ bench: build
 ## bench-suite: the yardstick for defaults: every bundled and shared table
 ## with >= 5 classes, 3 seeded random choices of novel classes each, the
 ## default pipeline (8 networks), k estimated by every rule (silhouette 1se,
-## prediction strength, stable = the default, folds = calibrated on
+## prediction strength, stable, sizes = the default, folds = calibrated on
 ## hidden-class folds), ACC at k found and at the true k; validation tables
 ## marked (see README "Benchmark suite")
 bench-suite:
-	$(GO) run ./internal/benchsuite -validation -rules 1se,ps,stable,folds
+	$(GO) run ./internal/benchsuite -validation -rules 1se,ps,stable,sizes,folds
 
 ## demo: the main job on bundled data: fit with novel classes hidden, then eval
 demo: build
