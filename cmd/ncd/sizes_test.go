@@ -118,29 +118,34 @@ func TestKRuleSizesIndex(t *testing.T) {
 	}
 }
 
-// TestKRuleSizesFewRows: 18 unlabeled rows are too few for prediction
+// TestKRuleSizesFewRows: 15 unlabeled rows are too few for prediction
 // strength, so the stable scan falls back to the silhouette's 1se rule and
-// notes it; when the class sizes decide (3 known classes of 6 rows: 3
-// novel classes' worth), the note says it concerns the scan's own k, not
-// the k used.
+// notes it (its k is 2 at least); when the class sizes decide (10 known
+// classes of 15 rows: one novel class's worth, sd 1/sqrt(15) sqrt(1 + 1/10)
+// = .27), the note says it concerns the scan's own k, not the k used.
 func TestKRuleSizesFewRows(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("x,y,class\n")
-	for c, centre := range [][2]float64{{0, 0}, {10, 0}, {0, 10}, {20, 20}, {-10, 20}, {30, -10}} {
-		for i := range 6 {
-			a := float64(i) / 6 * 2 * math.Pi
-			fmt.Fprintf(&b, "%.4f,%.4f,c%d\n", centre[0]+0.3*math.Cos(a), centre[1]+0.3*math.Sin(a), c)
+	for c := range 11 {
+		label := fmt.Sprintf("c%d", c)
+		if c == 10 {
+			label = "n0"
+		}
+		for i := range 15 {
+			a := float64(i) / 15 * 2 * math.Pi
+			r := 0.3 + 0.1*float64(i%3)
+			fmt.Fprintf(&b, "%.4f,%.4f,%s\n", 10*float64(c%4)+r*math.Cos(a), 10*float64(c/4)+r*math.Sin(a), label)
 		}
 	}
 	path := filepath.Join(t.TempDir(), "few.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", path, "--novel", "c3,c4,c5", "--k-max", "6")
-	if code != 0 || stdout != "3\n" {
+	code, stdout, stderr := runCLI(t, "", "estimate-k", "--data", path, "--novel", "n0", "--k-max", "6")
+	if code != 0 || stdout != "1\n" {
 		t.Fatalf("exit %d: %q\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "k = 3 from the class sizes (--k-rule sizes): 18 unlabeled rows / 6 rows per known class") ||
+	if !strings.Contains(stderr, "k = 1 from the class sizes (--k-rule sizes): 15 unlabeled rows / 15 rows per known class") ||
 		!strings.Contains(stderr, "note: the scan's own k (") || strings.Contains(stderr, "note: prediction strength") {
 		t.Errorf("stderr:\n%s", stderr)
 	}

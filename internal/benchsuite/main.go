@@ -153,7 +153,10 @@ func main() {
 				}
 				b, _ := json.Marshal(map[string]any{"table": tb.name, "split": s, "k_true": len(present), "train_known": count(train),
 					"train_unl": len(train.UnlabeledRows()), "test_known": count(test), "test_unl": len(test.UnlabeledRows()),
-					"sizes": estimate.Sizes(count(train), len(train.UnlabeledRows()))})
+					"sizes": func() estimate.SizeEstimate {
+						known, unl, _ := discover.SizeInput(train, test) // what the pipeline compares
+						return estimate.Sizes(known, unl)
+					}()})
 				fmt.Println(string(b))
 				continue
 			}

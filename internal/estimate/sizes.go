@@ -37,7 +37,8 @@ const (
 // known sizes one of m c / sqrt(C), so the estimate's is about
 // c sqrt(k + k^2/C). The rule uses the upper 95% confidence bound of c
 // (chi-square, C - 1 degrees of freedom), since a few known classes say
-// little about the spread. Balanced tables (letter, pendigits, optdigits:
+// little about the spread, and at least 1/sqrt(m), the spread of class
+// counts in a random sample of rows. Balanced tables (letter, pendigits, optdigits:
 // c <= .04) give k to within .1-.35; tables of uneven classes (zoo,
 // soybean, glass, shuttle: c >= .5) are left to the latent space's rule.
 type SizeEstimate struct {
@@ -101,11 +102,17 @@ func Sizes(known []int, unlabeled int) SizeEstimate {
 	e.MeanSize = m
 	e.CV = math.Sqrt(ss/float64(C-1)) / m
 	chi := distuv.ChiSquared{K: float64(C - 1)}.Quantile(1 - SizesConfidence)
-	e.CVUpper = e.CV * math.Sqrt(float64(C-1)/chi)
+	// At least the spread of counts in a random sample (Poisson: a class
+	// of m rows varies by sqrt(m)), so that a few equal classes, exactly
+	// equal by quota or by chance, are not taken as a law.
+	floor := 1 / math.Sqrt(m)
+	e.CVUpper = max(e.CV*math.Sqrt(float64(C-1)/chi), floor)
 	e.KHat = float64(unlabeled) / m
 	e.SD = e.CVUpper * math.Sqrt(e.KHat+e.KHat*e.KHat/float64(C))
 	e.K = max(1, int(math.Round(e.KHat)))
 	switch z := math.Abs(e.KHat-float64(e.K)) / math.Max(e.SD, 1e-9); {
+	case e.SD > SizesMaxSD && e.CVUpper == floor:
+		e.Reason = fmt.Sprintf("known classes too small to give k (%.0f rows each: k = %.1f +- %.1f)", m, e.KHat, e.SD)
 	case e.SD > SizesMaxSD:
 		e.Reason = fmt.Sprintf("known class sizes too uneven to give k (spread %.0f%%, up to %.0f%%: k = %.1f +- %.1f)", 100*e.CV, 100*e.CVUpper, e.KHat, e.SD)
 	case z > SizesMaxZ:

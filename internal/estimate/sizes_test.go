@@ -22,11 +22,16 @@ func TestSizesHandComputed(t *testing.T) {
 	}{
 		// sd 10 (n-1), cv .1, upper .4415, sd of k = .4415 sqrt(4 + 16/3) = 1.349.
 		{"uneven", []int{100, 110, 90}, 400, 0.1, 4, 4, false, "too uneven"},
-		// sd 1, cv .01, upper .04415, sd of k = .04415 sqrt(5 + 25/3) = .1612.
-		{"even", []int{99, 101, 100}, 500, 0.01, 5, 5, true, "500 unlabeled rows / 100 rows per known class"},
-		// equal sizes: exact, but 3.5 classes' worth of rows is no whole number.
-		{"half", []int{100, 100, 100, 100}, 350, 0, 3.5, 4, false, "not a whole number"},
-		{"exact", []int{100, 100, 100, 100}, 300, 0, 3, 3, true, "= 3.00 +- 0.00"},
+		// sd 100, cv .01, upper .04415 (above the floor 1/sqrt(10000)),
+		// sd of k = .04415 sqrt(5 + 25/3) = .1612.
+		{"even", []int{9900, 10100, 10000}, 50000, 0.01, 5, 5, true, "50000 unlabeled rows / 10000 rows per known class"},
+		// equal sizes: the floor 1/sqrt(1000) = .03162 gives sd .03162 sqrt(3.5 + 3.5^2/4)
+		// = .0810, and 3.5 classes' worth of rows is 6.2 sd from a whole number.
+		{"half", []int{1000, 1000, 1000, 1000}, 3500, 0, 3.5, 4, false, "not a whole number"},
+		// floor .1: sd .1 sqrt(3 + 9/4) = .229.
+		{"exact", []int{100, 100, 100, 100}, 300, 0, 3, 3, true, "= 3.00 +- 0.23"},
+		// floor 1/sqrt(5) = .447: sd .447 sqrt(2 + 1) = .775.
+		{"tiny", []int{5, 5, 5, 5}, 10, 0, 2, 2, false, "too small"},
 		{"two classes", []int{100, 100}, 300, 0, 0, 0, false, "3 needed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +43,7 @@ func TestSizesHandComputed(t *testing.T) {
 				t.Fatalf("reason %q lacks %q", e.Reason, tc.reason)
 			}
 			if len(tc.known) == 3 {
-				up := tc.cv * math.Sqrt(2/chi2)
+				up := max(tc.cv*math.Sqrt(2/chi2), 1/math.Sqrt(e.MeanSize))
 				sd := up * math.Sqrt(tc.khat+tc.khat*tc.khat/3)
 				if math.Abs(e.CVUpper-up) > 1e-9 || math.Abs(e.SD-sd) > 1e-9 {
 					t.Fatalf("cv upper %v sd %v, want %v %v", e.CVUpper, e.SD, up, sd)
@@ -46,8 +51,9 @@ func TestSizesHandComputed(t *testing.T) {
 			}
 		})
 	}
-	// The gate: sd of k at most .39.
-	if e := Sizes([]int{99, 101, 100}, 500); e.SD > SizesMaxSD || math.Abs(e.SD-0.16123) > 1e-4 {
+	// The gate: sd of k at most .39; the floor .1 (100 rows a class) gives
+	// sd .1 sqrt(5 + 25/3) = .3651, over the chi-square bound's .04415.
+	if e := Sizes([]int{99, 101, 100}, 500); !e.Used || math.Abs(e.SD-0.36515) > 1e-4 {
 		t.Fatalf("sd %v", e.SD)
 	}
 }
@@ -65,14 +71,17 @@ func TestApplySizes(t *testing.T) {
 	}
 	// A note of the scan (too few rows for prediction strength) is about
 	// the scan's k, not the one used.
+	// Ten known classes of 15 rows and 15 unlabeled rows: one class's
+	// worth (floor 1/sqrt(15) = .258, sd .258 sqrt(1 + 1/10) = .271).
+	ten := []int{15, 15, 15, 15, 15, 15, 15, 15, 15, 15}
 	c = &Curve{Ks: []int{2, 3, 4, 5}, K: 2, Fallback: tooFewForPS(15)}
-	ApplySizes(c, []int{5, 5, 5}, 15, 2, "")
-	if c.K != 3 || !c.Sizes.Used || c.Fallback != "the scan's own k (2, not used: k is the class sizes'): "+tooFewForPS(15) {
+	ApplySizes(c, ten, 15, 2, "")
+	if c.K != 1 || !c.Sizes.Used || math.Abs(c.Sizes.SD-0.27080) > 1e-4 || c.Fallback != "the scan's own k (2, not used: k is the class sizes'): "+tooFewForPS(15) {
 		t.Fatalf("k %d fallback %q sizes %+v", c.K, c.Fallback, c.Sizes)
 	}
-	c = &Curve{Ks: []int{2, 3, 4, 5}, K: 3, Fallback: "note"}
-	ApplySizes(c, []int{5, 5, 5}, 15, 2, "")
-	if c.K != 3 || c.Fallback != "the scan's own k (3, the class sizes' too): note" {
+	c = &Curve{Ks: []int{2, 3, 4, 5}, K: 1, Fallback: "note"}
+	ApplySizes(c, ten, 15, 2, "")
+	if c.K != 1 || c.Fallback != "the scan's own k (1, the class sizes' too): note" {
 		t.Fatalf("k %d fallback %q", c.K, c.Fallback)
 	}
 	c = &Curve{Ks: []int{2, 3, 4}, K: 3, Fallback: "note"}
