@@ -446,5 +446,12 @@ func curvePanels(r *estimateResult) []chart.Panel {
 			Best: r.Best[name], Chosen: r.Best[name] == r.K && (name == r.Index || r.Index == estimate.IndexAll || (r.Index == estimate.IndexStable && name == estimate.IndexPS)),
 		})
 	}
+	if s := r.ClassSizes; s != nil && s.Used && len(panels) > 0 {
+		// The sizes chose k, not a curve: say so where the eye looks first.
+		panels[0].Title += fmt.Sprintf(" (k = %d from the class sizes)", r.K)
+		for i := range panels {
+			panels[i].Chosen = false
+		}
+	}
 	return panels
 }

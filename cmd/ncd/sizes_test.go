@@ -45,9 +45,13 @@ func TestKRuleSizes(t *testing.T) {
 		math.Abs(s.MeanSize-755.4) > 1e-9 || math.Abs(s.KHat-3717/755.4) > 1e-9 || math.Abs(s.CV-0.043991) > 1e-5 || s.SD > 0.39 {
 		t.Fatalf("class sizes: k %d %+v", res.K, s)
 	}
-	code, _, stderr = runCLI(t, "", args[:len(args)-1]...)
+	plot := filepath.Join(t.TempDir(), "k.svg")
+	code, _, stderr = runCLI(t, "", append(args[:len(args)-1:len(args)-1], "--plot", plot)...)
 	if code != 0 || !strings.Contains(stderr, "k = 5 from the class sizes (--k-rule sizes): 3717 unlabeled rows / 755 rows per known class") {
 		t.Errorf("stderr: %s", stderr)
+	}
+	if svg, err := os.ReadFile(plot); err != nil || !strings.Contains(string(svg), "(k = 5 from the class sizes)") {
+		t.Errorf("the plot does not say the sizes chose k (%v)", err)
 	}
 	// Half of each known class's labels hidden: the unlabeled rows are no
 	// count of novel classes any more (the sizes would say 14.8).

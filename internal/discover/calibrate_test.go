@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ncd-project/ncd/internal/dataset"
 	"github.com/ncd-project/ncd/internal/estimate"
 	"github.com/ncd-project/ncd/internal/pbn"
 )
@@ -19,12 +20,34 @@ func TestCalibHidden(t *testing.T) {
 	}
 }
 
-// The folds rule: three folds hiding 2 of pendigits' 7 known classes; the
-// mean errors are those of the folds' k, the rule chosen is their argmin
-// (ties: stable), the novel k is that rule's scan, and all of it is the
-// same at 1 and 2 threads.
+// uneven keeps a growing share of each known class of ds (the k-th known
+// class's rows kept while their count is below (k+1) * 40), and every
+// unlabeled row: class sizes the sizes rule cannot use.
+func uneven(ds *dataset.Dataset) *dataset.Dataset {
+	var rows []int
+	seen := make([]int, len(ds.Classes))
+	for i, k := range ds.Known {
+		if k == dataset.Unlabeled {
+			rows = append(rows, i)
+		} else if seen[k] < (k+1)*40 {
+			seen[k]++
+			rows = append(rows, i)
+		}
+	}
+	out := &dataset.Dataset{X: ds.X.Select(rows), Classes: ds.Classes, Features: ds.Features}
+	for _, i := range rows {
+		out.Known, out.Truth = append(out.Known, ds.Known[i]), append(out.Truth, ds.Truth[i])
+	}
+	return out
+}
+
+// The folds rule: three folds hiding 2 of pendigits' 7 known classes (of
+// uneven sizes, so that the class sizes leave k to the rule); the mean
+// errors are those of the folds' k, the rule chosen is their argmin (ties:
+// stable), the novel k is that rule's scan, and all of it is the same at 1
+// and 2 threads.
 func TestFoldsRule(t *testing.T) {
-	ds := pendigits(t)
+	ds := uneven(pendigits(t))
 	cfg := pbn.DefaultConfig()
 	cfg.Epochs, cfg.Seed = 3, 7
 	var ref *Result
@@ -67,4 +90,25 @@ func TestFoldsRule(t *testing.T) {
 		}
 	}
 	t.Logf("rule %s, errors %v, fold k %v, k %d", ref.Curve.Calibration.Rule, ref.Curve.Calibration.MeanAbsErr, ref.Curve.Calibration.FoldK, ref.K)
+}
+
+// Under even class sizes the folds rule takes k from them, as the default
+// rule does, and trains no folds: pendigits' first 1500 rows, 7 known
+// classes, 3 novel.
+func TestFoldsRuleSizes(t *testing.T) {
+	ds := pendigits(t)
+	cfg := pbn.DefaultConfig()
+	cfg.Epochs, cfg.Seed = 3, 7
+	folds := 0
+	r, err := FitPBN(context.Background(), ds, ds, PBNOptions{Config: cfg, Ensemble: 1, Normalized: true,
+		K: KOptions{Scan: estimate.ScanOptions{Rule: estimate.RuleFolds}}, OnCalibration: func(int, int) { folds++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, unl, _ := SizeInput(ds, ds)
+	e := estimate.Sizes(known, unl)
+	if !e.Used || r.K != e.K || r.K != 3 || r.Curve.Calibration != nil || folds != 0 || r.Curve.Sizes == nil || !r.Curve.Sizes.Used ||
+		r.Curve.Fallback != "--k-rule folds: the class sizes give k, so no folds were trained" {
+		t.Fatalf("k %d (sizes %+v), calibration %+v, %d calibration calls, note %q", r.K, e, r.Curve.Calibration, folds, r.Curve.Fallback)
+	}
 }
