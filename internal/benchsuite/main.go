@@ -878,18 +878,7 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 	}
 	C := len(train.Classes)
 	if C >= 3 {
-		h := discover.CalibHidden(C)
-		sets, _, err := folds.Make(C, folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: h, Seed: cfg.Seed})
-		if err != nil {
-			return err
-		}
-		for f, hide := range sets {
-			fd, rows, names := folds.Hide(train, hide)
-			fm, err := foldMembers(ctx, tb, s, f, names, fd, cfg, foldEns, cacheDir)
-			if err != nil {
-				return err
-			}
-			rows = estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows)
+		err := eachFold(ctx, tb, s, train, cfg, nFolds, foldEns, cacheDir, func(names []string, rows []int, fm members) error {
 			ft := make([]string, len(rows))
 			for j, i := range rows {
 				ft[j] = train.Truth[i]
@@ -900,7 +889,11 @@ func calibSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 				return err
 			}
 			rec.Folds = append(rec.Folds, calibCurve{Hidden: names, Ens: foldEns, Curves: c, TrainSe: fm.Seconds})
-			fmt.Fprintf(os.Stderr, "%s split %d fold %d: hid %d (%s), 1se %d, train %.1fs\n", tb.name, s, f, len(names), strings.Join(names, ","), c.K1SE, fm.Seconds)
+			fmt.Fprintf(os.Stderr, "%s split %d fold %d: hid %d (%s), 1se %d, train %.1fs\n", tb.name, s, len(rec.Folds)-1, len(names), strings.Join(names, ","), c.K1SE, fm.Seconds)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	b, _ := json.Marshal(rec)
@@ -983,18 +976,7 @@ func probeSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 	if C < 3 {
 		return nil
 	}
-	h := discover.CalibHidden(C)
-	sets, _, err := folds.Make(C, folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: h, Seed: cfg.Seed})
-	if err != nil {
-		return err
-	}
-	for f, hide := range sets {
-		fd, rows, names := folds.Hide(train, hide)
-		fm, err := foldMembers(ctx, tb, s, f, names, fd, cfg, foldEns, cacheDir)
-		if err != nil {
-			return err
-		}
-		rows = estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows)
+	err = eachFold(ctx, tb, s, train, cfg, nFolds, foldEns, cacheDir, func(names []string, rows []int, fm members) error {
 		fr := discover.Result{Members: fm.Members, Normalized: true}
 		Zp, Zn := fr.Embed(train.X.Select(rows)), fr.Embed(test.X.Select(unl))
 		Z := linalg.New(Zp.Rows+Zn.Rows, Zp.Cols)
@@ -1008,7 +990,7 @@ func probeSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 			truth = append(truth, "n:"+test.Truth[i])
 		}
 		pc := probeCurve{Hidden: names, ProbeRows: len(rows), NovelRows: len(unl)}
-		kmax := min(h+30, Z.Rows-1)
+		kmax := min(len(names)+30, Z.Rows-1)
 		sc, err := estimate.Scan(ctx, Z, estimate.ScanOptions{KMin: 2, KMax: kmax, Rule: estimate.RuleMax, Seed: cfg.Seed, Threads: cfg.Threads})
 		if err != nil {
 			return err
@@ -1069,9 +1051,36 @@ func probeSplit(tb table, s int, dirs []string, cfg pbn.Config, ens, nFolds, fol
 			pc.Sil = append(pc.Sil, sv)
 		}
 		rec.Folds = append(rec.Folds, pc)
-		fmt.Fprintf(os.Stderr, "%s split %d fold %d: probe %d classes (%d rows), novel %d rows\n", tb.name, s, f, len(names), len(rows), len(unl))
+		fmt.Fprintf(os.Stderr, "%s split %d fold %d: probe %d classes (%d rows), novel %d rows\n", tb.name, s, len(rec.Folds)-1, len(names), len(rows), len(unl))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	b, _ := json.Marshal(rec)
 	_, err = fmt.Fprintln(w, string(b))
 	return err
+}
+
+// eachFold runs fn on every calibration fold of a split's training set
+// (folds hiding discover.CalibHidden of its known classes, as the folds
+// rule makes them): the hidden class names, a seeded sample of their rows
+// (at most discover.CalibSampleRows) and the fold's networks.
+func eachFold(ctx context.Context, tb table, s int, train *dataset.Dataset, cfg pbn.Config, nFolds, foldEns int, cacheDir string,
+	fn func(names []string, rows []int, fm members) error) error {
+	sets, _, err := folds.Make(len(train.Classes), folds.Options{Mode: folds.Random, Folds: nFolds, Hidden: discover.CalibHidden(len(train.Classes)), Seed: cfg.Seed})
+	if err != nil {
+		return err
+	}
+	for f, hide := range sets {
+		fd, rows, names := folds.Hide(train, hide)
+		fm, err := foldMembers(ctx, tb, s, f, names, fd, cfg, foldEns, cacheDir)
+		if err != nil {
+			return err
+		}
+		if err := fn(names, estimate.Subsample(rand.New(rand.NewPCG(cfg.Seed, uint64(f))), rows, discover.CalibSampleRows), fm); err != nil {
+			return err
+		}
+	}
+	return nil
 }
