@@ -9,22 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ncd-project/ncd/internal/estimate"
 )
 
 type sizesJSON struct {
-	K          int `json:"k"`
-	ClassSizes *struct {
-		KnownClasses int     `json:"known_classes"`
-		MeanSize     float64 `json:"mean_known_size"`
-		CV           float64 `json:"cv"`
-		Unlabeled    int     `json:"unlabeled_rows"`
-		KHat         float64 `json:"k_hat"`
-		SD           float64 `json:"sd"`
-		K            int     `json:"k"`
-		Used         bool    `json:"used"`
-		Reason       string  `json:"reason"`
-		ScanK        int     `json:"scan_k"`
-	} `json:"class_sizes"`
+	K          int                    `json:"k"`
+	ClassSizes *estimate.SizeEstimate `json:"class_sizes"`
 }
 
 // TestKRuleSizes: the default rule takes k from the class sizes when the
