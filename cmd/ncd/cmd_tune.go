@@ -579,6 +579,11 @@ func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Datas
 	set("lag", o.Lag)
 	set("prune", o.Prune)
 	set("seed", c.Seed)
+	if v.GetFloat64("unlabel-known") != 0 {
+		// The folds saw these labels hidden (drawn with the seed): a
+		// study file's export needs it, and a resume must hide the same.
+		set("unlabel-known", v.GetString("unlabel-known"))
+	}
 	// Another ncd version may score the same trial differently (k-means,
 	// training): its trials must not be mixed into this study.
 	set("ncd-version", versionString())

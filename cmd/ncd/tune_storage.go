@@ -387,6 +387,10 @@ func exportStudy(app *App, cmd *cobra.Command, v *viper.Viper, c common, snap *s
 		// trials ran with (epochs, batch-size, ...), which win over this
 		// command's flags: their defaults are not what the study used.
 		// The k range and rule are in its "scan" setting.
+		if u, ok := snap.Header.Settings["unlabel-known"]; ok {
+			v.Set("unlabel-known", u)
+			v.Set("seed", snap.Header.Settings["seed"])
+		}
 		if snap.Header.Settings["k"] == "auto" {
 			if kMin, kMax, rule, ok := studyScan(snap.Header.Settings["scan"]); ok {
 				v.Set("k", "auto")

@@ -364,6 +364,16 @@ func TestTuneBestCarriesUnlabelKnown(t *testing.T) {
 	if fit.Config["unlabel-known"] != 0.3 || !strings.Contains(stderr, "(--unlabel-known 0.3, seed 4, per class)") {
 		t.Errorf("fit --config best.yaml: unlabel-known %v; stderr %s", fit.Config["unlabel-known"], stderr)
 	}
+	// The study file records it too: its export without the tune's flags
+	// carries both.
+	r, _ := runTuneJSON(t, append(slices.Clone(tune[1:]), "--unlabel-known", "0.3", "--seed", "4", "--out", filepath.Join(dir, "b2.yaml"))...)
+	bare := filepath.Join(dir, "bare.yaml")
+	if code, _, stderr := runCLI(t, "", "tune", "--study", r.Study, "--export", bare, "--data", data, "--novel", "0,3"); code != 0 {
+		t.Fatalf("--export: exit %d: %s", code, stderr)
+	}
+	if b := readFile(t, bare); !strings.Contains(b, "\nunlabel-known: 0.3\n") || !strings.Contains(b, "\nseed: 4\n") {
+		t.Errorf("export of the study file lacks unlabel-known: 0.3 or seed: 4:\n%s", b)
+	}
 	plain := filepath.Join(dir, "plain.yaml")
 	if code, _, stderr := runCLI(t, "", append(slices.Clone(tune), "--seed", "4", "--out", plain)...); code != 0 {
 		t.Fatalf("tune: exit %d: %s", code, stderr)
