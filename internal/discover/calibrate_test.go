@@ -112,3 +112,22 @@ func TestFoldsRuleSizes(t *testing.T) {
 		t.Fatalf("k %d (sizes %+v), calibration %+v, %d calibration calls, note %q", r.K, e, r.Curve.Calibration, folds, r.Curve.Fallback)
 	}
 }
+
+// When the sizes' k lies outside the range scanned (here above --k-max 2),
+// the sizes cannot give k, so the folds rule trains its folds and chooses
+// by them instead of silently running the sizes rule's fallback (stable)
+// with a note that no folds were trained.
+func TestFoldsRuleSizesOutOfRange(t *testing.T) {
+	ds := pendigits(t)
+	cfg := pbn.DefaultConfig()
+	cfg.Epochs, cfg.Seed = 3, 7
+	folds := 0
+	r, err := FitPBN(context.Background(), ds, ds, PBNOptions{Config: cfg, Ensemble: 1, Normalized: true,
+		K: KOptions{Scan: estimate.ScanOptions{Rule: estimate.RuleFolds, KMax: 2}}, OnCalibration: func(int, int) { folds++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Curve.Calibration == nil || folds == 0 || r.Curve.Sizes != nil || r.K > 2 {
+		t.Fatalf("k %d, calibration %+v, %d calibration calls, sizes %+v, note %q", r.K, r.Curve.Calibration, folds, r.Curve.Sizes, r.Curve.Fallback)
+	}
+}

@@ -234,9 +234,9 @@ func ClusterLatent(ctx context.Context, members []*pbn.Model, train, target *dat
 	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = SizeInput(train, target)
 	var cal *estimate.Calibration
 	var calNote string
-	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds && ko.KnownSizes != nil && estimate.Sizes(ko.KnownSizes, ko.Unlabeled).Used {
-		// The class sizes give k (as the default rule takes it): no folds
-		// to train.
+	if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds && ko.KnownSizes != nil && estimate.SizesInRange(ko.KnownSizes, ko.Unlabeled, Z.Rows, ko.Scan).Used {
+		// The class sizes give k in the range scanned (as the default
+		// rule takes it): no folds to train.
 		ko.Scan.Rule = estimate.RuleSizes
 		calNote = "--k-rule folds: the class sizes give k, so no folds were trained"
 	} else if ko.K == 0 && ko.Scan.Rule == estimate.RuleFolds {

@@ -140,14 +140,7 @@ func ApplySizes(c *Curve, known []int, unlabeled, kMin int, why string) {
 	}
 	e := Sizes(known, unlabeled)
 	e.ScanK = c.K
-	kMax := c.Ks[len(c.Ks)-1]
-	switch {
-	case !e.Used:
-	case e.K > kMax:
-		e.Used, e.Reason = false, fmt.Sprintf("k = %d from the class sizes is above the largest k scanned (%d)", e.K, kMax)
-	case kMin > 2 && e.K < kMin:
-		e.Used, e.Reason = false, fmt.Sprintf("k = %d from the class sizes is below --k-min %d", e.K, kMin)
-	}
+	limitSizes(&e, kMin, c.Ks[len(c.Ks)-1])
 	if e.Used {
 		c.K = e.K
 		if c.Fallback != "" {
@@ -160,4 +153,28 @@ func ApplySizes(c *Curve, known []int, unlabeled, kMin int, why string) {
 		}
 	}
 	c.Sizes = &e
+}
+
+// limitSizes leaves the sizes' k unused when it lies above kMax, the
+// largest k scanned, or below an explicit kMin above 2.
+func limitSizes(e *SizeEstimate, kMin, kMax int) {
+	switch {
+	case !e.Used:
+	case e.K > kMax:
+		e.Used, e.Reason = false, fmt.Sprintf("k = %d from the class sizes is above the largest k scanned (%d)", e.K, kMax)
+	case kMin > 2 && e.K < kMin:
+		e.Used, e.Reason = false, fmt.Sprintf("k = %d from the class sizes is below --k-min %d", e.K, kMin)
+	}
+}
+
+// SizesInRange is the size estimate ApplySizes would take after a scan of
+// rows rows with the options o: Sizes, not used when its k lies outside
+// the range that scan covers. (An invalid o returns Sizes unchanged; the
+// scan itself reports the error.)
+func SizesInRange(known []int, unlabeled, rows int, o ScanOptions) SizeEstimate {
+	e := Sizes(known, unlabeled)
+	if r, err := o.resolve(rows); err == nil {
+		limitSizes(&e, r.KMin, r.KMax)
+	}
+	return e
 }
