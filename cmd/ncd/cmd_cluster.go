@@ -241,7 +241,9 @@ func runCluster(ctx context.Context, app *App, v *viper.Viper, c common) error {
 
 	if k == 0 {
 		t1 := time.Now()
-		est, err := scanK(ctx, app, v, c, fitDS.X.Select(fitUnl), fitDS)
+		// sc clusters --test's rows: with too few labelled classes there,
+		// the class sizes are --data's, as in fit.
+		est, err := scanK(ctx, app, v, c, fitDS.X.Select(fitUnl), in.Train, fitDS)
 		if err != nil {
 			return err
 		}

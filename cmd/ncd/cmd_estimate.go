@@ -238,7 +238,7 @@ func runEstimate(ctx context.Context, app *App, v *viper.Viper, c common) error 
 	if index == indexKnownACC {
 		res, err = knownACC(ctx, app, v, c, X, known, nKnown)
 	} else {
-		res, err = scanK(ctx, app, v, c, X.Select(unl), data)
+		res, err = scanK(ctx, app, v, c, X.Select(unl), data, data)
 	}
 	if err != nil {
 		return err
@@ -313,14 +313,16 @@ func scanBars(app *App, c common, o *estimate.ScanOptions) (finish func()) {
 
 // scanK runs the validity-index scan of --index over --k-min..--k-max on X,
 // with progress bars (scanBars).
-// The class sizes of --k-rule sizes are those of data.
-func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, data *dataset.Dataset) (*estimateResult, error) {
+// The class sizes of --k-rule sizes are target's (whose unlabeled rows X
+// holds), or train's when target has too few labelled classes
+// (discover.SizeInput).
+func scanK(ctx context.Context, app *App, v *viper.Viper, c common, X linalg.Matrix, train, target *dataset.Dataset) (*estimateResult, error) {
 	t0 := time.Now()
 	o := scanOptions(v)
 	o.Threads, o.Seed = c.Threads, c.Seed
 	finish := scanBars(app, c, &o)
 	ko := discover.KOptions{Scan: o}
-	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = discover.SizeInput(data, data)
+	ko.KnownSizes, ko.Unlabeled, ko.NoSizes = discover.SizeInput(train, target)
 	_, curve, err := discover.ChooseK(ctx, X, ko)
 	finish()
 	if err != nil {

@@ -226,3 +226,42 @@ func TestKRuleSizesUnlabelKnownModel(t *testing.T) {
 		t.Errorf("estimate-k --model: k %d, class sizes %+v", est.K, s)
 	}
 }
+
+// TestKRuleSizesClusterSCTest: cluster --method sc clusters --test's rows;
+// a --test table without labelled rows leaves the class sizes to --data's
+// (4 known classes of 30 rows, 60 unlabeled: k = 2, sd 1/sqrt(30) sqrt(2 +
+// 4/4) = .32), as fit does, instead of to no table at all.
+func TestKRuleSizesClusterSCTest(t *testing.T) {
+	var train, test strings.Builder
+	train.WriteString("x,y,class\n")
+	test.WriteString("x,y,class\n")
+	for c := range 6 {
+		for i := range 30 {
+			a := float64(i) / 30 * 2 * math.Pi
+			r := 0.3 + 0.1*float64(i%3)
+			x, y := 10*float64(c%3)+r*math.Cos(a), 10*float64(c/3)+r*math.Sin(a)
+			fmt.Fprintf(&train, "%.4f,%.4f,c%d\n", x, y, c)
+			if c >= 4 {
+				fmt.Fprintf(&test, "%.4f,%.4f,\n", x+0.01, y)
+			}
+		}
+	}
+	dir := t.TempDir()
+	trainPath, testPath := filepath.Join(dir, "train.csv"), filepath.Join(dir, "test.csv")
+	if os.WriteFile(trainPath, []byte(train.String()), 0o644) != nil || os.WriteFile(testPath, []byte(test.String()), 0o644) != nil {
+		t.Fatal("writing the tables")
+	}
+	code, stdout, stderr := runCLI(t, "", "cluster", "--data", trainPath, "--test", testPath, "--novel", "c4,c5",
+		"--method", "sc", "--k-max", "6", "--json")
+	var res struct {
+		K        int        `json:"k"`
+		Estimate *sizesJSON `json:"estimate"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Estimate == nil {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	s := res.Estimate.ClassSizes
+	if s == nil || !s.Used || res.K != 2 || s.K != 2 || s.KnownClasses != 4 || s.Unlabeled != 60 || s.MeanSize != 30 {
+		t.Fatalf("k %d, class sizes %+v", res.K, s)
+	}
+}
