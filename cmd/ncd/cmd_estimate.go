@@ -106,11 +106,12 @@ classes are even in size: the unlabeled rows are then about k known-class
 sizes' worth, k = unlabeled rows / mean known class size. The spread of the
 known sizes bounds the error (c sqrt(k + k^2/C) for C known classes whose
 sizes vary by c, from c's upper 95% bound); the sizes' k is used when that
-is at most .39 and the estimate is within 2 of its errors of a whole number,
-and stderr and --json ("class_sizes") say so. This assumes the unlabeled
-rows hold the novel classes' rows in the proportions the labelled rows hold
-the known ones' (the rows were labelled or not by class); if they were
-collected apart, use --k-rule stable.
+standard deviation is at most .39, the estimate lies within 2 standard
+deviations of a whole number and k is within --k-min..--k-max (1 allowed
+when --k-min is 2); stderr and --json ("class_sizes") say whether and why.
+This assumes the unlabeled rows hold the novel classes' rows in the
+proportions the labelled rows hold the known ones' (the rows were labelled
+or not by class); if they were collected apart, use --k-rule stable.
 
 Otherwise (and under --k-rule stable) k is the silhouette's choice (the 1se
 rule, below), checked for stability: prediction strength (Tibshirani and Walther
