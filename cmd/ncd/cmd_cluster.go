@@ -133,7 +133,7 @@ features (a note says so; name them in --features to use them).`,
 func addKFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.String("k", "auto", "number of novel clusters: auto (estimated, see --k-rule) or a number")
-	f.Int("k-min", 2, "--k auto: smallest k scanned (rules stable and ps answer 1 when no scanned k is stable)")
+	f.Int("k-min", 2, "--k auto: smallest k scanned (k = 1 stays possible: the class sizes can give it at the default 2, and rules stable and ps answer 1 when no scanned k is stable)")
 	f.Int("k-max", 30, "--k auto: largest k scanned")
 	addKRuleFlag(cmd)
 }
@@ -157,7 +157,7 @@ func checkKRule(v *viper.Viper, why string) error {
 
 // addKRuleFlag registers --k-rule (how --k auto picks k).
 func addKRuleFlag(cmd *cobra.Command) {
-	cmd.Flags().String("k-rule", estimate.RuleSizes, "how --k auto picks k: sizes (k = unlabeled rows / mean known class size, rounded, when the known classes are even enough in size for its standard deviation to be at most .39 and k is within --k-min..--k-max; otherwise stable. It assumes the unlabeled rows hold the novel classes' rows in the proportions the labelled rows hold the known ones'), stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: the class sizes' k as sizes takes it, otherwise stable or ps, whichever finds the number of classes hidden in 3 hidden-class folds of the known classes better, 2 more networks each; slower), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
+	cmd.Flags().String("k-rule", estimate.RuleSizes, "how --k auto picks k: sizes (k = unlabeled rows / mean known class size, rounded, when the known classes are even enough in size for its standard deviation to be at most .39 and k is within --k-min..--k-max (or 1 at --k-min 2); otherwise stable. It assumes the unlabeled rows hold the novel classes' rows in the proportions the labelled rows hold the known ones'), stable (the silhouette's 1se k, lowered to the largest k that prediction strength finds stable; can answer 1), ps (prediction strength alone: the largest k whose clusters on one half of the rows predict those on the other half, ps + se >= .7), folds (fit only: the class sizes' k as sizes takes it, otherwise stable or ps, whichever finds the number of classes hidden in 3 hidden-class folds of the known classes better, 2 more networks each; slower), 1se (the smallest k within one standard error of the highest mean silhouette) or max (the highest silhouette, as the paper)")
 }
 
 // parseK reads --k: (0, nil) means auto. An empty --k is refused rather
