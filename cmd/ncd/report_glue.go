@@ -173,6 +173,10 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 			// of their own: draw the silhouette scan they start from.
 			ks.Index, ks.Scores = estimate.IndexSilhouette, k.Scores[estimate.IndexSilhouette]
 			rule := "k-rule stable: the silhouette's k, lowered where prediction strength finds it unstable"
+			if k.ClassSizes != nil {
+				// The sizes rule ran this scan; the line before says which k was taken.
+				rule = "The curve is the scan of k-rule stable, which the sizes rule runs: the silhouette's k, lowered where prediction strength finds it unstable"
+			}
 			if k.Index == estimate.IndexAll {
 				rule = "index all: the vote of silhouette, CH, DB and elbow"
 			}
