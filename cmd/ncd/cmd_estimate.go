@@ -423,7 +423,11 @@ func printCurve(w io.Writer, r *estimateResult) {
 	if r.ClassSizes != nil {
 		fmt.Fprintln(w, r.ClassSizes.Summary())
 	}
-	fmt.Fprintf(w, "estimated k = %d (index %s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, r.Index, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
+	how := "index " + r.Index
+	if r.ClassSizes != nil && r.ClassSizes.Used {
+		how = "from the class sizes; scan: index " + r.Index // the line above says how
+	}
+	fmt.Fprintf(w, "estimated k = %d (%s, %s space, %s)\ntime: %s in all, the scan %s\n", r.K, how, r.Space, rows, fmtSeconds(r.Wall), fmtSeconds(r.Seconds))
 }
 
 func fmtScore(x float64) string {

@@ -169,7 +169,7 @@ func writeReport(ctx context.Context, app *App, c common, ro reportOptions, d *e
 	if k := run.KScan; k != nil && len(k.Ks) > 0 {
 		ks := &report.KScan{Index: k.Index, Ks: k.Ks, Scores: k.Scores[k.Index], Chosen: k.K, Note: k.Note}
 		if ks.Scores == nil && (k.Index == estimate.IndexStable || k.Index == estimate.IndexAll) && k.Scores[estimate.IndexSilhouette] != nil {
-			// The stable rule (the default) and the vote record no score
+			// The stable rule (which the default, sizes, runs) and the vote record no score
 			// of their own: draw the silhouette scan they start from.
 			ks.Index, ks.Scores = estimate.IndexSilhouette, k.Scores[estimate.IndexSilhouette]
 			rule := "k-rule stable: the silhouette's k, lowered where prediction strength finds it unstable"

@@ -38,7 +38,8 @@ func TestKRuleSizes(t *testing.T) {
 	}
 	plot := filepath.Join(t.TempDir(), "k.svg")
 	code, _, stderr = runCLI(t, "", append(args[:len(args)-1:len(args)-1], "--plot", plot)...)
-	if code != 0 || !strings.Contains(stderr, "k = 5 from the class sizes (--k-rule sizes): 3717 unlabeled rows / 755 rows per known class") {
+	if code != 0 || !strings.Contains(stderr, "k = 5 from the class sizes (--k-rule sizes): 3717 unlabeled rows / 755 rows per known class") ||
+		!strings.Contains(stderr, "estimated k = 5 (from the class sizes; scan: index stable, raw space, 3717 rows") {
 		t.Errorf("stderr: %s", stderr)
 	}
 	if svg, err := os.ReadFile(plot); err != nil || !strings.Contains(string(svg), "(k = 5 from the class sizes)") {
