@@ -80,8 +80,9 @@ classes and every unlabeled row, as 'ncd fit --ensemble 1' (or 'ncd cluster'
 for ncd-sc) would run it: one network per fold, since fit's ensemble averages
 out seed noise without changing what a configuration is, and would multiply
 the tune's time. The hidden classes' rows are then clustered, with k
-estimated as fit does (--k auto, --k-rule) or set to the number of hidden
-classes (--k true), and scored against their hidden labels (ACC, NMI, ARI).
+estimated as fit does (--k auto, --k-rule; the default rule, sizes, compares
+the hidden rows with the sizes of the fold's remaining known classes) or set
+to the number of hidden classes (--k true), and scored against their hidden labels (ACC, NMI, ARI).
 The real novel rows are never scored. A configuration's score is its mean ACC
 over the folds.
 
