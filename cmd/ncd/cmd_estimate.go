@@ -120,7 +120,8 @@ PS(k) is how often two rows of the same cluster of one half fall in the same
 cluster of the other half's centroids (the worst cluster's score, mean of 10
 splits). If the silhouette's k is not stable (PS + its standard error below
 .7), k is lowered to the largest stable k, or 1 when none is (PS(1) = 1:
-the rows hold one class), which a silhouette scan alone cannot say.
+the rows hold one class), which a silhouette scan alone cannot say; with
+--k-min above 2, to --k-min at the lowest (with a note).
 --k-rule ps takes the largest stable k of the whole range instead. The rules
 were compared on ncd's benchmark suite (make bench-suite; see the README).
 Prediction strength runs on a seeded sample of 3,000 rows above that, stops

@@ -385,6 +385,12 @@ func scanPS(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, error)
 	}
 	c.Scores[IndexPS], c.Scores["ps_se"] = ps, se
 	c.K = PSLargest(ks, up, PSCutoff)
+	if c.K < o.KMin && o.KMin > 2 {
+		// No stable k in a range that starts above 2: the user asked for
+		// at least KMin clusters, so 1 is no answer.
+		c.K = o.KMin
+		c.Fallback = fmt.Sprintf("no k in %d..%d is stable (prediction strength + se below %.1f): k = %d, the smallest --k-min allows", o.KMin, o.KMax, PSCutoff, o.KMin)
+	}
 	c.Best[IndexPS] = c.K
 	return c, nil
 }
@@ -430,6 +436,9 @@ func scanStable(ctx context.Context, X linalg.Matrix, o ScanOptions) (*Curve, er
 	c.Scores[IndexPS], c.Scores["ps_se"] = ps, se
 	c.Best[IndexPS] = p.K
 	c.K = p.K
+	if p.Fallback != "" && c.Fallback == "" {
+		c.Fallback = p.Fallback
+	}
 	return c, nil
 }
 

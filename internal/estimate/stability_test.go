@@ -3,6 +3,7 @@ package estimate
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ncd-project/ncd/internal/linalg"
@@ -178,5 +179,24 @@ func TestScanStable(t *testing.T) {
 		if k > c.Best[IndexSilhouette] && !math.IsNaN(c.Scores[IndexPS][i]) {
 			t.Errorf("ps scored at k = %d, above the silhouette's k", k)
 		}
+	}
+}
+
+// A range that starts above 2 with no stable k in it answers its smallest
+// k, with a note, never 1 (the user asked for at least k_min clusters):
+// three well-separated blobs split into 6-8 clusters are not reproducible.
+// With k_min 2 the 3 blobs are found.
+func TestStableKMinAboveTwo(t *testing.T) {
+	X, _ := blobs(3, 60, 8, 20, 1, 5)
+	c, err := Scan(context.Background(), X, ScanOptions{KMin: 6, KMax: 8, Rule: RuleStable, Seed: 1, Runs: 1, NInit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.K != 6 || !strings.Contains(c.Fallback, "no k in 6..") || !strings.Contains(c.Fallback, "k = 6, the smallest --k-min allows") {
+		t.Fatalf("k %d, note %q, ps %v", c.K, c.Fallback, c.Scores[IndexPS])
+	}
+	c, err = Scan(context.Background(), X, ScanOptions{KMin: 2, KMax: 8, Rule: RuleStable, Seed: 1, Runs: 1, NInit: 3})
+	if err != nil || c.K != 3 || c.Fallback != "" {
+		t.Fatalf("k_min 2: k %d, note %q (%v)", c.K, c.Fallback, err)
 	}
 }
