@@ -580,6 +580,7 @@ func tuneOptions(cmd *cobra.Command, v *viper.Viper, c common, ds *dataset.Datas
 	set("lag", o.Lag)
 	set("prune", o.Prune)
 	set("seed", c.Seed)
+	set("target", v.GetString("target"))
 	if v.GetFloat64("unlabel-known") != 0 {
 		// The folds saw these labels hidden (drawn with the seed): a
 		// study file's export needs it, and a resume must hide the same.

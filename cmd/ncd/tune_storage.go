@@ -412,7 +412,7 @@ func exportStudy(app *App, cmd *cobra.Command, v *viper.Viper, c common, snap *s
 			hasData = hasData || k == "data"
 		}
 		if !hasData && !c.Quiet {
-			fmt.Fprintf(app.Stderr, "note: a study file does not record the data: %s has no data, target or novel; give --export the tune's --data and --novel (or add them to it)\n", path)
+			fmt.Fprintf(app.Stderr, "note: a study file does not record the data: %s has no data or novel classes; give --export the tune's --data and --novel (or add them to it)\n", path)
 		}
 	}
 	if err := writeBestConfig(path, configTarget(app, method), keys, vals, method, foldMode, snap.Header.Settings["k"], &bt, len(trials)); err != nil {

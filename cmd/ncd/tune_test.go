@@ -399,3 +399,20 @@ func TestTuneRangeGivenTwice(t *testing.T) {
 		t.Errorf("%s written", out)
 	}
 }
+
+// TestTuneExportTarget: the study records the target column, so that an
+// export of the study file without the tune's flags names the one the
+// trials used, not the flag's default (class).
+func TestTuneExportTarget(t *testing.T) {
+	dir := t.TempDir()
+	data := pendigitsSubset(t, dir, 400)
+	text := readFile(t, data)
+	data = writeFile(t, dir, "label.csv", strings.Replace(text, ",class\n", ",label\n", 1))
+	r, _ := runTuneJSON(t, "--data", data, "--target", "label", "--novel", "0,3", "--trials", "1", "--folds", "3", "--epochs", "1",
+		"--k", "true", "--out", filepath.Join(dir, "best.yaml"), "--quiet")
+	bare := filepath.Join(dir, "bare.yaml")
+	code, _, stderr := runCLI(t, "", "tune", "--study", r.Study, "--export", bare)
+	if got := readFile(t, bare); code != 0 || !strings.Contains(got, "\ntarget: \"label\"\n") || !strings.Contains(stderr, "has no data or novel classes") {
+		t.Errorf("--export: exit %d, %s\n%s", code, stderr, got)
+	}
+}
