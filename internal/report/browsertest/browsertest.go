@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -109,8 +110,34 @@ func (c *client) send(ctx context.Context, session, method string, params any) (
 
 // Check opens path (an HTML file) in chromium with a width x height
 // viewport and reports what happened. The browser gets its own temporary
-// profile and is stopped before Check returns.
+// profile and is stopped before Check returns. A browser that does not
+// answer its first command within startTimeout (a start-up hang, seen
+// once in a CI run under the race detector: no answer in 90 s) is killed
+// and started again, up to startAttempts times; what a started browser
+// reports about the page is never retried.
 func Check(ctx context.Context, chromium, path string, width, height int) (*Result, error) {
+	var err error
+	for range startAttempts {
+		var r *Result
+		r, err = checkOnce(ctx, chromium, path, width, height)
+		if !errors.Is(err, errNoStart) || ctx.Err() != nil {
+			return r, err
+		}
+	}
+	return nil, err
+}
+
+// Start-up retries of Check (a variable so that a test can shorten the
+// wait).
+const startAttempts = 3
+
+var startTimeout = 30 * time.Second
+
+// errNoStart marks a browser that never answered its first command.
+var errNoStart = errors.New("browsertest: the browser did not start")
+
+// checkOnce is Check with one browser.
+func checkOnce(ctx context.Context, chromium, path string, width, height int) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	profile, err := os.MkdirTemp("", "ncd-chromium-")
@@ -137,11 +164,12 @@ func Check(ctx context.Context, chromium, path string, width, height int) (*Resu
 	inR.Close()
 	outW.Close()
 	done := make(chan struct{})
+	grace := 10 * time.Second // to exit after the pipe closes; none for a browser that never answered
 	defer func() {
 		inW.Close()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(grace):
 			_ = cmd.Process.Kill()
 			<-done
 		}
@@ -182,8 +210,13 @@ func Check(ctx context.Context, chromium, path string, width, height int) (*Resu
 		}
 	}()
 
-	raw, err := c.send(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
+	sctx, scancel := context.WithTimeout(ctx, startTimeout)
+	raw, err := c.send(sctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
+	scancel()
 	if err != nil {
+		if sctx.Err() != nil && ctx.Err() == nil {
+			err, grace = fmt.Errorf("%w: %w", errNoStart, err), 0
+		}
 		return nil, fmt.Errorf("%w (browser stderr: %s)", err, tail(stderr.String()))
 	}
 	var target struct{ TargetID string }

@@ -2,10 +2,12 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func chromiumOrSkip(t *testing.T) string {
@@ -63,5 +65,39 @@ func TestCheckerCatchesFailures(t *testing.T) {
 		if !c.check(r) {
 			t.Errorf("%s: console %q, requests %q, text %d, non-white %.4f", c.name, r.Console, r.Requests, r.TextLength, r.NonWhite)
 		}
+	}
+}
+
+// A browser that hangs at start-up (here a stand-in that never reads its
+// commands, the first time it is run) is killed and started again: Check
+// reports on the page from the second browser.
+func TestCheckRetriesAHungStart(t *testing.T) {
+	chromium := chromiumOrSkip(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started")
+	fake := filepath.Join(dir, "chromium")
+	script := "#!/bin/sh\nif [ ! -e " + marker + " ]; then : > " + marker + "; exec sleep 120; fi\nexec " + chromium + " \"$@\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "p.html")
+	if err := os.WriteFile(page, []byte("<!DOCTYPE html><html lang=\"en\"><head><title>t</title></head><body><p>"+strings.Repeat("words ", 100)+"</p></body></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { startTimeout = d }(startTimeout)
+	startTimeout = 2 * time.Second
+	r, err := Check(context.Background(), fake, page, 800, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err != nil || r.TextLength < 500 {
+		t.Fatalf("marker %v, text %d", err, r.TextLength)
+	}
+	// Without a retry the first, hung browser is the answer.
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkOnce(context.Background(), fake, page, 800, 600); !errors.Is(err, errNoStart) {
+		t.Fatalf("one hung browser: %v", err)
 	}
 }
