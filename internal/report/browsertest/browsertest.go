@@ -156,7 +156,7 @@ func checkOnce(ctx context.Context, chromium, path string, width, height int) (*
 	args := append(append([]string{}, Flags...), "--user-data-dir="+profile, fmt.Sprintf("--window-size=%d,%d", width, height), "about:blank")
 	cmd := exec.Command(chromium, args...)
 	cmd.ExtraFiles = []*os.File{inR, outW}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // read while the browser may still write to it
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("browsertest: start %s: %w", chromium, err)
@@ -370,4 +370,23 @@ func tail(s string) string {
 		return s[len(s)-2000:]
 	}
 	return s
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process's stderr is
+// copied into it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
